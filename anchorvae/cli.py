@@ -1,0 +1,53 @@
+"""What every stage script shares: argument parsing, params loading, error handling.
+
+A stage's ``main`` raises; :func:`run_stage` turns the known failures into one line on
+stderr and an exit code (2 for bad input, 1 for a failed run), never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Callable
+
+from anchorvae.config import Params, ParamsError, load_params
+from anchorvae.errors import StageFailure, UsageError
+
+log = logging.getLogger("anchorvae")
+
+BAD_INPUT_EXIT = 2
+FAILED_EXIT = 1
+INTERRUPTED_EXIT = 130
+
+
+class _OneLineParser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # argparse's own exit code is 2 as well
+        raise UsageError(message)
+
+
+def parser(description: str) -> argparse.ArgumentParser:
+    """An argument parser with ``--params`` already added."""
+    p = _OneLineParser(description=description)
+    p.add_argument("--params", default="params.yaml", help="params file (default: %(default)s)")
+    return p
+
+
+def params_from(args: argparse.Namespace) -> Params:
+    return load_params(args.params)
+
+
+def run_stage(main: Callable[[list[str] | None], None], argv: list[str] | None = None) -> None:
+    """Run a stage's ``main`` and exit with a code that says how it ended."""
+    logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s", stream=sys.stderr)
+    try:
+        main(argv)
+    except (ParamsError, UsageError) as err:
+        log.error("error: %s", err)
+        sys.exit(BAD_INPUT_EXIT)
+    except StageFailure as err:
+        log.error("failed: %s", err)
+        sys.exit(FAILED_EXIT)
+    except KeyboardInterrupt:
+        log.error("interrupted: no output was written")
+        sys.exit(INTERRUPTED_EXIT)

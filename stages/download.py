@@ -1,0 +1,21 @@
+"""Stage `download`: the four raw MNIST files, verified, in torchvision's layout."""
+
+from anchorvae.cli import params_from, parser, run_stage
+from anchorvae.download import DownloadError, default_sources, ensure_mnist
+from anchorvae.errors import StageFailure
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = parser(__doc__)
+    p.add_argument("--out", required=True, help="MNIST root (files land in OUT/MNIST/raw)")
+    args = p.parse_args(argv)
+    data = params_from(args).data
+    sources = default_sources(data.mirrors, data.index_url)
+    try:
+        ensure_mnist(args.out, sources, data.timeout_s)
+    except DownloadError as err:
+        raise StageFailure(str(err)) from None
+
+
+if __name__ == "__main__":
+    run_stage(main)

@@ -1,0 +1,75 @@
+from __future__ import annotations
+
+import sys
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from synthetic import synthetic_raw_files  # noqa: E402
+
+
+class Route:
+    """What the local server answers for one path."""
+
+    def __init__(
+        self,
+        body: bytes,
+        content_type: str = "application/octet-stream",
+        status: int = 200,
+        truncate_to: int | None = None,
+    ):
+        self.body, self.content_type = body, content_type
+        self.status, self.truncate_to = status, truncate_to
+
+
+class LocalServer:
+    """An HTTP server on 127.0.0.1 serving ``routes``; records every path asked for."""
+
+    def __init__(self):
+        self.routes: dict[str, Route] = {}
+        self.requests: list[str] = []
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):  # noqa: N802 (http.server's name)
+                server.requests.append(self.path)
+                route = server.routes.get(self.path)
+                if route is None:
+                    self.send_error(404)
+                    return
+                self.send_response(route.status)
+                self.send_header("Content-Type", route.content_type)
+                self.send_header("Content-Length", str(len(route.body)))
+                self.end_headers()
+                self.wfile.write(route.body[: route.truncate_to])
+                self.close_connection = True
+
+            def log_message(self, *args):
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture
+def local_server():
+    with LocalServer() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def raw_files() -> dict[str, bytes]:
+    return synthetic_raw_files()
