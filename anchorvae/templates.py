@@ -6,6 +6,8 @@ from the mean training image of digit 0 (donut) and digit 1 (stick).
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
 SIZE = 28  # MNIST images are SIZE x SIZE
@@ -56,3 +58,9 @@ def build_templates(
             raise ValueError("class_mean templates need the training images and labels")
         return class_mean_map(images, labels, 0), class_mean_map(images, labels, 1)
     raise ValueError(f"templates.kind = {kind!r} is unknown: allowed are seed, class_mean")
+
+
+def load_templates(folder: str | Path) -> tuple[np.ndarray, np.ndarray]:
+    """(donut, stick) as written by the templates stage into ``folder``."""
+    folder = Path(folder)
+    return np.load(folder / "donut.npy"), np.load(folder / "stick.npy")

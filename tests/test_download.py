@@ -4,8 +4,6 @@ import json
 import zipfile
 
 import pytest
-from conftest import Route
-from synthetic import pins_of
 
 from anchorvae.download import (
     WHEEL_FOLDER,
@@ -17,6 +15,9 @@ from anchorvae.download import (
     ensure_mnist,
     raw_dir,
 )
+
+from conftest import Route
+from synthetic import pins_of
 
 
 def serve_gz(server, prefix, files):

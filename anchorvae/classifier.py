@@ -1,0 +1,93 @@
+"""A small digit classifier: the judge of what decoded latent points look like."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+from tqdm import tqdm
+
+from anchorvae.train import make_optimizer, set_seed
+
+
+@dataclass(frozen=True)
+class ClassifierConfig:
+    channels: tuple[int, int] = (16, 32)  # filters of the two 5x5 conv layers
+    n_classes: int = 10
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+class DigitClassifier(nn.Module):
+    """LeNet-style: two conv+pool blocks and a linear layer; input (B, 784) in [0, 1]."""
+
+    def __init__(self, config: ClassifierConfig = ClassifierConfig()):
+        super().__init__()
+        c1, c2 = config.channels
+        self.features = nn.Sequential(
+            nn.Conv2d(1, c1, 5),  # 28 -> 24
+            nn.ReLU(),
+            nn.MaxPool2d(2),  # -> 12
+            nn.Conv2d(c1, c2, 5),  # -> 8
+            nn.ReLU(),
+            nn.MaxPool2d(2),  # -> 4
+        )
+        self.head = nn.Linear(c2 * 4 * 4, config.n_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """x (B, 784) -> logits (B, n_classes)."""
+        h = self.features(x.reshape(-1, 1, 28, 28))  # (B, c2, 4, 4)
+        return self.head(h.flatten(1))
+
+
+def train_classifier(
+    images: torch.Tensor,
+    labels: torch.Tensor,
+    epochs: int,
+    batch_size: int,
+    lr: float,
+    seed: int,
+    device: torch.device,
+) -> DigitClassifier:
+    """Cross-entropy training on in-memory ``images`` (N, 784) with a seeded shuffle."""
+    set_seed(seed)
+    model = DigitClassifier().to(device)
+    optimizer = make_optimizer(model, lr, device)
+    x_all, y_all = images.to(device), labels.to(device)
+    shuffler = torch.Generator().manual_seed(seed)
+    n_batches = math.ceil(len(x_all) / batch_size)
+    model.train()
+    for _ in tqdm(range(epochs), desc="classifier", unit="epoch", leave=False):
+        order = torch.randperm(len(x_all), generator=shuffler).to(device)
+        for b in range(n_batches):
+            idx = order[b * batch_size : (b + 1) * batch_size]
+            loss = F.cross_entropy(model(x_all[idx]), y_all[idx])
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+    return model.eval()
+
+
+@torch.no_grad()
+def predict(model: nn.Module, images: torch.Tensor, batch_size: int = 2048) -> torch.Tensor:
+    """Predicted digit of each image (N, 784) -> (N,) int64, on the CPU."""
+    device = next(model.parameters()).device
+    model.eval()
+    chunks = [model(c.to(device)).argmax(dim=1).cpu() for c in images.split(batch_size)]
+    return torch.cat(chunks)
+
+
+def accuracy(model: nn.Module, images: torch.Tensor, labels: torch.Tensor) -> float:
+    return (predict(model, images) == labels.cpu()).float().mean().item()
+
+
+def load_classifier(path, map_location="cpu") -> DigitClassifier:
+    checkpoint = torch.load(path, map_location=map_location, weights_only=True)
+    config = checkpoint["model_config"]
+    model = DigitClassifier(ClassifierConfig(tuple(config["channels"]), config["n_classes"]))
+    model.load_state_dict(checkpoint["state_dict"])
+    return model.eval()

@@ -1,0 +1,68 @@
+"""The MLP VAE of the seed post: 784-400-100 -> (mu, logvar) -> 100-400-784."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import torch
+from torch import nn
+
+from anchorvae.data import PIXELS
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    latent_dims: int = 2  # size of the latent code z
+    pixels: int = PIXELS  # input and output size, a flattened 28x28 image
+    hidden: int = 400  # first and last hidden layer
+    bottleneck: int = 100  # hidden layer next to the latent code
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+class VAE(nn.Module):
+    def __init__(self, config: ModelConfig):
+        super().__init__()
+        self.config = config
+        c = config
+        self.encoder = nn.Sequential(
+            nn.Linear(c.pixels, c.hidden),
+            nn.ReLU(),
+            nn.Linear(c.hidden, c.bottleneck),
+            nn.ReLU(),
+        )
+        self.mu_head = nn.Linear(c.bottleneck, c.latent_dims)
+        self.logvar_head = nn.Linear(c.bottleneck, c.latent_dims)
+        self.decoder = nn.Sequential(
+            nn.Linear(c.latent_dims, c.bottleneck),
+            nn.ReLU(),
+            nn.Linear(c.bottleneck, c.hidden),
+            nn.ReLU(),
+            nn.Linear(c.hidden, c.pixels),
+            nn.Sigmoid(),
+        )
+
+    def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """x (B, pixels) -> mu, logvar, each (B, latent_dims)."""
+        h = self.encoder(x)  # (B, bottleneck)
+        return self.mu_head(h), self.logvar_head(h)
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        """z (B, latent_dims) -> reconstruction (B, pixels) in (0, 1)."""
+        return self.decoder(z)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Returns (reconstruction, mu, logvar); z is sampled by reparameterisation."""
+        mu, logvar = self.encode(x)
+        # Kingma & Welling 2013, sec. 2.4: z = mu + sigma * eps keeps z differentiable.
+        z = mu + torch.exp(0.5 * logvar) * torch.randn_like(mu)  # (B, latent_dims)
+        return self.decode(z), mu, logvar
+
+
+def load_checkpoint(path, map_location: str | torch.device = "cpu") -> tuple[VAE, dict]:
+    """Rebuild a VAE from a checkpoint file alone; returns (model in eval mode, checkpoint)."""
+    checkpoint = torch.load(path, map_location=map_location, weights_only=True)
+    model = VAE(ModelConfig(**checkpoint["model_config"]))
+    model.load_state_dict(checkpoint["state_dict"])
+    return model.eval(), checkpoint

@@ -1,0 +1,49 @@
+"""The files of one model's evaluation, written by `evaluate` and read by `summarize`.
+
+<folder>/metrics.json   scalar metrics
+<folder>/centroids.tsv  digit, z1..zD: mean code of each digit
+<folder>/latent.csv     z1..zD, digit: encoder means of a fixed test subset
+<folder>/grid.npy       uint8 (n, n, 28, 28) decoded grid (latent_dims = 2 only)
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+from anchorvae.errors import UsageError
+from anchorvae.evaluate import Evaluation
+
+
+def _code_columns(dims: int) -> list[str]:
+    return [f"z{i + 1}" for i in range(dims)]
+
+
+def save_evaluation(folder: Path, evaluation: Evaluation) -> None:
+    """Write into ``folder`` (the caller makes it atomic)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "metrics.json").write_text(json.dumps(evaluation.metrics, indent=2) + "\n")
+    columns = _code_columns(evaluation.centroids.shape[1])
+    centroids = pd.DataFrame(evaluation.centroids.numpy(), columns=columns)
+    centroids.insert(0, "digit", range(len(centroids)))
+    centroids.to_csv(folder / "centroids.tsv", sep="\t", index=False, float_format="%.5f")
+    sample = pd.DataFrame(evaluation.sample_codes.numpy(), columns=columns)
+    sample["digit"] = evaluation.sample_labels.numpy()
+    sample.to_csv(folder / "latent.csv", index=False, float_format="%.5f")
+    if evaluation.grid_images is not None:
+        pixels = (evaluation.grid_images.clamp(0, 1) * 255).round().to(torch.uint8)
+        np.save(folder / "grid.npy", pixels.numpy())
+
+
+def load_result(folder: Path) -> dict:
+    """{"metrics": dict, "centroids": (10, D) tensor} of one evaluated model."""
+    try:
+        metrics = json.loads((folder / "metrics.json").read_text())
+        centroids = pd.read_csv(folder / "centroids.tsv", sep="\t").set_index("digit")
+    except FileNotFoundError as err:
+        raise UsageError(f"{err.filename} is missing: run the evaluate stage first") from None
+    return {"metrics": metrics, "centroids": torch.tensor(centroids.to_numpy())}

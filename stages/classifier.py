@@ -1,0 +1,42 @@
+"""Stage `classifier`: a digit classifier that judges decoded latent points."""
+
+from pathlib import Path
+
+import torch
+
+from anchorvae.atomic import atomic_path, write_json
+from anchorvae.classifier import ClassifierConfig, accuracy, train_classifier
+from anchorvae.cli import params_from, parser, run_stage
+from anchorvae.data import as_flat_floats, load_mnist
+from anchorvae.train import choose_device, set_threads
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = parser(__doc__)
+    p.add_argument("--mnist", required=True, help="MNIST root")
+    p.add_argument("--out", required=True, help="checkpoint file to write")
+    p.add_argument("--metrics", required=True, help="JSON file for the test accuracy")
+    args = p.parse_args(argv)
+    params = params_from(args)
+    c = params.classifier
+    set_threads(params.train.threads)
+    device = choose_device(params.train.device)
+    train_x, train_y = load_mnist(args.mnist, train=True)
+    test_x, test_y = load_mnist(args.mnist, train=False)
+    model = train_classifier(
+        as_flat_floats(train_x), train_y, c.epochs, c.batch_size, c.lr, c.seed, device
+    )
+    test_accuracy = accuracy(model, as_flat_floats(test_x), test_y)
+    checkpoint = {
+        "state_dict": {k: v.cpu() for k, v in model.state_dict().items()},
+        "model_config": ClassifierConfig().to_dict(),
+        "epoch": c.epochs,
+        "metrics": {"test_accuracy": test_accuracy},
+    }
+    with atomic_path(Path(args.out)) as tmp:
+        torch.save(checkpoint, tmp)
+    write_json(args.metrics, {"test_accuracy": test_accuracy})
+
+
+if __name__ == "__main__":
+    run_stage(main)
