@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
+import pandas as pd
 from dvclive import Live
 
 from anchorvae.train import EpochRecord
@@ -41,3 +42,14 @@ class EpochLogger:
         in the history) so that the same params and seed give the same checkpoint bytes."""
         last = dataclasses.asdict(history[-1])
         return {key: last[key] for key in ("loss", "recon", "kl")}
+
+
+def read_history(folder: str | Path) -> pd.DataFrame:
+    """The per-epoch table (epoch, loss, recon, kl, seconds) from DVCLive's TSV files."""
+    tables = [
+        pd.read_csv(
+            Path(folder) / "plots" / "metrics" / "train" / f"{name}.tsv", sep="\t"
+        ).set_index("step")[name]
+        for name in LOGGED
+    ]
+    return pd.concat(tables, axis=1).rename_axis("epoch").reset_index()

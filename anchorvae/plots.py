@@ -13,9 +13,9 @@ import numpy as np  # noqa: E402
 from anchorvae.atomic import atomic_path  # noqa: E402
 
 
-def save_figure(fig: plt.Figure, path: str | Path) -> None:
+def save_figure(fig: plt.Figure, path: str | Path, dpi: int = 110) -> None:
     with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight")
+        fig.savefig(tmp, format="png", dpi=dpi, bbox_inches="tight")
     plt.close(fig)
 
 
@@ -30,4 +30,100 @@ def templates_figure(donut: np.ndarray, stick: np.ndarray, kind: str) -> plt.Fig
         ax.set_yticks([0, 27])
     fig.colorbar(shown, ax=axes, shrink=0.8, label="weight")
     fig.suptitle(f"Anchor templates ({kind}), 28×28 pixels")
+    return fig
+
+
+DIGIT_COLORS = plt.get_cmap("tab10")
+TARGETS = {0: "target of 0s (−,…,−)", 1: "target of 1s (+,…,+)"}
+
+
+def latent_scatter(ax: plt.Axes, codes: np.ndarray, labels: np.ndarray, title: str) -> None:
+    """Encoder means (N, >=1) coloured by digit; 0s and 1s drawn larger, on top.
+
+    Axes are ordinary math axes (z1 right, z2 up), so the (−,−) corner that the seed
+    post calls "upper left" of its decoded image is the lower left here.
+    """
+    z1 = codes[:, 0]
+    z2 = codes[:, 1] if codes.shape[1] > 1 else np.zeros_like(z1)
+    lim = 3.5
+    ax.axhspan(-lim, 0, xmin=0, xmax=0.5, color=DIGIT_COLORS(0), alpha=0.08, lw=0)
+    ax.axhspan(0, lim, xmin=0.5, xmax=1, color=DIGIT_COLORS(1), alpha=0.08, lw=0)
+    others = (labels != 0) & (labels != 1)
+    ax.scatter(z1[others], z2[others], s=3, c=DIGIT_COLORS(labels[others]), alpha=0.35, lw=0)
+    for digit in (0, 1):
+        chosen = labels == digit
+        ax.scatter(z1[chosen], z2[chosen], s=9, color=DIGIT_COLORS(digit), lw=0,
+                   label=f"{digit}s", alpha=0.9)  # fmt: skip
+    ax.axhline(0, color="0.6", lw=0.6)
+    ax.axvline(0, color="0.6", lw=0.6)
+    ax.set_xlim(-lim, lim)
+    ax.set_ylim(-lim, lim)
+    ax.set_aspect("equal")
+    ax.set_title(title, fontsize=9)
+
+
+def manifold_canvas(grid: np.ndarray) -> np.ndarray:
+    """uint8 (n, n, 28, 28) grid with grid[i, j] decoded at (q[i], q[j]) -> one image.
+
+    Laid out on math axes like :func:`latent_scatter`: z1 grows to the right, z2 upwards.
+    """
+    import torch
+    from torchvision.utils import make_grid
+
+    n = grid.shape[0]
+    tiles = [grid[col, n - 1 - row] for row in range(n) for col in range(n)]
+    batch = torch.from_numpy(np.stack(tiles)).unsqueeze(1)  # (n*n, 1, 28, 28)
+    canvas = make_grid(batch, nrow=n, padding=0)  # (3, 28n, 28n)
+    return canvas[0].numpy()
+
+
+def manifold_axes(ax: plt.Axes, grid: np.ndarray, title: str) -> None:
+    ax.imshow(manifold_canvas(grid), cmap="gray_r", extent=(-1.645, 1.645, -1.645, 1.645))
+    ax.set_title(title, fontsize=9)
+
+
+def model_figures(codes: np.ndarray, labels: np.ndarray, grid: np.ndarray | None, name: str):
+    """(latent scatter figure, manifold figure or None) for one model."""
+    fig, ax = plt.subplots(figsize=(4.6, 4.4))
+    latent_scatter(ax, codes, labels, f"{name}: test-set encoder means")
+    ax.set_xlabel("z1")
+    ax.set_ylabel("z2")
+    _digit_legend(fig)
+    manifold = None
+    if grid is not None:
+        manifold, ax = plt.subplots(figsize=(4.6, 4.6))
+        manifold_axes(ax, grid, f"{name}: decoded at N(0,1) quantiles 5%–95%")
+        ax.set_xlabel("z1 (standard-normal quantile)")
+        ax.set_ylabel("z2")
+    return fig, manifold
+
+
+def _digit_legend(fig: plt.Figure) -> None:
+    handles = [
+        plt.Line2D([], [], marker="o", ls="", color=DIGIT_COLORS(d), label=str(d))
+        for d in range(10)
+    ]
+    fig.legend(handles=handles, title="digit", loc="center left", bbox_to_anchor=(0.9, 0.5),
+               fontsize=7, title_fontsize=8, frameon=False)  # fmt: skip
+    fig.subplots_adjust(right=0.88)
+
+
+def headline_figure(panels: dict[str, list[tuple[int, np.ndarray, np.ndarray]]]) -> plt.Figure:
+    """Variants as rows x seeds as columns of latent scatters.
+
+    ``panels[variant]`` is a list of (seed, codes, labels).
+    """
+    n_rows = len(panels)
+    n_cols = max(len(models) for models in panels.values())
+    fig, axes = plt.subplots(n_rows, n_cols, figsize=(2.3 * n_cols + 1.2, 2.4 * n_rows + 0.8),
+                             squeeze=False, sharex=True, sharey=True)  # fmt: skip
+    for row, (variant, models) in enumerate(panels.items()):
+        for col, (seed, codes, labels) in enumerate(models):
+            latent_scatter(axes[row, col], codes, labels, f"{variant}, seed {seed}")
+        axes[row, 0].set_ylabel(f"{variant}\nz2")
+    for ax in axes[-1]:
+        ax.set_xlabel("z1")
+    fig.suptitle("Test-set latent means on every retrain: 0s (blue) and 1s (orange);\n"
+                 "shaded: the corners anchoring aims for (0s at −,−; 1s at +,+)")  # fmt: skip
+    _digit_legend(fig)
     return fig

@@ -23,7 +23,7 @@ def main(argv: list[str] | None = None) -> None:
     }
     write_json(args.out, summarize(results))
     rows = [
-        {"variant": variant, "seed": seed, **result["metrics"]}
+        {"model": f"{variant}/seed{seed}", "variant": variant, "seed": seed, **result["metrics"]}
         for variant, models in results.items()
         for seed, result in zip(params.seeds, models, strict=True)
     ]

@@ -232,5 +232,5 @@ def test_classifier_evaluate_summarize_chain(workdir):
     assert set(summary) == {"baseline", "anchored"}
     assert summary["anchored"]["n_seeds"] == 2
     table = (workdir / "metrics" / "models.csv").read_text().splitlines()
-    assert table[0].startswith("variant,seed,") and len(table) == 5
+    assert table[0].startswith("model,variant,seed,") and len(table) == 5
     assert torch.isfinite(torch.tensor(summary["anchored"]["test_recon"]["mean"]))

@@ -1,0 +1,49 @@
+"""Stage `plots`: per-model figures, the headline figure and the training-curve table."""
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from anchorvae.atomic import atomic_dir, atomic_path
+from anchorvae.cli import params_from, parser, run_stage
+from anchorvae.history import read_history
+from anchorvae.plots import headline_figure, model_figures, save_figure
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = parser(__doc__)
+    p.add_argument("--models", required=True, help="folder with <variant>/seed<N>/live/")
+    p.add_argument("--eval", required=True, help="folder with <variant>/seed<N>/ results")
+    p.add_argument("--figures", required=True, help="folder for the per-model PNGs")
+    p.add_argument("--headline", required=True, help="PNG: variants x seeds")
+    p.add_argument("--training", required=True, help="CSV: every model's per-epoch losses")
+    args = p.parse_args(argv)
+    params = params_from(args)
+    models = [(v, s) for v in params.variants for s in params.seeds]
+    panels: dict[str, list] = {v: [] for v in params.variants}
+    with atomic_dir(args.figures) as tmp:
+        for variant, seed in models:
+            folder = Path(args.eval) / variant / f"seed{seed}"
+            sample = pd.read_csv(folder / "latent.csv")
+            codes = sample.drop(columns="digit").to_numpy()
+            labels = sample["digit"].to_numpy()
+            grid = np.load(folder / "grid.npy") if (folder / "grid.npy").exists() else None
+            latent, manifold = model_figures(codes, labels, grid, f"{variant}, seed {seed}")
+            save_figure(latent, Path(tmp) / f"{variant}_seed{seed}_latent.png")
+            if manifold is not None:
+                save_figure(manifold, Path(tmp) / f"{variant}_seed{seed}_manifold.png")
+            panels[variant].append((seed, codes, labels))
+    save_figure(headline_figure(panels), args.headline, dpi=80)  # small: it lives in git
+    histories = [
+        read_history(Path(args.models) / v / f"seed{s}" / "live").assign(
+            variant=v, seed=s, model=f"{v}/seed{s}"
+        )
+        for v, s in models
+    ]
+    with atomic_path(args.training) as tmp:
+        pd.concat(histories).to_csv(tmp, index=False, float_format="%.5f")
+
+
+if __name__ == "__main__":
+    run_stage(main)

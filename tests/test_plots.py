@@ -1,0 +1,43 @@
+import numpy as np
+
+from anchorvae.history import EpochLogger, read_history
+from anchorvae.plots import headline_figure, manifold_canvas, model_figures
+from anchorvae.train import EpochRecord
+
+
+def test_manifold_canvas_uses_math_axes():
+    n = 3
+    grid = np.zeros((n, n, 28, 28), dtype=np.uint8)
+    for i in range(n):
+        for j in range(n):
+            grid[i, j] = 10 * i + j  # i indexes z1, j indexes z2
+    canvas = manifold_canvas(grid)
+    assert canvas.shape == (28 * n, 28 * n)
+    tile = lambda row, col: canvas[28 * row + 5, 28 * col + 5]  # noqa: E731
+    assert tile(2, 0) == 0  # bottom left: lowest z1, lowest z2 (the (-,-) corner)
+    assert tile(0, 2) == 22  # top right: highest z1, highest z2
+    assert tile(0, 0) == 2  # top left: lowest z1, highest z2
+
+
+def test_figures_are_drawn_for_two_and_three_dimensions():
+    rng = np.random.default_rng(0)
+    labels = np.arange(40) % 10
+    latent, manifold = model_figures(rng.normal(size=(40, 2)), labels,
+                                     np.zeros((4, 4, 28, 28), np.uint8), "m")  # fmt: skip
+    assert manifold is not None and latent.axes
+    latent3, manifold3 = model_figures(rng.normal(size=(40, 3)), labels, None, "m")
+    assert manifold3 is None
+    panels = {v: [(s, rng.normal(size=(40, 2)), labels) for s in range(2)]
+              for v in ("baseline", "anchored")}  # fmt: skip
+    assert len(headline_figure(panels).axes) == 4
+
+
+def test_history_round_trip_through_dvclive(tmp_path):
+    records = [EpochRecord(e, 10.0 / e, 8.0 / e, 2.0 / e, 0.5) for e in (1, 2, 3)]
+    with EpochLogger(tmp_path / "live") as logger:
+        for record in records:
+            logger.log(record)
+    table = read_history(tmp_path / "live")
+    assert table["epoch"].tolist() == [1, 2, 3]
+    assert table["loss"].tolist() == [r.loss for r in records]
+    assert list(table.columns) == ["epoch", "loss", "recon", "kl", "seconds"]
