@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: repro test lint format bench clean-venv
+.PHONY: repro test lint format bench clean-venv check-plots offline-template sweep
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -31,3 +31,23 @@ bench: $(STAMP)
 
 clean-venv:
 	rm -rf $(VENV)
+
+# `dvc plots show` must draw every chart without internet: render it in headless Chromium
+# (Debian's `chromium` package) with the network unreachable.
+check-plots: $(STAMP)
+	test -x /usr/bin/chromium || apt-get install -y -q chromium >/dev/null
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python tools/check_offline_plots.py --screenshot dvc_plots_offline.png
+
+# Rebuild .dvc/plots/offline.html from the npm registry (vega, vega-lite, vega-embed).
+offline-template:
+	rm -rf /tmp/anchorvae-npm && mkdir -p /tmp/anchorvae-npm
+	cd /tmp/anchorvae-npm && npm pack --silent vega@5.20.2 vega-lite@5.2.0 vega-embed@6.18.2 \
+		&& for f in *.tgz; do mkdir "$${f%.tgz}" && tar xzf "$$f" -C "$${f%.tgz}"; done
+	python3 tools/offline_plots_template.py /tmp/anchorvae-npm .dvc/plots/offline.html
+
+# anchor_rate sweep as DVC experiments (rates in params.yaml `sweep:`), then the report.
+sweep: $(STAMP)
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python stages/sweep.py queue
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python stages/sweep.py wait
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python stages/sweep.py report \
+		--csv reports/sweep.csv --figure reports/sweep.png

@@ -79,6 +79,16 @@ class EvaluateParams:
     sample_size: int = field(default=2000, metadata=AT_LEAST_ONE)  # test means in the CSV
 
 
+@dataclass(frozen=True)
+class SweepParams:
+    # anchor_rate of each queued experiment of `make sweep` (the anchored variant only)
+    rates: list[float] = field(
+        default_factory=lambda: [0.25, 0.5, 1.0, 2.0, 4.0, 8.0],
+        metadata=_rule(lambda v: len(v) > 0 and min(v) >= 0, "a non-empty list of numbers >= 0"),
+    )
+    jobs: int = field(default=1, metadata=AT_LEAST_ONE)  # experiments run at once
+
+
 def _check_seeds(seeds: list[int]) -> bool:
     return len(seeds) > 0 and len(set(seeds)) == len(seeds) and min(seeds) >= 0
 
@@ -110,6 +120,7 @@ class Params:
     )
     classifier: ClassifierParams = field(default_factory=ClassifierParams)
     evaluate: EvaluateParams = field(default_factory=EvaluateParams)
+    sweep: SweepParams = field(default_factory=SweepParams)
 
     def variant(self, name: str) -> VariantParams:
         """The named variant; ParamsError naming the known ones if it is absent."""

@@ -74,10 +74,9 @@ def set_threads(threads: int) -> None:
 
 
 def make_optimizer(model: torch.nn.Module, lr: float, device: torch.device):
-    # The fused kernel exists for CUDA; on CPU the foreach path updates all tensors at once.
-    if device.type == "cuda":
-        return torch.optim.Adam(model.parameters(), lr=lr, fused=True)
-    return torch.optim.Adam(model.parameters(), lr=lr, foreach=True)
+    # One fused kernel per step (CPU and CUDA): the foreach path spends as long in
+    # Adam's elementwise ops as in the model's matrix products on a 2-core CPU.
+    return torch.optim.Adam(model.parameters(), lr=lr, fused=True)
 
 
 def train_vae(

@@ -53,6 +53,9 @@ def test_int_is_accepted_where_a_number_is_expected():
         ),
         ({"evaluate": {"grid_size": 1}}, "evaluate.grid_size = 1"),
         ([1, 2], "params = [1, 2]"),
+        ({"sweep": {"rates": []}}, "sweep.rates = []"),
+        ({"sweep": {"rates": ["fast"]}}, "sweep.rates[0] = 'fast'"),
+        ({"sweep": {"rates": [1, -0.5]}}, "sweep.rates = [1, -0.5]"),
     ],
 )
 def test_bad_values_name_key_value_and_what_is_allowed(raw, key_and_value):

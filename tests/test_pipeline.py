@@ -127,3 +127,50 @@ def test_interrupted_training_leaves_no_output(repo, tmp_path):
     assert stderr.strip().splitlines()[-1].endswith("interrupted: no output was written")
     assert not out.exists()
     assert list(out.parent.iterdir()) == []
+
+
+def test_bad_sweep_rates_stop_before_anything_is_queued(repo):
+    params = yaml.safe_load((repo / "params.yaml").read_text())
+    params["sweep"]["rates"] = [1.0, -2.0]
+    (repo / "bad_sweep.yaml").write_text(yaml.safe_dump(params))
+    result = subprocess.run(
+        [sys.executable, "stages/sweep.py", "queue", "--params", "bad_sweep.yaml"],
+        cwd=repo, capture_output=True, text=True,
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "anchorvae: error: sweep.rates = [1.0, -2.0] is invalid: expected a non-empty list "
+        "of numbers >= 0"
+    ]
+    assert "sweep-" not in run(["dvc", "exp", "show", "--no-pager"], repo)
+    (repo / "bad_sweep.yaml").unlink()
+
+
+@pytest.mark.sweep  # skip with: make test PYTEST_ARGS='-m "not sweep"'
+def test_sweep_queues_runs_and_reports_with_cached_baseline(repo):
+    params = yaml.safe_load((repo / "params.yaml").read_text())
+    params["seeds"] = [0]
+    params["sweep"].update(rates=[0.5, 4.0], jobs=1)
+    (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    run(["dvc", "repro"], repo)
+    commit(repo, "one seed")
+    for step in ("queue", "wait"):
+        run([sys.executable, "stages/sweep.py", step], repo)
+    run([sys.executable, "stages/sweep.py", "report", "--csv", "reports/sweep.csv",
+         "--figure", "reports/sweep.png"], repo)  # fmt: skip
+    import pandas as pd
+
+    table = pd.read_csv(repo / "reports" / "sweep.csv")
+    assert table["experiment"].tolist() == ["sweep-class-mean", "sweep-rate-0.5",
+                                            "sweep-rate-4"]  # fmt: skip
+    assert (table["state"] == "Success").all()
+    assert table.loc[1:, "anchor_rate"].tolist() == [0.5, 4.0]
+    assert table["anchored.placed_rate"].notna().all()
+    assert table["anchored.test_recon.mean"].notna().all()
+    assert (repo / "reports" / "sweep.png").stat().st_size > 10_000
+    # The baseline models were not retrained in any experiment: DVC restored them.
+    for name in table["experiment"]:
+        log = run(["dvc", "queue", "logs", name], repo)
+        assert "Running stage 'train_anchored@anchored-0'" in log
+        assert "Running stage 'train_baseline@0'" not in log
+        assert "Running stage 'classifier'" not in log
