@@ -9,6 +9,8 @@ import matplotlib
 matplotlib.use("Agg")  # no display on CI or a training box
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+import torch  # noqa: E402
+from torchvision.utils import make_grid  # noqa: E402
 
 from anchorvae.atomic import atomic_path  # noqa: E402
 
@@ -67,9 +69,6 @@ def manifold_canvas(grid: np.ndarray) -> np.ndarray:
 
     Laid out on math axes like :func:`latent_scatter`: z1 grows to the right, z2 upwards.
     """
-    import torch
-    from torchvision.utils import make_grid
-
     n = grid.shape[0]
     tiles = [grid[col, n - 1 - row] for row in range(n) for col in range(n)]
     batch = torch.from_numpy(np.stack(tiles)).unsqueeze(1)  # (n*n, 1, 28, 28)

@@ -74,13 +74,17 @@ PANELS = [
 ]
 
 
+SHARES = ("placed_rate", "zeros_in_corner", "ones_in_corner")  # panels drawn on 0..1
+
+
 def sweep_figure(table: pd.DataFrame) -> plt.Figure:
     """Each metric against anchor_rate (log axis): seed-template line, class-mean marker,
     baseline as a horizontal reference line; failed experiments listed in the title."""
     ok = table[table["state"] == "Success"]
     seed = ok[ok["templates"] == "seed"]
     class_mean = ok[ok["templates"] == "class_mean"]
-    fig, axes = plt.subplots(1, len(PANELS), figsize=(4.0 * len(PANELS), 3.6))
+    fig, grid = plt.subplots(2, 3, figsize=(13, 7.5))
+    axes, legend_ax = grid.flat[: len(PANELS)], grid.flat[len(PANELS)]
     for ax, (key, label, has_spread) in zip(axes, PANELS, strict=True):
         column = f"anchored.{key}" + (".mean" if has_spread else "")
         spread = seed.get(f"anchored.{key}.std") if has_spread else None
@@ -94,7 +98,10 @@ def sweep_figure(table: pd.DataFrame) -> plt.Figure:
         ax.set_xscale("log", base=2)
         ax.set_xlabel("anchor_rate (log scale)")
         ax.set_title(label, fontsize=10)
-    axes[0].legend(fontsize=7, loc="lower right")
+        if key in SHARES:
+            ax.set_ylim(0, 1.05)
+    legend_ax.axis("off")
+    legend_ax.legend(*axes[0].get_legend_handles_labels(), loc="center", fontsize=9)
     failed = table.loc[table["state"] != "Success", "experiment"].tolist()
     title = "How strong must anchoring be? Metrics over seeds against anchor_rate"
     fig.suptitle(title + (f"\nfailed: {', '.join(failed)}" if failed else ""))

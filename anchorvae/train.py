@@ -107,6 +107,7 @@ def train_vae(
         for epoch in range(1, config.epochs + 1):
             start = time.perf_counter()
             order = torch.randperm(len(x_all), generator=shuffler).to(device)
+            bar.set_description(f"{name} epoch {epoch}/{config.epochs}", refresh=False)
             sums = _run_epoch(model, optimizer, x_all, score_all, order, config, bar)
             _check_finite(sums, name, epoch, n_batches)
             recon, kl = (sums.sum(dim=0) / len(x_all)).tolist()

@@ -6,7 +6,7 @@ import torch
 
 from anchorvae.atomic import atomic_dir
 from anchorvae.cli import params_from, parser, run_stage
-from anchorvae.data import as_flat_floats, load_mnist
+from anchorvae.data import PIXELS, as_flat_floats, load_mnist
 from anchorvae.errors import UsageError
 from anchorvae.history import EpochLogger
 from anchorvae.loss import anchor_direction
@@ -23,6 +23,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--templates", help="folder with donut.npy and stick.npy (anchored only)")
     p.add_argument("--out", required=True, help="folder for model.pt and live/ (history)")
     args = p.parse_args(argv)
+    if args.seed < 0:
+        raise UsageError(f"--seed = {args.seed} is invalid: expected an integer >= 0")
     params = params_from(args)
     rate = params.variant(args.variant).anchor_rate
     set_threads(params.train.threads)
@@ -55,7 +57,7 @@ def template_direction(folder: str | None, anchor_rate: float) -> torch.Tensor:
     if folder is None:
         if anchor_rate != 0:
             raise UsageError(f"anchor_rate = {anchor_rate} needs --templates")
-        return torch.zeros(28 * 28)
+        return torch.zeros(PIXELS)
     donut, stick = load_templates(folder)
     return anchor_direction(torch.from_numpy(donut), torch.from_numpy(stick))
 

@@ -113,6 +113,8 @@ def test_unknown_variant_and_missing_templates_are_usage_errors(workdir, tmp_pat
 
     with pytest.raises(ParamsError, match="variant = 'fancy' is unknown"):
         train(workdir, "fancy", 0, tmp_path / "x")
+    with pytest.raises(UsageError, match=r"--seed = -1 is invalid: expected an integer >= 0"):
+        train(workdir, "baseline", -1, tmp_path / "z")
     with pytest.raises(UsageError, match="needs --templates"):
         stage("train")(
             [

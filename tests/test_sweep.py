@@ -1,0 +1,51 @@
+import math
+
+from anchorvae.sweep import planned_experiments, sweep_figure, sweep_table
+
+
+def test_planned_experiments_one_per_rate_then_class_mean():
+    assert planned_experiments([0.5, 2.0]) == [
+        ("sweep-rate-0.5", ["variants.anchored.anchor_rate=0.5"]),
+        ("sweep-rate-2", ["variants.anchored.anchor_rate=2"]),
+        ("sweep-class-mean", ["templates.kind=class_mean"]),
+    ]
+
+
+def exp_row(name, rate, kind="seed", state="Success", placed=1.0):
+    row = {"Experiment": name, "State": state, "variants.anchored.anchor_rate": rate,
+           "templates.kind": kind}  # fmt: skip
+    if placed is None:
+        return row
+    row["anchored.placed_rate"] = placed
+    row["baseline.placed_rate"] = 0.0
+    for variant in ("anchored", "baseline"):
+        for key in ("zeros_in_corner", "ones_in_corner", "test_recon", "test_kl"):
+            row[f"{variant}.{key}.mean"] = rate / 10
+            row[f"{variant}.{key}.std"] = 0.01
+    return row
+
+
+def test_table_keeps_sweep_rows_sorted_and_marks_failures():
+    rows = [
+        {"Experiment": None, "rev": "workspace"},  # the workspace row is not a sweep run
+        exp_row("sweep-rate-4", 4.0),
+        exp_row("sweep-rate-0.5", 0.5, placed=0.4),
+        exp_row("sweep-rate-1", 1.0, state="Failed", placed=None),
+        exp_row("sweep-rate-2", 2.0, placed=None),  # ran, but no summary metrics
+        exp_row("sweep-class-mean", 2.0, kind="class_mean"),
+        exp_row("someone-elses-exp", 3.0),
+    ]
+    table = sweep_table(rows)
+    assert table["experiment"].tolist() == [
+        "sweep-class-mean",
+        "sweep-rate-0.5",
+        "sweep-rate-1",
+        "sweep-rate-2",
+        "sweep-rate-4",
+    ]
+    assert table["state"].tolist() == ["Success", "Success", "Failed", "Failed", "Success"]
+    assert table.loc[1, "anchored.placed_rate"] == 0.4
+    assert math.isnan(table.loc[2, "anchored.zeros_in_corner.mean"])
+    figure = sweep_figure(table)  # the failed ones are named, the rest still drawn
+    assert "failed: sweep-rate-1, sweep-rate-2" in figure._suptitle.get_text()
+    assert len(figure.axes[0].lines) >= 2
