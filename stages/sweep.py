@@ -17,6 +17,7 @@ from anchorvae.plots import save_figure
 from anchorvae.sweep import PREFIX, planned_experiments, sweep_figure, sweep_table
 
 POLL_S = 10
+MAX_RESTARTS = 3  # queue workers restarted by `wait` before it gives up
 
 
 def run_dvc(*args: str) -> str:
@@ -37,8 +38,20 @@ def queue(params) -> None:
     run_dvc("queue", "start", "--jobs", str(params.sweep.jobs))
 
 
-def wait() -> None:
-    while any(word in run_dvc("queue", "status") for word in ("Queued", "Running")):
+def wait(jobs: int) -> None:
+    """Block until nothing is queued or running. A queue worker that died with work left
+    (seen here: DVC's file-system broker failing to read a message) is restarted, a few
+    times at most, so one broken worker does not stall the sweep for ever."""
+    restarts = 0
+    while True:
+        status = run_dvc("queue", "status")
+        if "Running" not in status and "Queued" not in status:
+            return
+        if "Queued" in status and "Running" not in status and "0 active" in status:
+            if restarts == MAX_RESTARTS:
+                raise StageFailure("experiments are queued but no queue worker runs them")
+            restarts += 1
+            run_dvc("queue", "start", "--jobs", str(jobs))
         time.sleep(POLL_S)
 
 
@@ -61,7 +74,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.step == "queue":
         queue(params)
     elif args.step == "wait":
-        wait()
+        wait(params.sweep.jobs)
     else:
         report(args.csv, args.figure)
 

@@ -49,3 +49,45 @@ def test_table_keeps_sweep_rows_sorted_and_marks_failures():
     figure = sweep_figure(table)  # the failed ones are named, the rest still drawn
     assert "failed: sweep-rate-1, sweep-rate-2" in figure._suptitle.get_text()
     assert len(figure.axes[0].lines) >= 2
+
+
+def sweep_stage(monkeypatch, statuses):
+    """stages/sweep.py with `dvc` replaced by a script of queue statuses."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "stages" / "sweep.py"
+    spec = importlib.util.spec_from_file_location("sweep_stage", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    calls = []
+
+    def fake_dvc(*args):
+        calls.append(args)
+        return statuses.pop(0) if args[:2] == ("queue", "status") else ""
+
+    monkeypatch.setattr(module, "run_dvc", fake_dvc)
+    monkeypatch.setattr(module, "POLL_S", 0)
+    return module, calls
+
+
+DEAD = "a  sweep-rate-1  Queued\nWorker status: 0 active, 0 idle"
+BUSY = "a  sweep-rate-1  Running\nWorker status: 1 active, 0 idle"
+DONE = "a  sweep-rate-1  Success\nWorker status: 0 active, 0 idle"
+
+
+def test_wait_restarts_a_dead_worker_then_returns(monkeypatch):
+    module, calls = sweep_stage(monkeypatch, [BUSY, DEAD, BUSY, DONE])
+    module.wait(jobs=2)
+    assert ("queue", "start", "--jobs", "2") in calls
+    assert sum(c[:2] == ("queue", "start") for c in calls) == 1
+
+
+def test_wait_gives_up_when_workers_keep_dying(monkeypatch):
+    import pytest
+
+    from anchorvae.errors import StageFailure
+
+    module, _ = sweep_stage(monkeypatch, [DEAD] * 10)
+    with pytest.raises(StageFailure, match="queued but no queue worker runs them"):
+        module.wait(jobs=1)
