@@ -47,3 +47,11 @@ def load_result(folder: Path) -> dict:
     except FileNotFoundError as err:
         raise UsageError(f"{err.filename} is missing: run the evaluate stage first") from None
     return {"metrics": metrics, "centroids": torch.tensor(centroids.to_numpy())}
+
+
+def load_sample(folder: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """(codes (N, D), digit labels (N,), decoded grid or None) of one evaluated model."""
+    sample = pd.read_csv(folder / "latent.csv")
+    grid_file = folder / "grid.npy"
+    grid = np.load(grid_file) if grid_file.exists() else None
+    return sample.drop(columns="digit").to_numpy(), sample["digit"].to_numpy(), grid

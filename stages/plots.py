@@ -2,13 +2,13 @@
 
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from anchorvae.atomic import atomic_dir, atomic_path
 from anchorvae.cli import params_from, parser, run_stage
 from anchorvae.history import read_history
 from anchorvae.plots import headline_figure, model_figures, save_figure
+from anchorvae.results import load_sample
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -24,11 +24,7 @@ def main(argv: list[str] | None = None) -> None:
     panels: dict[str, list] = {v: [] for v in params.variants}
     with atomic_dir(args.figures) as tmp:
         for variant, seed in models:
-            folder = Path(args.eval) / variant / f"seed{seed}"
-            sample = pd.read_csv(folder / "latent.csv")
-            codes = sample.drop(columns="digit").to_numpy()
-            labels = sample["digit"].to_numpy()
-            grid = np.load(folder / "grid.npy") if (folder / "grid.npy").exists() else None
+            codes, labels, grid = load_sample(Path(args.eval) / variant / f"seed{seed}")
             latent, manifold = model_figures(codes, labels, grid, f"{variant}, seed {seed}")
             save_figure(latent, Path(tmp) / f"{variant}_seed{seed}_latent.png")
             if manifold is not None:
