@@ -56,7 +56,7 @@ def train_classifier(
     """Cross-entropy training on in-memory ``images`` (N, 784) with a seeded shuffle."""
     set_seed(seed)
     model = DigitClassifier().to(device)
-    optimizer = make_optimizer(model, lr, device)
+    optimizer = make_optimizer(model.parameters(), lr)
     x_all, y_all = images.to(device), labels.to(device)
     shuffler = torch.Generator().manual_seed(seed)
     n_batches = math.ceil(len(x_all) / batch_size)

@@ -8,7 +8,7 @@ from anchorvae.atomic import atomic_path, write_json
 from anchorvae.classifier import ClassifierConfig, accuracy, train_classifier
 from anchorvae.cli import params_from, parser, run_stage
 from anchorvae.data import as_flat_floats, load_mnist
-from anchorvae.train import choose_device, set_threads
+from anchorvae.train import choose_device, configure_cpu
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -19,7 +19,7 @@ def main(argv: list[str] | None = None) -> None:
     args = p.parse_args(argv)
     params = params_from(args)
     c = params.classifier
-    set_threads(params.train.threads)
+    configure_cpu(params.train.threads)
     device = choose_device(params.train.device)
     train_x, train_y = load_mnist(args.mnist, train=True)
     test_x, test_y = load_mnist(args.mnist, train=False)

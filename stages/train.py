@@ -12,7 +12,7 @@ from anchorvae.history import EpochLogger
 from anchorvae.loss import anchor_direction
 from anchorvae.model import ModelConfig
 from anchorvae.templates import load_templates
-from anchorvae.train import TrainConfig, choose_device, set_threads, train_vae
+from anchorvae.train import TrainConfig, choose_device, configure_cpu, train_vae
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -27,7 +27,7 @@ def main(argv: list[str] | None = None) -> None:
         raise UsageError(f"--seed = {args.seed} is invalid: expected an integer >= 0")
     params = params_from(args)
     rate = params.variant(args.variant).anchor_rate
-    set_threads(params.train.threads)
+    configure_cpu(params.train.threads)
     device = choose_device(params.train.device)
     direction = template_direction(args.templates, rate)
     images, _ = load_mnist(args.mnist, train=True)

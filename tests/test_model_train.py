@@ -68,6 +68,17 @@ def test_anchoring_separates_round_and_stick_images(tiny_data):
     assert (mu[labels == 1].mean(0) > 0).all()
 
 
+@pytest.mark.parametrize("latent_dims", [1, 3])
+def test_trains_with_any_latent_size(tiny_data, latent_dims):
+    x, _, direction = tiny_data
+    config = TrainConfig(epochs=2, batch_size=100, anchor_rate=2.0)  # 256 = 100 + 100 + 56
+    model, history = train_vae(
+        x, direction, ModelConfig(latent_dims=latent_dims), config, torch.device("cpu")
+    )
+    assert model.mu_head.out_features == latent_dims
+    assert history[-1].loss < history[0].loss
+
+
 def test_nan_loss_names_model_epoch_and_batch(tiny_data):
     x, _, direction = tiny_data
     poisoned = x.clone()
