@@ -98,9 +98,10 @@ class FlatVAE:
         # d(recon)/dy = 2 * diff, through the sigmoid (in place: diff is not needed again).
         grad_z = self._backward_decoder(_sigmoid_backward_(diff, y).mul_(2), latent.z, b)
         # z = mu + std * noise; the KL adds d/dmu = anchored, d/dlogvar = (var - 1) / 2.
-        grad_mu = grad_z + anchored
-        grad_logvar = 0.5 * (grad_z * noise * latent.std + var - 1)
-        self._backward_encoder(torch.cat([grad_mu, grad_logvar], dim=1), x, b)
+        grad_mu, grad_logvar = b.g_heads.split(self.config.latent_dims, dim=1)
+        torch.add(grad_z, anchored, out=grad_mu)
+        torch.addcmul(var - 1, grad_z, noise * latent.std, out=grad_logvar).mul_(0.5)
+        self._backward_encoder(b.g_heads, x, b)
         return StepLosses(recon, kl)
 
     def _forward(self, x: torch.Tensor, noise: torch.Tensor, b: Buffers):
@@ -155,7 +156,8 @@ class Buffers:
         self.x, self.y, self.diff = new(config.pixels), new(config.pixels), new(config.pixels)
         self.h1, self.h5 = new(config.hidden), new(config.hidden)
         self.h2, self.h4 = new(config.bottleneck), new(config.bottleneck)
-        self.heads, self.g_z = new(2 * config.latent_dims), new(config.latent_dims)
+        self.heads, self.g_heads = new(2 * config.latent_dims), new(2 * config.latent_dims)
+        self.g_z = new(config.latent_dims)
         self.g_h1, self.g_h5 = new(config.hidden), new(config.hidden)
         self.g_h2, self.g_h4 = new(config.bottleneck), new(config.bottleneck)
 

@@ -133,13 +133,14 @@ def main() -> None:
         runs[f"anchorvae, batch {train.batch_size}, lr {train.lr:g} (params)"] = (
             project_loop, args.mnist, args.epochs, train.batch_size, train.lr)  # fmt: skip
     results = {name: in_fresh_process(*run) for name, run in runs.items()}
-    floor_s = flop_per_epoch(ModelConfig(), 60_000) / in_fresh_process(matmul_flops)
-    report(results, floor_s)
+    report(results, flop_per_epoch(ModelConfig(), 60_000), in_fresh_process(matmul_flops))
 
 
-def report(results: dict[str, tuple[float, float]], floor_s: float) -> None:
+def report(results: dict[str, tuple[float, float]], flop: float, flops: float) -> None:
     ref_s, ref_loss = results["reference loop"]
-    print(f"floor: {floor_s:.2f} s/epoch (model FLOP / measured matmul FLOP/s)")
+    floor_s = flop / flops
+    print(f"floor: {floor_s:.2f} s/epoch = {flop / 1e9:.1f} GFLOP/epoch "
+          f"at a measured {flops / 1e9:.0f} GFLOP/s (float32 matmul)")  # fmt: skip
     print(f"{'':44} {'s/epoch':>8} {'speed-up':>9} {'x floor':>8} {'loss':>8} {'vs ref':>7}")
     for name, (seconds, loss) in results.items():
         print(f"{name:44} {seconds:8.2f} {ref_s / seconds:8.2f}x {seconds / floor_s:7.2f}x "
