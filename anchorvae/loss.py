@@ -4,6 +4,9 @@ loss = sum of squared errors + KL(N(m, sigma^2) || N(0, 1)), where
 m = mu + anchor_rate * donutness(x). With anchor_rate = 0 this is the plain VAE loss;
 otherwise the KL term is smallest when mu = -anchor_rate * donutness, so round images
 (donutness > 0) are pulled towards negative codes and stick-like ones towards positive.
+
+Training computes this loss and its gradient by hand (backprop.py); vae_loss here,
+through autograd, is the reference that tests/test_backprop.py holds it to.
 """
 
 from __future__ import annotations

@@ -4,7 +4,13 @@ import torch
 from anchorvae.loss import anchor_direction
 from anchorvae.model import VAE, ModelConfig, load_checkpoint
 from anchorvae.templates import seed_donut, seed_stick
-from anchorvae.train import TrainConfig, TrainingDiverged, choose_device, train_vae
+from anchorvae.train import (
+    TrainConfig,
+    TrainingDiverged,
+    choose_device,
+    configure_cpu,
+    train_vae,
+)
 
 from synthetic import digit_images
 
@@ -112,6 +118,16 @@ def test_checkpoint_round_trip(tmp_path, tiny_data):
     x = tiny_data[0][:5]
     torch.testing.assert_close(loaded.encode(x)[0], model.encode(x)[0], rtol=0, atol=0)
     assert checkpoint["variant"] == "anchored"
+
+
+def test_configure_cpu_flushes_denormals():
+    tiny = torch.tensor([1e-39])  # below float32's smallest normal, 1.2e-38
+    assert (tiny * 1.0).item() != 0.0
+    configure_cpu(0)
+    try:
+        assert (tiny * 1.0).item() == 0.0
+    finally:
+        torch.set_flush_denormal(False)
 
 
 def test_device_choice():
