@@ -7,17 +7,20 @@
 All train the same model with the same anchored loss for the same epochs, each in a
 fresh process set up as its stage sets itself up (anchorvae's trainer flushes denormals
 to zero, see train.configure_cpu; the reference runs as the textbook writes it, and once
-more with flushing, to show how much of the gain that flag alone is). Prints seconds
-per epoch, speed-ups, final losses, and the distance from a floor: the model's FLOP per
-epoch at this machine's measured matmul FLOP/s.
+more with flushing, to show how much of the gain that flag alone is). The loops run in
+--repeats interleaved rounds. Prints the median seconds per epoch with its range,
+speed-ups, final losses, and the distance from a floor: the model's FLOP per epoch at
+this machine's measured matmul FLOP/s.
 
-    python benchmarks/train_speed.py [--mnist data/mnist] [--epochs 2] [--params params.yaml]
+    python benchmarks/train_speed.py [--mnist data/mnist] [--epochs 2] [--repeats 3]
+                                     [--params params.yaml]
 """
 
 from __future__ import annotations
 
 import argparse
 import multiprocessing
+import statistics
 import time
 from concurrent.futures import ProcessPoolExecutor
 
@@ -119,10 +122,12 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--mnist", default="data/mnist")
     p.add_argument("--epochs", type=int, default=2)
+    p.add_argument("--repeats", type=int, default=3, help="fresh processes per measurement")
     p.add_argument("--params", default="params.yaml", help="train.batch_size and train.lr")
     args = p.parse_args()
     train = load_params(args.params).train
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, epochs={args.epochs}")
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, "
+          f"epochs={args.epochs}, median of {args.repeats} runs (min-max)")  # fmt: skip
     runs = {
         "reference loop": (reference_loop, args.mnist, args.epochs, False),
         "reference + flush": (reference_loop, args.mnist, args.epochs, True),
@@ -132,18 +137,27 @@ def main() -> None:
     if (train.batch_size, train.lr) != (REFERENCE_BATCH, REFERENCE_LR):
         runs[f"anchorvae, batch {train.batch_size}, lr {train.lr:g} (params)"] = (
             project_loop, args.mnist, args.epochs, train.batch_size, train.lr)  # fmt: skip
-    results = {name: in_fresh_process(*run) for name, run in runs.items()}
-    report(results, flop_per_epoch(ModelConfig(), 60_000), in_fresh_process(matmul_flops))
+    # Interleaved rounds, so that a slow spell of the machine hits every loop alike.
+    rounds = [{name: in_fresh_process(*run) for name, run in runs.items()}
+              for _ in range(args.repeats)]  # fmt: skip
+    flops = statistics.median(in_fresh_process(matmul_flops) for _ in range(args.repeats))
+    report(rounds, flop_per_epoch(ModelConfig(), 60_000), flops)
 
 
-def report(results: dict[str, tuple[float, float]], flop: float, flops: float) -> None:
-    ref_s, ref_loss = results["reference loop"]
+def report(rounds: list[dict[str, tuple[float, float]]], flop: float, flops: float) -> None:
+    """Median seconds per epoch of each loop over the rounds, against the reference's."""
+    seconds = {name: [r[name][0] for r in rounds] for name in rounds[0]}
+    losses = {name: rounds[0][name][1] for name in rounds[0]}  # the same in every round
+    ref_s, ref_loss = statistics.median(seconds["reference loop"]), losses["reference loop"]
     floor_s = flop / flops
     print(f"floor: {floor_s:.2f} s/epoch = {flop / 1e9:.1f} GFLOP/epoch "
           f"at a measured {flops / 1e9:.0f} GFLOP/s (float32 matmul)")  # fmt: skip
-    print(f"{'':44} {'s/epoch':>8} {'speed-up':>9} {'x floor':>8} {'loss':>8} {'vs ref':>7}")
-    for name, (seconds, loss) in results.items():
-        print(f"{name:44} {seconds:8.2f} {ref_s / seconds:8.2f}x {seconds / floor_s:7.2f}x "
+    print(f"{'':40} {'s/epoch (min-max)':>19} {'speed-up':>9} {'x floor':>8} "
+          f"{'loss':>8} {'vs ref':>7}")  # fmt: skip
+    for name, times in seconds.items():
+        median, loss = statistics.median(times), losses[name]
+        spread = f"{median:.2f} ({min(times):.2f}-{max(times):.2f})"
+        print(f"{name:40} {spread:>19} {ref_s / median:8.2f}x {median / floor_s:7.2f}x "
               f"{loss:8.3f} {(loss - ref_loss) / ref_loss:+7.2%}")  # fmt: skip
     print("targets: speed-up >= 2.0, x floor <= 2.0, loss within 2% of the reference")
 
