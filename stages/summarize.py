@@ -6,6 +6,7 @@ import pandas as pd
 
 from anchorvae.atomic import atomic_path, write_json
 from anchorvae.cli import params_from, parser, run_stage
+from anchorvae.errors import UsageError
 from anchorvae.results import load_result
 from anchorvae.summary import summarize
 
@@ -17,6 +18,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--table", required=True, help="per-model CSV")
     args = p.parse_args(argv)
     params = params_from(args)
+    check_evaluated(Path(args.eval), params.variants)
     results = {
         variant: [load_result(Path(args.eval) / variant / f"seed{seed}") for seed in params.seeds]
         for variant in params.variants
@@ -29,6 +31,17 @@ def main(argv: list[str] | None = None) -> None:
     ]
     with atomic_path(args.table) as tmp:
         pd.DataFrame(rows).to_csv(tmp, index=False, float_format="%.5f")
+
+
+def check_evaluated(folder: Path, variants) -> None:
+    """Every variant in params.yaml needs its evaluations; DVC cannot loop over params keys,
+    so a new variant must also be listed in dvc.yaml's matrices by hand."""
+    for name in variants:
+        if not (folder / name).is_dir():
+            raise UsageError(
+                f"variants.{name} has no evaluations in {folder}: add '{name}' to the "
+                "`variant` lists of the train_anchored and evaluate matrices in dvc.yaml"
+            )
 
 
 if __name__ == "__main__":

@@ -236,3 +236,18 @@ def test_classifier_evaluate_summarize_chain(workdir):
     table = (workdir / "metrics" / "models.csv").read_text().splitlines()
     assert table[0].startswith("model,variant,seed,") and len(table) == 5
     assert torch.isfinite(torch.tensor(summary["anchored"]["test_recon"]["mean"]))
+
+
+def test_summarize_names_a_variant_missing_from_dvc_yaml(tmp_path):
+    for variant in ("baseline", "anchored"):
+        (tmp_path / "eval" / variant).mkdir(parents=True)
+    variants = {"baseline": {"anchor_rate": 0.0}, "anchored": {"anchor_rate": 2.0},
+                "strong": {"anchor_rate": 8.0}}  # fmt: skip
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump({**TINY, "variants": variants}))
+    out = tmp_path / "summary.json"
+    with pytest.raises(UsageError, match=r"variants.strong has no evaluations .* dvc.yaml"):
+        stage("summarize")(
+            ["--eval", str(tmp_path / "eval"), "--out", str(out),
+             "--table", str(tmp_path / "models.csv"), "--params", str(tmp_path / "params.yaml")]
+        )  # fmt: skip
+    assert not out.exists()
