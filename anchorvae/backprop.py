@@ -14,8 +14,6 @@ ones autograd calls. tests/test_backprop.py checks the gradient against autograd
 
 from __future__ import annotations
 
-import itertools
-import math
 from typing import NamedTuple
 
 import torch
@@ -33,17 +31,22 @@ class StepLosses(NamedTuple):
     kl: torch.Tensor  # summed anchored KL over the batch, scalar
 
 
-def training_order(model: VAE) -> list[torch.Tensor]:
-    """The model's parameters in forward order, the mean and logvar heads side by side
-    (weights, then biases) so that one (2 * latent_dims, bottleneck) product serves both."""
+def _layer_params(model: VAE) -> list[tuple[list[torch.Tensor], list[torch.Tensor]]]:
+    """(weights, biases) of each layer in forward order. The mean and logvar heads are
+    one layer, so that one (2 * latent_dims, bottleneck) product serves both."""
     enc1, enc2 = model.encoder[0], model.encoder[2]
     dec1, dec2, dec3 = model.decoder[0], model.decoder[2], model.decoder[4]
-    mu, logvar = model.mu_head, model.logvar_head
+    heads = [model.mu_head, model.logvar_head]
     return [
-        enc1.weight, enc1.bias, enc2.weight, enc2.bias,
-        mu.weight, logvar.weight, mu.bias, logvar.bias,
-        dec1.weight, dec1.bias, dec2.weight, dec2.bias, dec3.weight, dec3.bias,
-    ]  # fmt: skip
+        ([layer.weight for layer in group], [layer.bias for layer in group])
+        for group in ([enc1], [enc2], heads, [dec1], [dec2], [dec3])
+    ]
+
+
+def training_order(model: VAE) -> list[torch.Tensor]:
+    """The model's parameters as laid out in the flat vector: layer by layer, each
+    layer's weights, then its biases."""
+    return [p for weights, biases in _layer_params(model) for p in (*weights, *biases)]
 
 
 class FlatVAE:
@@ -54,13 +57,12 @@ class FlatVAE:
     """
 
     def __init__(self, model: VAE):
-        params = training_order(model)
         self.config = model.config
-        self.vector = torch.cat([p.detach().reshape(-1) for p in params])
+        self.vector = torch.cat([p.detach().reshape(-1) for p in training_order(model)])
         self.vector.grad = torch.zeros_like(self.vector)
-        shapes = [tuple(p.shape) for p in params]
-        self.layers = _dense_views(self.vector, shapes)
-        self.grads = _dense_views(self.vector.grad, shapes)
+        layers = _layer_params(model)
+        self.layers = _dense_views(self.vector, layers)
+        self.grads = _dense_views(self.vector.grad, layers)
         self._buffers: dict[int, Buffers] = {}
 
     def copy_to(self, model: VAE) -> VAE:
@@ -162,23 +164,18 @@ class Buffers:
         self.g_h2, self.g_h4 = new(config.bottleneck), new(config.bottleneck)
 
 
-# (first, last) indices into training_order of each layer's weights and biases.
-_LAYER_SPANS = [((0, 0), (1, 1)), ((2, 2), (3, 3)), ((4, 5), (6, 7)),
-                ((8, 8), (9, 9)), ((10, 10), (11, 11)), ((12, 12), (13, 13))]  # fmt: skip
-
-
-def _dense_views(vector: torch.Tensor, shapes: list[tuple[int, ...]]) -> list[Dense]:
-    """Cut ``vector`` into layers; the heads' weights (and biases) are adjacent, so one
-    view spans both."""
-    starts = list(itertools.accumulate((math.prod(s) for s in shapes), initial=0))
-
-    def span(first: int, last: int) -> torch.Tensor:
-        return vector[starts[first] : starts[last + 1]]
-
-    return [
-        Dense(span(*weights).view(-1, shapes[weights[0]][1]), span(*biases))
-        for weights, biases in _LAYER_SPANS
-    ]
+def _dense_views(vector: torch.Tensor, layers: list[tuple[list, list]]) -> list[Dense]:
+    """Cut ``vector`` into one (weight, bias) view pair per layer of ``layers``
+    (see _layer_params); a merged layer's weights are adjacent, so one view spans them."""
+    views, offset = [], 0
+    for weights, biases in layers:
+        weight_size = sum(w.numel() for w in weights)
+        bias_size = sum(b.numel() for b in biases)
+        weight = vector[offset : offset + weight_size].view(-1, weights[0].shape[1])
+        bias = vector[offset + weight_size : offset + weight_size + bias_size]
+        views.append(Dense(weight, bias))
+        offset += weight_size + bias_size
+    return views
 
 
 def _linear(x: torch.Tensor, layer: Dense, out: torch.Tensor) -> torch.Tensor:
