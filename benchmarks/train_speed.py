@@ -13,7 +13,9 @@ speed-ups, final losses, and the distance from a floor: the model's FLOP per epo
 this machine's measured matmul FLOP/s.
 
     python benchmarks/train_speed.py [--mnist data/mnist] [--epochs 2] [--repeats 3]
-                                     [--params params.yaml]
+                                     [--params params.yaml] [--device cpu]
+
+With --device cuda every loop trains on the GPU (the reference moves each batch there).
 """
 
 from __future__ import annotations
@@ -40,7 +42,9 @@ def _direction() -> torch.Tensor:
     return anchor_direction(torch.from_numpy(seed_donut()), torch.from_numpy(seed_stick()))
 
 
-def reference_loop(root: str, epochs: int, flush_denormals: bool) -> tuple[float, float]:
+def reference_loop(
+    root: str, epochs: int, flush_denormals: bool, device: str
+) -> tuple[float, float]:
     """(seconds per epoch, last epoch's loss per image) of the textbook loop."""
     from torch.utils.data import DataLoader
     from torchvision import transforms
@@ -51,17 +55,17 @@ def reference_loop(root: str, epochs: int, flush_denormals: bool) -> tuple[float
     from anchorvae.train import set_seed
 
     torch.set_flush_denormal(flush_denormals)
-    direction = _direction()
+    direction = _direction().to(device)
     set_seed(0)
     data = MNIST(root, train=True, download=False, transform=transforms.ToTensor())
     loader = DataLoader(data, batch_size=REFERENCE_BATCH, shuffle=True)
-    model = VAE(ModelConfig())
+    model = VAE(ModelConfig()).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=REFERENCE_LR)
     start = time.perf_counter()
     for _ in range(epochs):
         total = 0.0
         for images, _ in loader:
-            x = images.view(-1, 784)
+            x = images.view(-1, 784).to(device)
             recon, mu, logvar = model(x)
             loss = vae_loss(recon, x, mu, logvar, donutness(x, direction), ANCHOR_RATE).total
             optimizer.zero_grad()
@@ -71,7 +75,9 @@ def reference_loop(root: str, epochs: int, flush_denormals: bool) -> tuple[float
     return (time.perf_counter() - start) / epochs, total / len(data)
 
 
-def project_loop(root: str, epochs: int, batch_size: int, lr: float) -> tuple[float, float]:
+def project_loop(
+    root: str, epochs: int, batch_size: int, lr: float, device: str
+) -> tuple[float, float]:
     from anchorvae.data import as_flat_floats, load_mnist
     from anchorvae.train import TrainConfig, configure_cpu, train_vae
 
@@ -80,7 +86,7 @@ def project_loop(root: str, epochs: int, batch_size: int, lr: float) -> tuple[fl
     config = TrainConfig(epochs, batch_size, lr, ANCHOR_RATE, seed=0)
     start = time.perf_counter()
     _, history = train_vae(
-        as_flat_floats(images), _direction(), ModelConfig(), config, torch.device("cpu")
+        as_flat_floats(images), _direction(), ModelConfig(), config, torch.device(device)
     )
     return (time.perf_counter() - start) / epochs, history[-1].loss
 
@@ -97,17 +103,20 @@ def flop_per_epoch(config: ModelConfig, n_images: int) -> float:
     return 2.0 * (forward + backward) * n_images
 
 
-def matmul_flops(size: int = 2048, repeats: int = 10) -> float:
-    """Measured float32 matrix-product FLOP/s on this machine (best of ``repeats``)."""
-    a, b = torch.randn(size, size), torch.randn(size, size)
+def matmul_flops(device: str, size: int = 2048, repeats: int = 10) -> float:
+    """Measured float32 matrix-product FLOP/s on ``device`` (best of ``repeats``)."""
+    a, b = torch.randn(size, size, device=device), torch.randn(size, size, device=device)
     a @ b  # warm up
-    best = min(_timed(lambda: a @ b) for _ in range(repeats))
+    best = min(_timed(lambda: a @ b, device) for _ in range(repeats))
     return 2.0 * size**3 / best
 
 
-def _timed(fn) -> float:
+def _timed(fn, device: str) -> float:
+    sync = torch.cuda.synchronize if device.startswith("cuda") else lambda: None
+    sync()
     start = time.perf_counter()
     fn()
+    sync()
     return time.perf_counter() - start
 
 
@@ -124,23 +133,27 @@ def main() -> None:
     p.add_argument("--epochs", type=int, default=2)
     p.add_argument("--repeats", type=int, default=3, help="fresh processes per measurement")
     p.add_argument("--params", default="params.yaml", help="train.batch_size and train.lr")
+    p.add_argument("--device", default="cpu", help="cpu or cuda")
     args = p.parse_args()
     train = load_params(args.params).train
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, "
+    print(f"torch {torch.__version__}, {args.device}, {torch.get_num_threads()} threads, "
           f"epochs={args.epochs}, median of {args.repeats} runs (min-max)")  # fmt: skip
     runs = {
-        "reference loop": (reference_loop, args.mnist, args.epochs, False),
-        "reference + flush": (reference_loop, args.mnist, args.epochs, True),
+        "reference loop": (reference_loop, args.mnist, args.epochs, False, args.device),
+        "reference + flush": (reference_loop, args.mnist, args.epochs, True, args.device),
         f"anchorvae, batch {REFERENCE_BATCH}, lr {REFERENCE_LR:g}": (
-            project_loop, args.mnist, args.epochs, REFERENCE_BATCH, REFERENCE_LR),
+            project_loop, args.mnist, args.epochs, REFERENCE_BATCH, REFERENCE_LR, args.device),
     }  # fmt: skip
     if (train.batch_size, train.lr) != (REFERENCE_BATCH, REFERENCE_LR):
         runs[f"anchorvae, batch {train.batch_size}, lr {train.lr:g} (params)"] = (
-            project_loop, args.mnist, args.epochs, train.batch_size, train.lr)  # fmt: skip
+            project_loop, args.mnist, args.epochs, train.batch_size, train.lr, args.device,
+        )  # fmt: skip
     # Interleaved rounds, so that a slow spell of the machine hits every loop alike.
     rounds = [{name: in_fresh_process(*run) for name, run in runs.items()}
               for _ in range(args.repeats)]  # fmt: skip
-    flops = statistics.median(in_fresh_process(matmul_flops) for _ in range(args.repeats))
+    flops = statistics.median(
+        in_fresh_process(matmul_flops, args.device) for _ in range(args.repeats)
+    )
     report(rounds, flop_per_epoch(ModelConfig(), 60_000), flops)
 
 

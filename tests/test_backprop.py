@@ -8,6 +8,13 @@ from anchorvae.flat_adam import FlatAdam
 from anchorvae.loss import vae_loss
 from anchorvae.model import VAE, ModelConfig
 
+DEVICES = [
+    "cpu",
+    pytest.param(
+        "cuda", marks=pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA")
+    ),
+]
+
 
 def autograd_step(model, x, score, anchor_rate, noise):
     """loss.vae_loss through autograd, with the reparameterisation noise given."""
@@ -19,16 +26,17 @@ def autograd_step(model, x, score, anchor_rate, noise):
     return parts, grad
 
 
+@pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("latent_dims", [1, 2, 3])
 @pytest.mark.parametrize("anchor_rate", [0.0, 2.0])
-def test_loss_and_gradient_match_autograd(latent_dims, anchor_rate):
+def test_loss_and_gradient_match_autograd(latent_dims, anchor_rate, device):
     torch.manual_seed(latent_dims)
-    model = VAE(ModelConfig(latent_dims=latent_dims))
+    model = VAE(ModelConfig(latent_dims=latent_dims)).to(device)
     x = torch.rand(32, 784) * (torch.rand(32, 784) < 0.3)  # mostly black, like digits
     x[5] = 0  # a blank image: donutness 0, and nothing may become NaN
     score = torch.randn(32).clamp(-1, 1)
     score[5] = 0
-    noise = torch.randn(32, latent_dims)
+    x, score, noise = x.to(device), score.to(device), torch.randn(32, latent_dims, device=device)
     flat = FlatVAE(model)
 
     losses = flat.loss_and_grad(x, score, anchor_rate, noise)
