@@ -165,12 +165,12 @@ def report(rounds: list[dict[str, tuple[float, float]]], flop: float, flops: flo
     floor_s = flop / flops
     print(f"floor: {floor_s:.2f} s/epoch = {flop / 1e9:.1f} GFLOP/epoch "
           f"at a measured {flops / 1e9:.0f} GFLOP/s (float32 matmul)")  # fmt: skip
-    print(f"{'':40} {'s/epoch (min-max)':>19} {'speed-up':>9} {'x floor':>8} "
+    print(f"{'':42} {'s/epoch (min-max)':>19} {'speed-up':>9} {'x floor':>8} "
           f"{'loss':>8} {'vs ref':>7}")  # fmt: skip
     for name, times in seconds.items():
         median, loss = statistics.median(times), losses[name]
         spread = f"{median:.2f} ({min(times):.2f}-{max(times):.2f})"
-        print(f"{name:40} {spread:>19} {ref_s / median:8.2f}x {median / floor_s:7.2f}x "
+        print(f"{name:42} {spread:>19} {ref_s / median:8.2f}x {median / floor_s:7.2f}x "
               f"{loss:8.3f} {(loss - ref_loss) / ref_loss:+7.2%}")  # fmt: skip
     print("targets: speed-up >= 2.0, x floor <= 2.0, loss within 2% of the reference")
 
