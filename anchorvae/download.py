@@ -253,8 +253,11 @@ def read_pins(path: str | Path) -> dict[str, str]:
     except (OSError, ValueError) as err:
         raise UsageError(f"--pins {path}: cannot read a JSON object ({err})") from None
     expected = sorted(MNIST_SHA256)
-    if not isinstance(pins, dict) or sorted(pins) != expected:
-        keys = sorted(pins) if isinstance(pins, dict) else type(pins).__name__
+    if not isinstance(pins, dict):
+        kind = type(pins).__name__
+        raise UsageError(f"--pins {path}: a JSON {kind} is invalid: expected an object")
+    if sorted(pins) != expected:
+        keys = sorted(pins)
         raise UsageError(f"--pins {path}: keys {keys} are invalid: expected exactly {expected}")
     bad = [k for k, v in pins.items() if not (isinstance(v, str) and HEX64.fullmatch(v))]
     if bad:

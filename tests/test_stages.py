@@ -274,7 +274,7 @@ def test_download_stage_verifies_against_given_pins(tmp_path, raw_files):
     [
         ("not json", "cannot read a JSON object"),
         ('{"train-images-idx3-ubyte": "00"}', "keys .* are invalid: expected exactly"),
-        ("[1, 2]", "keys list are invalid"),
+        ("[1, 2]", "a JSON list is invalid: expected an object"),
     ],
 )
 def test_bad_pins_are_usage_errors(tmp_path, text, message):
