@@ -12,7 +12,9 @@ from pathlib import Path
 
 import pandas as pd
 from dvclive import Live
+from scmrepo.exceptions import SCMError
 
+from anchorvae.errors import UsageError
 from anchorvae.train import EpochRecord
 
 LOGGED = ("loss", "recon", "kl", "seconds")  # EpochRecord fields written per epoch
@@ -24,7 +26,13 @@ class EpochLogger:
         self.live: Live | None = None
 
     def __enter__(self) -> EpochLogger:
-        self.live = Live(dir=str(self.folder), save_dvc_exp=False, dvcyaml=False, report=None)
+        try:
+            self.live = Live(dir=str(self.folder), save_dvc_exp=False, dvcyaml=False, report=None)
+        except SCMError as err:  # DVCLive 3.49 reads HEAD even with experiments off
+            raise UsageError(
+                f"DVCLive cannot log here ({err}): the git repository has no commit yet; "
+                "commit once (git add -A && git commit -m start), then run again"
+            ) from None
         return self
 
     def __exit__(self, *exc) -> None:

@@ -290,3 +290,16 @@ def test_pins_must_be_sha256_hex(tmp_path, raw_files):
     (tmp_path / "pins.json").write_text(json.dumps(pins))
     with pytest.raises(UsageError, match="t10k-labels-idx1-ubyte = 'XYZ' is not 64 hex digits"):
         stage("download")(["--out", str(tmp_path / "out"), "--pins", str(tmp_path / "pins.json")])
+
+
+def test_training_in_a_git_repo_without_commits_is_one_clear_error(workdir, tmp_path, monkeypatch):
+    import subprocess
+    import sys
+
+    subprocess.run(["git", "init", "-q"], cwd=tmp_path, check=True)
+    subprocess.run([sys.executable, "-m", "dvc", "init", "-q"], cwd=tmp_path, check=True)
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(UsageError, match="no commit yet; commit once"):
+        train(workdir, "baseline", 0, tmp_path / "model")
+    assert not (tmp_path / "model").exists()
+    assert not list(tmp_path.glob(".tmp-*"))
