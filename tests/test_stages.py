@@ -3,6 +3,8 @@
 import hashlib
 import importlib.util
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +15,7 @@ import yaml
 from anchorvae.errors import StageFailure, UsageError
 from anchorvae.model import load_checkpoint
 
-from synthetic import write_raw_files
+from synthetic import pins_of, write_raw_files
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = {
@@ -260,8 +262,7 @@ def test_download_stage_verifies_against_given_pins(tmp_path, raw_files):
         (mirror / name).write_bytes(data)
     params = {"data": {"mirrors": [str(mirror)], "index_url": "http://127.0.0.1:9/simple/"}}
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
-    pins = {name: hashlib.sha256(data).hexdigest() for name, data in raw_files.items()}
-    (tmp_path / "pins.json").write_text(json.dumps(pins))
+    (tmp_path / "pins.json").write_text(json.dumps(pins_of(raw_files)))
     argv = ["--out", str(tmp_path / "out"), "--params", str(tmp_path / "params.yaml")]
 
     stage("download")([*argv, "--pins", str(tmp_path / "pins.json")])
@@ -293,9 +294,6 @@ def test_pins_must_be_sha256_hex(tmp_path, raw_files):
 
 
 def test_training_in_a_git_repo_without_commits_is_one_clear_error(workdir, tmp_path, monkeypatch):
-    import subprocess
-    import sys
-
     subprocess.run(["git", "init", "-q"], cwd=tmp_path, check=True)
     subprocess.run([sys.executable, "-m", "dvc", "init", "-q"], cwd=tmp_path, check=True)
     monkeypatch.chdir(tmp_path)
