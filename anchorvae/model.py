@@ -52,11 +52,14 @@ class VAE(nn.Module):
         """z (B, latent_dims) -> reconstruction (B, pixels) in (0, 1)."""
         return self.decoder(z)
 
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Returns (reconstruction, mu, logvar); z is sampled by reparameterisation."""
+    def forward(
+        self, x: torch.Tensor, eps: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(reconstruction, mu, logvar) of x (B, pixels) with standard-normal noise eps
+        (B, latent_dims). The caller draws the noise, so each seed draws its own."""
         mu, logvar = self.encode(x)
         # Kingma & Welling 2013, sec. 2.4: z = mu + sigma * eps keeps z differentiable.
-        z = mu + torch.exp(0.5 * logvar) * torch.randn_like(mu)  # (B, latent_dims)
+        z = mu + torch.exp(0.5 * logvar) * eps  # (B, latent_dims)
         return self.decode(z), mu, logvar
 
 

@@ -60,7 +60,15 @@ def build_templates(
     raise ValueError(f"templates.kind = {kind!r} is unknown: allowed are seed, class_mean")
 
 
-def load_templates(folder: str | Path) -> tuple[np.ndarray, np.ndarray]:
-    """(donut, stick) as written by the templates stage into ``folder``."""
-    folder = Path(folder)
-    return np.load(folder / "donut.npy"), np.load(folder / "stick.npy")
+MAP_NAMES = ("donut", "stick")  # each saved as <name>.npy by the templates stage
+
+
+def save_templates(folder: str | Path, maps: dict[str, np.ndarray]) -> None:
+    """Write each map as ``<name>.npy`` into ``folder`` (the caller makes it atomic)."""
+    for name in MAP_NAMES:
+        np.save(Path(folder) / f"{name}.npy", maps[name])
+
+
+def load_templates(folder: str | Path) -> dict[str, np.ndarray]:
+    """name -> 28x28 map, as written by :func:`save_templates` into ``folder``."""
+    return {name: np.load(Path(folder) / f"{name}.npy") for name in MAP_NAMES}

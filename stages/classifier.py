@@ -8,7 +8,7 @@ from anchorvae.atomic import atomic_path, write_json
 from anchorvae.classifier import ClassifierConfig, accuracy, train_classifier
 from anchorvae.cli import params_from, parser, run_stage
 from anchorvae.data import as_flat_floats, load_mnist
-from anchorvae.train import choose_device, configure_cpu
+from anchorvae.runtime import choose_device, configure_cpu
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -1,6 +1,9 @@
-"""Stage `evaluate`: corner placement, decoded grid and fit of one trained VAE."""
+"""Stage `evaluate`: corner placement, decoded grid and fit of every trained seed of a variant."""
+
+from pathlib import Path
 
 from anchorvae.atomic import atomic_dir
+from anchorvae.checkpoints import model_path, trained_seeds
 from anchorvae.classifier import load_classifier
 from anchorvae.cli import params_from, parser, run_stage
 from anchorvae.data import as_flat_floats, load_mnist
@@ -11,20 +14,23 @@ from anchorvae.results import save_evaluation
 
 def main(argv: list[str] | None = None) -> None:
     p = parser(__doc__)
-    p.add_argument("--model", required=True, help="VAE checkpoint (model.pt)")
+    p.add_argument("--models", required=True, help="a variant's folder of the train stage")
     p.add_argument("--classifier", required=True, help="classifier checkpoint")
     p.add_argument("--mnist", required=True, help="MNIST root (the test set is used)")
-    p.add_argument("--out", required=True, help="folder for metrics.json and tables")
+    p.add_argument("--out", required=True, help="folder for seed<N>/ results")
     args = p.parse_args(argv)
     e = params_from(args).evaluate
-    vae, _ = load_checkpoint(args.model)
+    seeds = trained_seeds(args.models)
     classifier = load_classifier(args.classifier)
     images, labels = load_mnist(args.mnist, train=False)
-    evaluation = evaluate_model(
-        vae, classifier, as_flat_floats(images), labels, e.grid_size, e.sample_size
-    )
+    images = as_flat_floats(images)
     with atomic_dir(args.out) as tmp:
-        save_evaluation(tmp, evaluation)
+        for seed in seeds:
+            vae, _ = load_checkpoint(model_path(args.models, seed))
+            evaluation = evaluate_model(
+                vae, classifier, images, labels, e.grid_size, e.sample_size
+            )
+            save_evaluation(Path(tmp) / f"seed{seed}", evaluation)
 
 
 if __name__ == "__main__":

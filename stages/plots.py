@@ -5,15 +5,15 @@ from pathlib import Path
 import pandas as pd
 
 from anchorvae.atomic import atomic_dir, atomic_path
+from anchorvae.checkpoints import read_history
 from anchorvae.cli import params_from, parser, run_stage
-from anchorvae.history import read_history
 from anchorvae.plots import headline_figure, model_figures, save_figure
 from anchorvae.results import load_sample
 
 
 def main(argv: list[str] | None = None) -> None:
     p = parser(__doc__)
-    p.add_argument("--models", required=True, help="folder with <variant>/seed<N>/live/")
+    p.add_argument("--models", required=True, help="folder with <variant>/history.csv")
     p.add_argument("--eval", required=True, help="folder with <variant>/seed<N>/ results")
     p.add_argument("--figures", required=True, help="folder for the per-model PNGs")
     p.add_argument("--headline", required=True, help="PNG: variants x seeds")
@@ -31,12 +31,7 @@ def main(argv: list[str] | None = None) -> None:
                 save_figure(manifold, Path(tmp) / f"{variant}_seed{seed}_manifold.png")
             panels[variant].append((seed, codes, labels))
     save_figure(headline_figure(panels), args.headline, dpi=80)  # small: it lives in git
-    histories = [
-        read_history(Path(args.models) / v / f"seed{s}" / "live").assign(
-            variant=v, seed=s, model=f"{v}/seed{s}"
-        )
-        for v, s in models
-    ]
+    histories = [read_history(Path(args.models) / v).assign(variant=v) for v in params.variants]
     with atomic_path(args.training) as tmp:
         pd.concat(histories).to_csv(tmp, index=False, float_format="%.5f")
 

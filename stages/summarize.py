@@ -34,13 +34,12 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def check_evaluated(folder: Path, variants) -> None:
-    """Every variant in params.yaml needs its evaluations; DVC cannot loop over params keys,
-    so a new variant must also be listed in dvc.yaml's matrices by hand."""
+    """Every variant in params.yaml needs its evaluations (dvc.yaml's stages loop over them)."""
     for name in variants:
         if not (folder / name).is_dir():
             raise UsageError(
-                f"variants.{name} has no evaluations in {folder}: add '{name}' to the "
-                "`variant` lists of the train_anchored and evaluate matrices in dvc.yaml"
+                f"variants.{name} has no evaluations in {folder}: run `dvc repro` "
+                f"(stages train@{name} and evaluate@{name})"
             )
 
 

@@ -2,12 +2,10 @@
 
 from pathlib import Path
 
-import numpy as np
-
 from anchorvae.atomic import atomic_dir
 from anchorvae.cli import params_from, parser, run_stage
 from anchorvae.plots import save_figure, templates_figure
-from anchorvae.templates import build_templates
+from anchorvae.templates import build_templates, save_templates
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -23,8 +21,7 @@ def main(argv: list[str] | None = None) -> None:
         images, labels = (t.numpy() for t in load_mnist(args.mnist, train=True))
     donut, stick = build_templates(kind, images, labels)
     with atomic_dir(args.out) as tmp:
-        np.save(Path(tmp) / "donut.npy", donut)
-        np.save(Path(tmp) / "stick.npy", stick)
+        save_templates(tmp, {"donut": donut, "stick": stick})
         save_figure(templates_figure(donut, stick, kind), Path(tmp) / "templates.png")
 
 

@@ -1,65 +1,58 @@
-"""Stage `train`: one VAE (a variant at a seed) -> model.pt and its per-epoch history."""
+"""Stage `train`: every seed of one variant, trained together -> a checkpoint per seed."""
 
-from pathlib import Path
+from functools import partial
 
+import numpy as np
 import torch
 
 from anchorvae.atomic import atomic_dir
+from anchorvae.checkpoints import save_models
 from anchorvae.cli import params_from, parser, run_stage
-from anchorvae.data import PIXELS, as_flat_floats, load_mnist
+from anchorvae.data import as_flat_floats, load_mnist
 from anchorvae.errors import UsageError
-from anchorvae.history import EpochLogger
-from anchorvae.loss import anchor_direction
-from anchorvae.model import ModelConfig
-from anchorvae.templates import load_templates
-from anchorvae.train import TrainConfig, choose_device, configure_cpu, train_vae
+from anchorvae.model import VAE, ModelConfig
+from anchorvae.runtime import choose_device, configure_cpu
+from anchorvae.train import train_seeds
 
 
 def main(argv: list[str] | None = None) -> None:
     p = parser(__doc__)
     p.add_argument("--variant", required=True, help="a key of `variants` in params.yaml")
-    p.add_argument("--seed", type=int, required=True, help="training seed")
     p.add_argument("--mnist", required=True, help="MNIST root")
-    p.add_argument("--templates", help="folder with donut.npy and stick.npy (anchored only)")
-    p.add_argument("--out", required=True, help="folder for model.pt and live/ (history)")
+    p.add_argument("--scores", required=True, help="the variant's anchor scores (.npy)")
+    p.add_argument("--out", required=True, help="folder for seed<N>/model.pt and history.csv")
     args = p.parse_args(argv)
-    if args.seed < 0:
-        raise UsageError(f"--seed = {args.seed} is invalid: expected an integer >= 0")
     params = params_from(args)
-    rate = params.variant(args.variant).anchor_rate
+    variant = params.variant(args.variant)
     configure_cpu(params.train.threads)
     device = choose_device(params.train.device)
-    direction = template_direction(args.templates, rate)
     images, _ = load_mnist(args.mnist, train=True)
+    scores = load_scores(args.scores, len(images), len(variant.anchors))
     if params.train.limit:
-        images = images[: params.train.limit]
+        images, scores = images[: params.train.limit], scores[: params.train.limit]
     model_config = ModelConfig(latent_dims=params.train.latent_dims)
-    t = params.train
-    config = TrainConfig(t.epochs, t.batch_size, t.lr, rate, args.seed)
-    name = f"{args.variant}/seed{args.seed}"
-    with atomic_dir(args.out) as tmp, EpochLogger(Path(tmp) / "live") as logger:
-        model, history = train_vae(
-            as_flat_floats(images), direction, model_config, config, device, name, logger.log
+    trained = train_seeds(
+        as_flat_floats(images), scores, params.seeds, partial(VAE, model_config),
+        params.train, variant, device, name=args.variant,
+    )  # fmt: skip
+    with atomic_dir(args.out) as tmp:
+        save_models(tmp, trained, args.variant, model_config.to_dict())
+
+
+def load_scores(path: str, n_images: int, n_scores: int) -> torch.Tensor:
+    """The (N, S) scores of the scores stage, checked against the images and the anchors."""
+    try:
+        scores = np.load(path)
+    except (OSError, ValueError) as err:
+        raise UsageError(
+            f"{path} cannot be read as scores ({err}): run the scores stage"
+        ) from None
+    if scores.shape != (n_images, n_scores):
+        raise UsageError(
+            f"{path} holds scores of shape {scores.shape}, expected ({n_images}, {n_scores}): "
+            "run the scores stage for this variant"
         )
-        checkpoint = {
-            "state_dict": {k: v.cpu() for k, v in model.state_dict().items()},
-            "model_config": model_config.to_dict(),
-            "variant": args.variant,
-            "seed": args.seed,
-            "epoch": history[-1].epoch,
-            "metrics": logger.summary(history),
-        }
-        torch.save(checkpoint, Path(tmp) / "model.pt")
-
-
-def template_direction(folder: str | None, anchor_rate: float) -> torch.Tensor:
-    """(donut - stick) from the templates stage; zeros for the plain VAE, which needs none."""
-    if folder is None:
-        if anchor_rate != 0:
-            raise UsageError(f"anchor_rate = {anchor_rate} needs --templates")
-        return torch.zeros(PIXELS)
-    donut, stick = load_templates(folder)
-    return anchor_direction(torch.from_numpy(donut), torch.from_numpy(stick))
+    return torch.from_numpy(scores)
 
 
 if __name__ == "__main__":

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from anchorvae.config import Params, ParamsError, load_params, parse_params
+from anchorvae.config import ParamsError, load_params, parse_params
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -17,59 +17,92 @@ def test_repo_params_yaml_is_valid_and_complete():
     assert len(params.seeds) >= 2
 
 
-def test_empty_file_gives_defaults():
-    assert parse_params(None) == Params()
+def repo_raw() -> dict:
+    return yaml.safe_load((ROOT / "params.yaml").read_text())
+
+
+def changed(key: str, value) -> dict:
+    """params.yaml with the dotted ``key`` set to ``value`` (or removed, for DELETE)."""
+    raw = repo_raw()
+    *parents, last = key.split(".")
+    node = raw
+    for part in parents:
+        node = node[part]
+    if value is DELETE:
+        del node[last]
+    else:
+        node[last] = value
+    return raw
+
+
+DELETE = object()
 
 
 def test_int_is_accepted_where_a_number_is_expected():
-    assert parse_params({"train": {"lr": 1}}).train.lr == 1.0
+    assert parse_params(changed("train.lr", 1)).train.lr == 1.0
 
 
 @pytest.mark.parametrize(
-    "raw, key_and_value",
+    "key, value, message",
     [
-        ({"train": {"epochs": "ten"}}, "train.epochs = 'ten'"),
-        ({"train": {"epochs": 2.5}}, "train.epochs = 2.5"),
-        ({"train": {"epochs": True}}, "train.epochs = True"),
-        ({"train": {"lr": -0.001}}, "train.lr = -0.001"),
-        ({"train": {"lr": 0}}, "train.lr = 0"),
-        ({"train": {"device": "tpu"}}, "train.device = 'tpu'"),
-        ({"train": {"latent_dims": 0}}, "train.latent_dims = 0"),
-        ({"train": {"epochz": 3}}, "train.epochz is an unknown key"),
-        ({"trian": {}}, "trian is an unknown key"),
-        ({"seeds": []}, "seeds = []"),
-        ({"seeds": [1, 1]}, "seeds = [1, 1]"),
-        ({"seeds": [-1]}, "seeds = [-1]"),
-        ({"seeds": 3}, "seeds = 3"),
-        ({"templates": {"kind": "square"}}, "templates.kind = 'square'"),
-        ({"variants": {"baseline": {"anchor_rate": 0}}}, "variants = "),
+        ("train.epochs", "ten", "train.epochs = 'ten'"),
+        ("train.epochs", 2.5, "train.epochs = 2.5"),
+        ("train.epochs", True, "train.epochs = True"),
+        ("train.lr", -0.001, "train.lr = -0.001"),
+        ("train.lr", 0, "train.lr = 0"),
+        ("train.device", "tpu", "train.device = 'tpu'"),
+        ("train.latent_dims", 0, "train.latent_dims = 0"),
+        ("train.epochz", 3, "train.epochz is an unknown key"),
+        ("trian", {}, "trian is an unknown key"),
+        ("seeds", [], "seeds = []"),
+        ("seeds", [1, 1], "seeds = [1, 1]"),
+        ("seeds", [-1], "seeds = [-1]"),
+        ("seeds", 3, "seeds = 3"),
+        ("templates.kind", "square", "templates.kind = 'square'"),
+        ("variants", {"baseline": {"anchor_rate": 0, "anchors": {}}}, "variants = "),
+        ("variants.anchored.anchor_rate", -2, "variants.anchored.anchor_rate = -2"),
+        ("variants.anchored.anchor_rat", 2, "variants.anchored.anchor_rat is an unknown key"),
+        ("variants.anchored.anchors", {"roundness": [1, 1]}, "variants.anchored.anchors = "),
+        ("variants.anchored.anchors", {"donutness": [0, 0]}, "variants.anchored.anchors = "),
         (
-            {"variants": {"baseline": {}, "anchored": {"anchor_rate": -2}}},
-            "variants.anchored.anchor_rate = -2",
+            "variants.anchored.anchors",
+            {"donutness": [1, 1, 1]},
+            "variants.anchored.anchors.donutness = [1.0, 1.0, 1.0]",
         ),
-        (
-            {"variants": {"baseline": {}, "anchored": {"anchor_rat": 2}}},
-            "variants.anchored.anchor_rat is an unknown key",
-        ),
-        ({"evaluate": {"grid_size": 1}}, "evaluate.grid_size = 1"),
-        ([1, 2], "params = [1, 2]"),
-        ({"sweep": {"rates": []}}, "sweep.rates = []"),
-        ({"sweep": {"rates": ["fast"]}}, "sweep.rates[0] = 'fast'"),
-        ({"sweep": {"rates": [1, -0.5]}}, "sweep.rates = [1, -0.5]"),
+        ("variants.anchored.anchors", {}, "variants.anchored.anchor_rate = 2.0"),
+        ("evaluate.grid_size", 1, "evaluate.grid_size = 1"),
+        ("sweep.rates", [], "sweep.rates = []"),
+        ("sweep.rates", ["fast"], "sweep.rates[0] = 'fast'"),
+        ("sweep.rates", [1, -0.5], "sweep.rates = [1, -0.5]"),
+        ("train.lr", DELETE, "train.lr is missing"),
+        ("variants.anchored.anchor_rate", DELETE, "variants.anchored.anchor_rate is missing"),
+        ("variants.baseline.anchors", DELETE, "variants.baseline.anchors is missing"),
+        ("classifier", DELETE, "classifier is missing"),
     ],
 )
-def test_bad_values_name_key_value_and_what_is_allowed(raw, key_and_value):
+def test_bad_values_name_key_value_and_what_is_allowed(key, value, message):
     with pytest.raises(ParamsError) as info:
-        parse_params(raw)
-    message = str(info.value)
-    assert message.startswith(key_and_value)
-    assert "\n" not in message
-    assert "expected" in message or "allowed" in message
+        parse_params(changed(key, value))
+    text = str(info.value)
+    assert text.startswith(message)
+    assert "\n" not in text
+    assert any(word in text for word in ("expected", "allowed", "must be stated"))
+
+
+def test_unknown_score_names_the_known_ones():
+    with pytest.raises(ParamsError, match=r"a score \(one of: donutness"):
+        parse_params(changed("variants.anchored.anchors", {"roundness": [1, 1]}))
+
+
+def test_a_top_level_that_is_not_a_mapping_is_refused():
+    for raw in ([1, 2], None):
+        with pytest.raises(ParamsError, match="expected a mapping at the top level"):
+            parse_params(raw)
 
 
 def test_unknown_variant_lists_the_known_ones():
     with pytest.raises(ParamsError, match="variant = 'fancy' is unknown: allowed are anchored, "):
-        Params().variant("fancy")
+        parse_params(repo_raw()).variant("fancy")
 
 
 def test_unreadable_yaml_is_one_line(tmp_path):

@@ -1,13 +1,32 @@
 import pytest
 import torch
 
-from anchorvae.loss import anchor_direction, donutness, kl_to_standard_normal, vae_loss
+from anchorvae.loss import (
+    SCORES,
+    ScoreInputs,
+    anchor_scores,
+    anchor_shift,
+    donutness,
+    kl_to_standard_normal,
+    vae_loss,
+)
 from anchorvae.templates import seed_donut, seed_stick
 
+MAPS = {
+    "donut": torch.from_numpy(seed_donut()).reshape(-1),
+    "stick": torch.from_numpy(seed_stick()).reshape(-1),
+}
+DIRECTION = MAPS["donut"] - MAPS["stick"]
 
-@pytest.fixture
-def direction():
-    return anchor_direction(torch.from_numpy(seed_donut()), torch.from_numpy(seed_stick()))
+
+def random_batch(seed=0, n=8, dims=2):
+    g = torch.Generator().manual_seed(seed)
+    x, recon = torch.rand(n, 784, generator=g), torch.rand(n, 784, generator=g)
+    return x, recon, torch.randn(n, dims, generator=g), torch.randn(n, dims, generator=g)
+
+
+def donut_scores(x):
+    return anchor_scores(["donutness"], ScoreInputs(x, torch.zeros(len(x)), MAPS))  # (B, 1)
 
 
 def plain_vae_loss(recon, x, mu, logvar):
@@ -17,15 +36,44 @@ def plain_vae_loss(recon, x, mu, logvar):
     return sse + kl
 
 
-def test_anchor_rate_zero_is_exactly_the_plain_vae_loss(direction):
-    g = torch.Generator().manual_seed(0)
-    x = torch.rand(8, 784, generator=g)
-    recon = torch.rand(8, 784, generator=g)
-    mu, logvar = torch.randn(8, 2, generator=g), torch.randn(8, 2, generator=g)
-    parts = vae_loss(recon, x, mu, logvar, donutness(x, direction), anchor_rate=0.0)
+def post_anchored_loss(recon, x, mu, logvar, rate):
+    """The seed post's formula: the KL at mu + rate * donutness, the same in every dim."""
+    anchored = mu + rate * donutness(x, DIRECTION).unsqueeze(-1)
+    return plain_vae_loss(recon, x, anchored, logvar)
+
+
+def test_anchor_rate_zero_is_exactly_the_plain_vae_loss():
+    x, recon, mu, logvar = random_batch()
+    shift = anchor_shift(donut_scores(x), torch.tensor([[1.0, 1.0]]), 0.0)
+    parts = vae_loss(recon, x, mu, logvar, shift)
     assert torch.equal(parts.total, parts.recon + parts.kl)
     torch.testing.assert_close(parts.total, plain_vae_loss(recon, x, mu, logvar))
     assert torch.equal(parts.kl, kl_to_standard_normal(mu, logvar))
+
+
+@pytest.mark.parametrize("dims", [1, 2, 3])
+def test_one_score_along_all_ones_is_the_posts_loss(dims):
+    x, recon, mu, logvar = random_batch(dims=dims)
+    shift = anchor_shift(donut_scores(x), torch.ones(1, dims), 2.0)
+    parts = vae_loss(recon, x, mu, logvar, shift)
+    torch.testing.assert_close(parts.total, post_anchored_loss(recon, x, mu, logvar, 2.0))
+
+
+def test_scores_add_up_along_their_directions():
+    scores = torch.tensor([[1.0, 0.5], [-2.0, 0.0]])  # (B=2, S=2)
+    directions = torch.tensor([[1.0, 1.0], [1.0, -1.0]])  # (S=2, D=2)
+    expected = 3.0 * torch.tensor([[1.0 + 0.5, 1.0 - 0.5], [-2.0, -2.0]])
+    torch.testing.assert_close(anchor_shift(scores, directions, 3.0), expected)
+    no_anchors = anchor_shift(torch.zeros(2, 0), torch.zeros(0, 2), 3.0)
+    assert torch.equal(no_anchors, torch.zeros(2, 2))
+
+
+def test_anchor_scores_follow_the_order_given_and_none_is_empty():
+    x = torch.rand(5, 784)
+    inputs = ScoreInputs(x, torch.zeros(5), MAPS)
+    assert anchor_scores([], inputs).shape == (5, 0)
+    torch.testing.assert_close(anchor_scores(["donutness"], inputs)[:, 0], donutness(x, DIRECTION))
+    assert set(SCORES) >= {"donutness"}
 
 
 def test_kl_of_standard_normal_is_zero_and_known_value():
@@ -34,7 +82,7 @@ def test_kl_of_standard_normal_is_zero_and_known_value():
     assert kl_to_standard_normal(torch.ones(1, 1), torch.zeros(1, 1)).item() == 0.5
 
 
-def test_donutness_of_hand_made_image(direction):
+def test_donutness_of_hand_made_image():
     image = torch.zeros(28, 28)
     image[0, 7] = 1.0  # on the donut ring, off the stick
     image[12, 12] = 0.5  # in the donut's hole, on the stick
@@ -42,39 +90,28 @@ def test_donutness_of_hand_made_image(direction):
     image[0, 0] = 0.25  # on neither
     # donut overlap 1 + 0.25, stick overlap 0.5, total ink 2.0
     expected = (1.25 - 0.5) / 2.0
-    got = donutness(image.reshape(1, -1), direction)
-    assert got.item() == pytest.approx(expected)
+    assert donutness(image.reshape(1, -1), DIRECTION).item() == pytest.approx(expected)
 
 
-def test_donut_and_stick_templates_score_plus_and_minus(direction):
-    donut = torch.from_numpy(seed_donut()).reshape(1, -1)
-    stick = torch.from_numpy(seed_stick()).reshape(1, -1)
-    assert donutness(donut, direction).item() > 0.5
-    assert donutness(stick, direction).item() < -0.5
+def test_donut_and_stick_templates_score_plus_and_minus():
+    assert donutness(MAPS["donut"].reshape(1, -1), DIRECTION).item() > 0.5
+    assert donutness(MAPS["stick"].reshape(1, -1), DIRECTION).item() < -0.5
 
 
-def test_blank_image_is_safe(direction):
+def test_blank_image_is_safe():
     x = torch.zeros(2, 784)
-    score = donutness(x, direction)
-    assert torch.equal(score, torch.zeros(2))
-    parts = vae_loss(
-        torch.full((2, 784), 0.5), x, torch.zeros(2, 2), torch.zeros(2, 2), score, anchor_rate=2.0
-    )
+    scores = donut_scores(x)
+    assert torch.equal(scores, torch.zeros(2, 1))
+    shift = anchor_shift(scores, torch.ones(1, 2), 2.0)
+    parts = vae_loss(torch.full((2, 784), 0.5), x, torch.zeros(2, 2), torch.zeros(2, 2), shift)
     assert torch.isfinite(parts.total)
 
 
-def test_anchored_kl_gradient_pushes_a_donut_mean_down(direction):
-    donut = torch.from_numpy(seed_donut()).reshape(1, -1)
+@pytest.mark.parametrize("image, sign", [("donut", 1.0), ("stick", -1.0)])
+def test_anchored_kl_gradient_pushes_donuts_down_and_sticks_up(image, sign):
+    x = MAPS[image].reshape(1, -1)
     mu = torch.zeros(1, 2, requires_grad=True)
-    parts = vae_loss(donut, donut, mu, torch.zeros(1, 2), donutness(donut, direction), 2.0)
-    parts.kl.backward()
-    # Positive gradient: a gradient step (mu -= lr * grad) lowers the mean.
-    assert (mu.grad > 0).all()
-
-
-def test_anchored_kl_gradient_pushes_a_stick_mean_up(direction):
-    stick = torch.from_numpy(seed_stick()).reshape(1, -1)
-    mu = torch.zeros(1, 2, requires_grad=True)
-    parts = vae_loss(stick, stick, mu, torch.zeros(1, 2), donutness(stick, direction), 2.0)
-    parts.kl.backward()
-    assert (mu.grad < 0).all()
+    shift = anchor_shift(donut_scores(x), torch.ones(1, 2), 2.0)
+    vae_loss(x, x, mu, torch.zeros(1, 2), shift).kl.backward()
+    # A gradient step (mu -= lr * grad) lowers a donut's mean and raises a stick's.
+    assert (sign * mu.grad > 0).all()

@@ -1,32 +1,63 @@
+from functools import partial
+
 import pytest
 import torch
+from torch import nn
 
-from anchorvae.loss import anchor_direction
-from anchorvae.model import VAE, ModelConfig, load_checkpoint
+from anchorvae.config import TrainParams, VariantParams
+from anchorvae.ensemble import Ensemble, seeded_member
+from anchorvae.loss import ScoreInputs, anchor_scores, anchor_shift, vae_loss
+from anchorvae.model import VAE, ModelConfig
+from anchorvae.placement import corner_fractions
+from anchorvae.runtime import choose_device, configure_cpu
+from anchorvae.step import member_loss
 from anchorvae.templates import seed_donut, seed_stick
-from anchorvae.train import (
-    TrainConfig,
-    TrainingDiverged,
-    choose_device,
-    configure_cpu,
-    train_vae,
-)
+from anchorvae.train import TrainingDiverged, train_seeds
 
 from synthetic import digit_images
+
+ANCHORED = VariantParams(anchor_rate=2.0, anchors={"donutness": [1.0, 1.0]})
 
 
 @pytest.fixture(scope="module")
 def tiny_data():
     images, labels = digit_images(256, seed=0)
     x = torch.from_numpy(images).reshape(256, -1).float() / 255
-    direction = anchor_direction(torch.from_numpy(seed_donut()), torch.from_numpy(seed_stick()))
-    return x, torch.from_numpy(labels), direction
+    labels = torch.from_numpy(labels).long()
+    maps = {
+        "donut": torch.from_numpy(seed_donut()).reshape(-1),
+        "stick": torch.from_numpy(seed_stick()).reshape(-1),
+    }
+    scores = anchor_scores(["donutness"], ScoreInputs(x, labels, maps))  # (256, 1)
+    return x, labels, scores
+
+
+def train_params(**overrides) -> TrainParams:
+    values = dict(
+        epochs=2, batch_size=64, lr=1e-3, latent_dims=2, device="cpu", threads=0, limit=0
+    )
+    return TrainParams(**{**values, **overrides})
+
+
+def train(tiny_data, seeds, variant=ANCHORED, make_model=None, **overrides):
+    x, _, scores = tiny_data
+    params = train_params(**overrides)
+    make_model = make_model or partial(VAE, ModelConfig(latent_dims=params.latent_dims))
+    if not variant.anchors:
+        scores = scores[:, :0]
+    return train_seeds(x, scores, seeds, make_model, params, variant, torch.device("cpu"), "t")
+
+
+def vae_from(state_dict, latent_dims=2) -> VAE:
+    model = VAE(ModelConfig(latent_dims=latent_dims))
+    model.load_state_dict(state_dict)
+    return model.eval()
 
 
 @pytest.mark.parametrize("latent_dims", [1, 2, 5])
 def test_shapes(latent_dims):
     model = VAE(ModelConfig(latent_dims=latent_dims))
-    recon, mu, logvar = model(torch.rand(3, 784))
+    recon, mu, logvar = model(torch.rand(3, 784), torch.randn(3, latent_dims))
     assert recon.shape == (3, 784)
     assert mu.shape == logvar.shape == (3, latent_dims)
     assert ((recon > 0) & (recon < 1)).all()
@@ -38,86 +69,139 @@ def test_layer_sizes_are_the_seed_posts():
     assert sizes == [(400, 784), (100, 400), (2, 100), (2, 100), (100, 2), (400, 100), (784, 400)]
 
 
-def train_once(tiny_data, **overrides):
-    x, _, direction = tiny_data
-    config = TrainConfig(**{"epochs": 2, "batch_size": 64, "anchor_rate": 2.0, **overrides})
-    return train_vae(x, direction, ModelConfig(), config, torch.device("cpu"), "test")
+def test_ensemble_gradient_is_each_members_own_autograd_gradient(tiny_data):
+    """The stacked ensemble runs loss.py per member: its gradient for member k equals the
+    gradient of member k's loss computed alone on an unstacked copy of the model."""
+    x, _, scores = tiny_data
+    make = partial(VAE, ModelConfig())
+    members = [seeded_member(make, seed)[0] for seed in (0, 1, 2)]
+    ensemble = Ensemble(members, torch.device("cpu"))
+    g = torch.Generator().manual_seed(0)
+    xb = torch.stack([x[:32], x[32:64], x[64:96]])  # (3, 32, 784): a batch per member
+    eps = torch.randn(3, 32, 2, generator=g)
+    directions = torch.tensor([[1.0, 1.0]])
+    shift = anchor_shift(torch.stack([scores[:32], scores[32:64], scores[64:96]]), directions, 2.0)
+    totals, _ = ensemble.map(member_loss, xb, eps, shift)
+    totals.sum().backward()
+    gradients = ensemble.gradients()
+    for k, member in enumerate(members):
+        recon, mu, logvar = member(xb[k], eps[k])
+        vae_loss(recon, xb[k], mu, logvar, shift[k]).total.backward()
+        for name, param in member.named_parameters():
+            torch.testing.assert_close(gradients[name][k], param.grad)
 
 
-def test_same_seed_same_weights_other_seed_other_weights(tiny_data):
-    first, history = train_once(tiny_data, seed=3)
-    again, history_again = train_once(tiny_data, seed=3)
-    other, _ = train_once(tiny_data, seed=4)
-    for key, value in first.state_dict().items():
-        assert torch.equal(value, again.state_dict()[key])
-    assert [r.loss for r in history] == [r.loss for r in history_again]
+def test_same_seeds_same_bytes_other_seed_other_weights(tiny_data):
+    first = train(tiny_data, [3, 4])
+    again = train(tiny_data, [3, 4])
+    for seed in (3, 4):
+        for key, value in first.state_dicts[seed].items():
+            assert torch.equal(value, again.state_dicts[seed][key])
+    assert [r.loss for r in first.history] == [r.loss for r in again.history]
     assert not torch.equal(
-        first.state_dict()["mu_head.weight"], other.state_dict()["mu_head.weight"]
+        first.state_dicts[3]["mu_head.weight"], first.state_dicts[4]["mu_head.weight"]
     )
 
 
-def test_history_records_each_epoch_and_loss_falls(tiny_data):
-    _, history = train_once(tiny_data, epochs=3)
-    assert [r.epoch for r in history] == [1, 2, 3]
-    for r in history:
+def test_a_seed_does_not_depend_on_the_seeds_beside_it(tiny_data):
+    x, labels, _ = tiny_data
+    alone = train(tiny_data, [3])
+    among = train(tiny_data, [0, 1, 2, 3, 4])
+    shares = []
+    for trained in (alone, among):
+        with torch.no_grad():
+            mu, _ = vae_from(trained.state_dicts[3]).encode(x)
+        shares.append(corner_fractions(mu, labels))
+    for key in shares[0]:
+        assert shares[0][key] == pytest.approx(shares[1][key], abs=1e-3)
+    record = [r for r in among.history if r.seed == 3 and r.epoch == 2][0]
+    assert record.loss == pytest.approx(alone.history[-1].loss, rel=1e-5)
+
+
+def test_history_records_every_seed_and_epoch_and_loss_falls(tiny_data):
+    trained = train(tiny_data, [0, 1], epochs=3)
+    assert [(r.epoch, r.seed) for r in trained.history] == [
+        (1, 0),
+        (1, 1),
+        (2, 0),
+        (2, 1),
+        (3, 0),
+        (3, 1),
+    ]
+    for r in trained.history:
         assert r.loss == pytest.approx(r.recon + r.kl)
-        assert r.seconds > 0
-    assert history[-1].loss < history[0].loss
+    for seed in (0, 1):
+        losses = [r.loss for r in trained.history if r.seed == seed]
+        assert losses[-1] < losses[0]
 
 
 def test_anchoring_separates_round_and_stick_images(tiny_data):
     x, labels, _ = tiny_data
-    model, _ = train_once(tiny_data, epochs=15, anchor_rate=4.0, seed=0)
+    trained = train(tiny_data, [0], epochs=15, variant=VariantParams(4.0, {"donutness": [1, 1]}))
     with torch.no_grad():
-        mu, _ = model.encode(x)
+        mu, _ = vae_from(trained.state_dicts[0]).encode(x)
     assert (mu[labels == 0].mean(0) < 0).all()
     assert (mu[labels == 1].mean(0) > 0).all()
 
 
 @pytest.mark.parametrize("latent_dims", [1, 3])
-def test_trains_with_any_latent_size(tiny_data, latent_dims):
-    x, _, direction = tiny_data
-    config = TrainConfig(epochs=2, batch_size=100, anchor_rate=2.0)  # 256 = 100 + 100 + 56
-    model, history = train_vae(
-        x, direction, ModelConfig(latent_dims=latent_dims), config, torch.device("cpu")
-    )
-    assert model.mu_head.out_features == latent_dims
-    assert history[-1].loss < history[0].loss
+def test_trains_with_any_latent_size_and_a_last_short_batch(tiny_data, latent_dims):
+    variant = VariantParams(2.0, {"donutness": [1.0] * latent_dims})
+    # 256 images = 100 + 100 + 56: two batch sizes in every epoch
+    trained = train(tiny_data, [0], variant, latent_dims=latent_dims, batch_size=100)
+    assert trained.state_dicts[0]["mu_head.weight"].shape == (latent_dims, 100)
+    assert trained.history[-1].loss < trained.history[0].loss
 
 
-def test_nan_loss_names_model_epoch_and_batch(tiny_data):
-    x, _, direction = tiny_data
-    poisoned = x.clone()
-    poisoned[100] = float("nan")  # lands in some batch of epoch 1
-    config = TrainConfig(epochs=2, batch_size=64)
-    with pytest.raises(
-        TrainingDiverged,
-        match=r"baseline/seed0: loss is not finite at epoch 1, "
-        r"batch [1-4] of 4",
-    ):
-        train_vae(
-            poisoned, direction, ModelConfig(), config, torch.device("cpu"), "baseline/seed0"
+def test_plain_variant_needs_no_scores(tiny_data):
+    trained = train(tiny_data, [0], VariantParams(0.0, {}))
+    assert trained.history[-1].loss < trained.history[0].loss
+
+
+class TinyConvVAE(nn.Module):
+    """A conv encoder/decoder with the MLP's interface: what swapping model.py means."""
+
+    def __init__(self):
+        super().__init__()
+        self.encoder = nn.Sequential(
+            nn.Unflatten(1, (1, 28, 28)),
+            nn.Conv2d(1, 4, 4, 4),
+            nn.ReLU(),
+            nn.Flatten(),
+            nn.Linear(4 * 7 * 7, 4),
+        )
+        self.decoder = nn.Sequential(
+            nn.Linear(2, 4 * 7 * 7),
+            nn.ReLU(),
+            nn.Unflatten(1, (4, 7, 7)),
+            nn.ConvTranspose2d(4, 1, 4, 4),
+            nn.Flatten(),
+            nn.Sigmoid(),
         )
 
+    def forward(self, x, eps):
+        mu, logvar = self.encoder(x).chunk(2, dim=-1)
+        return self.decoder(mu + torch.exp(0.5 * logvar) * eps), mu, logvar
 
-def test_checkpoint_round_trip(tmp_path, tiny_data):
-    model, _ = train_once(tiny_data, epochs=1)
-    path = tmp_path / "model.pt"
-    torch.save(
-        {
-            "state_dict": model.state_dict(),
-            "model_config": ModelConfig().to_dict(),
-            "variant": "anchored",
-            "seed": 0,
-            "epoch": 1,
-            "metrics": {"loss": 1.0},
-        },
-        path,
-    )
-    loaded, checkpoint = load_checkpoint(path)
-    x = tiny_data[0][:5]
-    torch.testing.assert_close(loaded.encode(x)[0], model.encode(x)[0], rtol=0, atol=0)
-    assert checkpoint["variant"] == "anchored"
+
+def test_the_trainer_trains_a_conv_vae_unchanged(tiny_data):
+    trained = train(tiny_data, [0, 1], make_model=TinyConvVAE, epochs=3)
+    assert "encoder.1.weight" in trained.state_dicts[1]
+    for seed in (0, 1):
+        losses = [r.loss for r in trained.history if r.seed == seed]
+        assert losses[-1] < losses[0]
+
+
+def test_nan_loss_names_seed_epoch_and_batch(tiny_data):
+    x, labels, scores = tiny_data
+    poisoned = x.clone()
+    poisoned[100] = float("nan")  # lands in some batch of epoch 1 of every seed
+    with pytest.raises(
+        TrainingDiverged,
+        match=r"t/seed[57]: loss is not finite at epoch 1, "
+        r"batch [1-4] of 4",
+    ):
+        train((poisoned, labels, scores), [5, 7])
 
 
 def test_configure_cpu_flushes_denormals():
@@ -137,19 +221,19 @@ def test_device_choice():
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
-def test_training_on_cuda_is_reproducible_and_close_to_cpu(tiny_data):
-    x, _, direction = tiny_data
-    config = TrainConfig(epochs=2, batch_size=64, anchor_rate=2.0, seed=1)
+def test_cuda_graph_training_is_reproducible_and_close_to_cpu(tiny_data):
+    x, _, scores = tiny_data
+    params = train_params(batch_size=100)  # two batch sizes: two captured graphs
+    make = partial(VAE, ModelConfig())
     runs = [
-        train_vae(x, direction, ModelConfig(), config, torch.device("cuda"), "gpu")
+        train_seeds(x, scores, [1, 2], make, params, ANCHORED, torch.device("cuda"))
         for _ in range(2)
     ]
-    cpu_model, cpu_history = train_vae(
-        x, direction, ModelConfig(), config, torch.device("cpu"), "cpu"
-    )
-    (first, history), (again, _) = runs
-    for key, value in first.state_dict().items():
-        assert value.is_cuda
-        assert torch.equal(value, again.state_dict()[key])
-    # Different kernels round differently, but the same seed draws the same noise.
-    assert history[-1].loss == pytest.approx(cpu_history[-1].loss, rel=0.05)
+    cpu = train_seeds(x, scores, [1, 2], make, params, ANCHORED, torch.device("cpu"))
+    first, again = runs
+    for seed in (1, 2):
+        for key, value in first.state_dicts[seed].items():
+            assert torch.equal(value, again.state_dicts[seed][key])
+    # Different kernels round differently, but each seed draws the same data and noise.
+    for gpu_record, cpu_record in zip(first.history, cpu.history, strict=True):
+        assert gpu_record.loss == pytest.approx(cpu_record.loss, rel=0.05)

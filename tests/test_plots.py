@@ -1,8 +1,6 @@
 import numpy as np
 
-from anchorvae.history import EpochLogger, read_history
 from anchorvae.plots import headline_figure, manifold_canvas, model_figures
-from anchorvae.train import EpochRecord
 
 
 def test_manifold_canvas_uses_math_axes():
@@ -30,14 +28,3 @@ def test_figures_are_drawn_for_two_and_three_dimensions():
     panels = {v: [(s, rng.normal(size=(40, 2)), labels) for s in range(2)]
               for v in ("baseline", "anchored")}  # fmt: skip
     assert len(headline_figure(panels).axes) == 4
-
-
-def test_history_round_trip_through_dvclive(tmp_path):
-    records = [EpochRecord(e, 10.0 / e, 8.0 / e, 2.0 / e, 0.5) for e in (1, 2, 3)]
-    with EpochLogger(tmp_path / "live") as logger:
-        for record in records:
-            logger.log(record)
-    table = read_history(tmp_path / "live")
-    assert table["epoch"].tolist() == [1, 2, 3]
-    assert table["loss"].tolist() == [r.loss for r in records]
-    assert list(table.columns) == ["epoch", "loss", "recon", "kl", "seconds"]
