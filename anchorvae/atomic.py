@@ -1,7 +1,8 @@
 """Atomic writes: build every output under a temporary name, rename it into place.
 
 A reader (or DVC) never sees a half-written file: an interrupted run leaves at most a
-hidden ``.tmp-*`` sibling, which is removed on the way out when Python can.
+hidden ``.tmp-*`` sibling, which is removed on the way out when Python can, and by the
+next run of the stage when it could not (SIGKILL).
 """
 
 from __future__ import annotations
@@ -27,11 +28,37 @@ def _usual_mode(path: Path, is_dir: bool) -> None:
     os.chmod(path, (0o777 if is_dir else 0o666) & ~_umask())
 
 
+def _remove_stale(path: Path) -> None:
+    """Remove temporary siblings of ``path`` that a killed run (SIGKILL) left behind."""
+    for stale in path.parent.glob(f".tmp-{path.name}.*"):
+        if stale.is_dir():
+            shutil.rmtree(stale, ignore_errors=True)
+        else:
+            stale.unlink(missing_ok=True)
+
+
+def _replace_dir(new: Path, path: Path) -> None:
+    """Put folder ``new`` at ``path``: the old folder is moved aside first and removed only
+    once the new one is in place, so a failure never leaves a half-removed output."""
+    if not path.exists():
+        os.replace(new, path)
+        return
+    old = Path(tempfile.mkdtemp(prefix=f".tmp-{path.name}.old.", dir=path.parent))
+    os.replace(path, old)  # a rename: all or nothing
+    try:
+        os.replace(new, path)
+    except OSError:
+        os.replace(old, path)  # put the old output back
+        raise
+    shutil.rmtree(old, ignore_errors=True)  # leftovers go with the next run's _remove_stale
+
+
 @contextmanager
 def atomic_path(path: str | Path) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; rename it onto ``path`` on success."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    _remove_stale(path)
     fd, tmp = tempfile.mkstemp(prefix=f".tmp-{path.name}.", dir=path.parent)
     os.close(fd)
     tmp = Path(tmp)
@@ -48,13 +75,12 @@ def atomic_dir(path: str | Path) -> Iterator[Path]:
     """Yield an empty temporary folder; on success it replaces the folder ``path``."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    _remove_stale(path)
     tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{path.name}.", dir=path.parent))
     _usual_mode(tmp, is_dir=True)
     try:
         yield tmp
-        if path.exists():
-            shutil.rmtree(path)
-        os.replace(tmp, path)
+        _replace_dir(tmp, path)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
 import torch
 from torch import nn
 from torch.nn import functional as F
 from tqdm import tqdm
 
+from anchorvae.checkpoint_file import build_model, read_checkpoint
 from anchorvae.runtime import make_optimizer, set_seed
 
 
@@ -86,8 +88,10 @@ def accuracy(model: nn.Module, images: torch.Tensor, labels: torch.Tensor) -> fl
 
 
 def load_classifier(path, map_location="cpu") -> DigitClassifier:
-    checkpoint = torch.load(path, map_location=map_location, weights_only=True)
-    config = checkpoint["model_config"]
-    model = DigitClassifier(ClassifierConfig(tuple(config["channels"]), config["n_classes"]))
-    model.load_state_dict(checkpoint["state_dict"])
-    return model.eval()
+    """The classifier of the classifier stage; one-line errors for any other file."""
+    checkpoint = read_checkpoint(path, map_location)
+
+    def make(config: dict) -> DigitClassifier:
+        return DigitClassifier(ClassifierConfig(tuple(config["channels"]), config["n_classes"]))
+
+    return build_model(Path(path), checkpoint, make, "classifier")

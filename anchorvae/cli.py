@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import sys
 from collections.abc import Callable
 
@@ -18,7 +19,15 @@ log = logging.getLogger("anchorvae")
 
 BAD_INPUT_EXIT = 2
 FAILED_EXIT = 1
-INTERRUPTED_EXIT = 130
+INTERRUPTED_EXIT = 130  # 128 + SIGINT, as a shell reports it
+
+
+class Terminated(BaseException):
+    """SIGTERM (from `timeout`, a CI runner, or `kill`), unwound like Ctrl-C."""
+
+
+def _terminate(signum, frame) -> None:
+    raise Terminated()
 
 
 class _OneLineParser(argparse.ArgumentParser):
@@ -40,6 +49,7 @@ def params_from(args: argparse.Namespace) -> Params:
 def run_stage(main: Callable[[list[str] | None], None], argv: list[str] | None = None) -> None:
     """Run a stage's ``main`` and exit with a code that says how it ended."""
     logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s", stream=sys.stderr)
+    signal.signal(signal.SIGTERM, _terminate)  # unwind, so atomic outputs clean up
     try:
         main(argv)
     except (ParamsError, UsageError) as err:
@@ -48,6 +58,13 @@ def run_stage(main: Callable[[list[str] | None], None], argv: list[str] | None =
     except StageFailure as err:
         log.error("failed: %s", err)
         sys.exit(FAILED_EXIT)
+    except OSError as err:  # a full disk, a permission refused: name the path
+        where = f": {err.filename}" if err.filename else ""
+        log.error("failed: %s%s", err.strerror or err, where)
+        sys.exit(FAILED_EXIT)
     except KeyboardInterrupt:
         log.error("interrupted: no output was written")
         sys.exit(INTERRUPTED_EXIT)
+    except Terminated:
+        log.error("terminated: no output was written")
+        sys.exit(128 + signal.SIGTERM)

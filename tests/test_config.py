@@ -74,6 +74,22 @@ def test_int_is_accepted_where_a_number_is_expected():
         ("sweep.rates", [], "sweep.rates = []"),
         ("sweep.rates", ["fast"], "sweep.rates[0] = 'fast'"),
         ("sweep.rates", [1, -0.5], "sweep.rates = [1, -0.5]"),
+        ("sweep.rates", [1.0, float("nan")], "sweep.rates = [1.0, nan]"),
+        ("sweep.rates", [float("nan"), 1.0], "sweep.rates = [nan, 1.0]"),
+        ("train.lr", float("inf"), "train.lr = inf is invalid: expected a number > 0 and <= 10"),
+        ("train.lr", float("nan"), "train.lr = nan"),
+        ("variants.anchored.anchor_rate", float("inf"), "variants.anchored.anchor_rate = inf"),
+        (
+            "variants.anchored.anchors",
+            {"donutness": [float("inf"), 1]},
+            "variants.anchored.anchors = ",
+        ),
+        ("data.timeout_s", 1e300, "data.timeout_s = 1e+300 is invalid: expected a number > 0"),
+        ("data.timeout_s", float("inf"), "data.timeout_s = inf"),
+        ("train.threads", 2147483648, "train.threads = 2147483648"),
+        ("classifier.seed", 18446744073709551616, "classifier.seed = 18446744073709551616"),
+        ("seeds", [0, 4294967296], "seeds = [0, 4294967296]"),
+        ("variants.anchored", {}, "variants.anchored.anchor_rate is missing"),
         ("train.lr", DELETE, "train.lr is missing"),
         ("variants.anchored.anchor_rate", DELETE, "variants.anchored.anchor_rate is missing"),
         ("variants.baseline.anchors", DELETE, "variants.baseline.anchors is missing"),
@@ -87,6 +103,13 @@ def test_bad_values_name_key_value_and_what_is_allowed(key, value, message):
     assert text.startswith(message)
     assert "\n" not in text
     assert any(word in text for word in ("expected", "allowed", "must be stated"))
+
+
+def test_a_key_given_twice_is_refused(tmp_path):
+    text = (ROOT / "params.yaml").read_text() + "\ntrain:\n  epochs: 3\n"
+    (tmp_path / "params.yaml").write_text(text)
+    with pytest.raises(ParamsError, match=r"params.yaml: train is given twice \(lines \d+ and"):
+        load_params(tmp_path / "params.yaml")
 
 
 def test_unknown_score_names_the_known_ones():

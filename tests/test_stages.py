@@ -186,7 +186,7 @@ def test_same_params_give_bitwise_identical_checkpoints(workdir, tmp_path):
 
 
 def test_diverging_training_writes_nothing(workdir, tmp_path):
-    (workdir / "diverge.yaml").write_text(yaml.safe_dump(tiny_params(train={"lr": 1e12})))
+    (workdir / "diverge.yaml").write_text(yaml.safe_dump(tiny_params(train={"lr": 10.0})))
     with pytest.raises(StageFailure, match=r"anchored/seed[01]: loss is not finite at epoch \d"):
         train(workdir, "anchored", tmp_path / "bad", params="diverge.yaml")
     assert list(tmp_path.iterdir()) == []

@@ -1,0 +1,62 @@
+import os
+
+import pytest
+
+from anchorvae import atomic
+from anchorvae.atomic import atomic_dir, atomic_path
+
+
+def old_output(folder):
+    folder.mkdir()
+    for name in ("metrics.json", "centroids.tsv", "latent.csv", "grid.npy"):
+        (folder / name).write_text(f"old {name}")
+
+
+def test_a_failed_swap_puts_the_old_output_back(tmp_path, monkeypatch):
+    out = tmp_path / "eval"
+    old_output(out)
+    real_replace = os.replace
+
+    def refuse_the_new_one(src, dst):
+        if ".old." not in str(src) and ".old." not in str(dst):
+            raise PermissionError(13, "Permission denied", str(dst))
+        real_replace(src, dst)
+
+    monkeypatch.setattr(atomic.os, "replace", refuse_the_new_one)
+    with pytest.raises(PermissionError), atomic_dir(out) as tmp:
+        (tmp / "metrics.json").write_text("new")
+    assert sorted(p.name for p in out.iterdir()) == [
+        "centroids.tsv",
+        "grid.npy",
+        "latent.csv",
+        "metrics.json",
+    ]
+    assert (out / "metrics.json").read_text() == "old metrics.json"
+    assert [p.name for p in tmp_path.iterdir()] == ["eval"]
+
+
+def test_an_old_output_that_cannot_be_removed_leaves_the_new_one_in_place(tmp_path, monkeypatch):
+    out = tmp_path / "eval"
+    old_output(out)
+    monkeypatch.setattr(atomic.shutil, "rmtree", lambda path, ignore_errors=False: None)
+    with atomic_dir(out) as tmp:
+        (tmp / "metrics.json").write_text("new")
+    assert [p.name for p in out.iterdir()] == ["metrics.json"]
+    assert (out / "metrics.json").read_text() == "new"
+    monkeypatch.undo()
+    with atomic_dir(out) as tmp:  # the next run removes the leftover
+        (tmp / "metrics.json").write_text("newer")
+    assert [p.name for p in tmp_path.iterdir()] == ["eval"]
+
+
+def test_stale_temporary_siblings_of_a_killed_run_are_removed(tmp_path):
+    (tmp_path / ".tmp-models.abc123").mkdir()
+    (tmp_path / ".tmp-models.abc123" / "model.pt").write_text("half")
+    (tmp_path / ".tmp-summary.json.xyz").write_text("half")
+    (tmp_path / ".tmp-other.q").mkdir()  # another output's: not ours to remove
+    with atomic_dir(tmp_path / "models") as tmp:
+        (tmp / "model.pt").write_text("whole")
+    with atomic_path(tmp_path / "summary.json") as tmp:
+        tmp.write_text("{}")
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".tmp-other.q", "models",
+                                                          "summary.json"]  # fmt: skip

@@ -1,0 +1,155 @@
+"""Bad input files stop a stage with one line, an exit code and nothing written."""
+
+import gzip
+import pickle
+import struct
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+import yaml
+
+from anchorvae.classifier import ClassifierConfig, DigitClassifier
+from anchorvae.model import VAE, ModelConfig
+
+from synthetic import synthetic_raw_files, write_raw_files
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+class Exploit:
+    """A pickle that would run code when loaded without weights_only."""
+
+    def __reduce__(self):
+        return (print, ("pwned",))
+
+
+def vae_checkpoint(**changes) -> dict:
+    checkpoint = {"state_dict": VAE(ModelConfig()).state_dict(),
+                  "model_config": ModelConfig().to_dict(), "variant": "anchored", "seed": 0,
+                  "epoch": 1, "metrics": {}}  # fmt: skip
+    return {**checkpoint, **changes}
+
+
+def write_with(path: Path, content) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    elif isinstance(content, Exploit):
+        path.write_bytes(pickle.dumps(content))
+    else:
+        torch.save(content, path)
+
+
+@pytest.fixture(scope="module")
+def work(tmp_path_factory):
+    work = tmp_path_factory.mktemp("bad")
+    write_raw_files(work / "mnist", synthetic_raw_files(n_train=50, n_test=20))
+    classifier = DigitClassifier()
+    torch.save({"state_dict": classifier.state_dict(),
+                "model_config": ClassifierConfig().to_dict()}, work / "classifier.pt")  # fmt: skip
+    (work / "params.yaml").write_text((ROOT / "params.yaml").read_text())
+    return work
+
+
+def run_stage(name: str, args: list[str], cwd: Path) -> subprocess.CompletedProcess:
+    command = [sys.executable, str(ROOT / "stages" / f"{name}.py"), *args]
+    return subprocess.run(command, capture_output=True, text=True, cwd=cwd)
+
+
+def assert_one_line(result, code: int, *words: str) -> None:
+    lines = result.stderr.strip().splitlines()
+    assert result.returncode == code, result.stderr
+    assert len(lines) == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    for word in words:
+        assert word in lines[0], lines[0]
+
+
+BAD_MODELS = {
+    "empty file": (b"", "is not a checkpoint torch can load safely"),
+    "random bytes": (bytes(range(256)) * 4, "is not a checkpoint torch can load safely"),
+    "refused pickle": (Exploit(), "is not a checkpoint torch can load safely"),
+    "no model_config": ({"state_dict": {}}, "expected a state_dict and a model_config"),
+    "wrong model_config": (vae_checkpoint(model_config={"hidden_units": 3}), "not a VAE"),
+    "empty state_dict": (vae_checkpoint(state_dict={}), "is not a VAE checkpoint"),
+    "a list": ([1, 2], "expected a state_dict and a model_config"),
+}
+
+
+@pytest.mark.parametrize("case", BAD_MODELS)
+def test_evaluate_names_a_bad_model_file(work, case):
+    content, message = BAD_MODELS[case]
+    models = work / case.replace(" ", "_")
+    write_with(models / "seed0" / "model.pt", content)
+    out = work / f"eval_{models.name}"
+    args = ["--models", str(models), "--classifier", str(work / "classifier.pt"),
+            "--mnist", str(work / "mnist"), "--out", str(out)]  # fmt: skip
+    result = run_stage("evaluate", args, work)
+    assert_one_line(result, 1, str(models / "seed0" / "model.pt"), message)
+    assert "pwned" not in result.stdout
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    "classifier, code, message",
+    [
+        ("missing.pt", 2, "does not exist"),
+        ("mnist", 2, "is a folder"),
+        ("vae.pt", 1, "is not a classifier checkpoint"),
+    ],
+)
+def test_evaluate_names_a_bad_classifier(work, classifier, code, message):
+    write_with(work / "good" / "seed0" / "model.pt", vae_checkpoint())
+    write_with(work / "vae.pt", vae_checkpoint())
+    out = work / "eval_classifier"
+    args = ["--models", str(work / "good"), "--classifier", str(work / classifier),
+            "--mnist", str(work / "mnist"), "--out", str(out)]  # fmt: skip
+    assert_one_line(run_stage("evaluate", args, work), code, str(work / classifier), message)
+    assert not out.exists()
+
+
+def test_params_with_a_key_given_twice_stop_a_stage(work, tmp_path):
+    text = (ROOT / "params.yaml").read_text() + "\nseeds: [7]\n"
+    (tmp_path / "params.yaml").write_text(text)
+    out = tmp_path / "templates"
+    result = run_stage("templates", ["--mnist", str(work / "mnist"), "--out", str(out)], tmp_path)
+    assert_one_line(result, 2, "seeds is given twice")
+    assert not out.exists()
+    assert yaml.safe_load(text)["seeds"] == [7]  # what PyYAML alone would have kept
+
+
+@pytest.mark.parametrize(
+    "name, content",
+    [
+        ("train-labels-idx1-ubyte", b""),
+        ("t10k-labels-idx1-ubyte", b""),
+        ("t10k-images-idx3-ubyte", gzip.compress(b"\0" * 1000)),
+        ("train-images-idx3-ubyte", b"\0\0\x08\x03" + struct.pack(">3I", 50, 28, 28) + b"\0" * 9),
+    ],
+)
+def test_a_bad_mnist_file_is_named(work, tmp_path, name, content):
+    mnist = tmp_path / "mnist"
+    raw = write_raw_files(mnist, synthetic_raw_files(n_train=50, n_test=20))
+    (raw / name).write_bytes(content)
+    write_with(work / "good" / "seed0" / "model.pt", vae_checkpoint())
+    split_stage = {
+        "train": ["classifier", "--mnist", str(mnist), "--out", str(tmp_path / "c.pt"),
+                  "--metrics", str(tmp_path / "c.json")],
+        "t10k": ["evaluate", "--models", str(work / "good"), "--classifier",
+                 str(work / "classifier.pt"), "--mnist", str(mnist), "--out", str(tmp_path / "e")],
+    }[name.split("-")[0]]  # fmt: skip
+    result = run_stage(split_stage[0], [*split_stage[1:], "--params", str(work / "params.yaml")],
+                       tmp_path)  # fmt: skip
+    assert_one_line(result, 1, str(raw / name), "is not an MNIST")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mnist"]
+
+
+def test_an_output_that_cannot_be_written_is_one_line(work, tmp_path):
+    (tmp_path / "a_file").write_text("not a folder")
+    out = tmp_path / "a_file" / "templates"
+    result = run_stage("templates", ["--mnist", str(work / "mnist"), "--out", str(out),
+                                     "--params", str(work / "params.yaml")], tmp_path)  # fmt: skip
+    assert_one_line(result, 1, "failed:", str(tmp_path / "a_file"))
