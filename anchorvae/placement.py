@@ -15,14 +15,6 @@ ZERO, ONE = 0, 1  # the digits that are anchored
 N_DIGITS = 10
 
 
-@torch.no_grad()
-def encode_means(model, images: torch.Tensor, batch_size: int = 4096) -> torch.Tensor:
-    """Encoder means of ``images`` (N, pixels) -> (N, latent_dims), on the CPU."""
-    device = next(model.parameters()).device
-    parts = [model.encode(chunk.to(device))[0].cpu() for chunk in images.split(batch_size)]
-    return torch.cat(parts)
-
-
 def in_negative_orthant(z: torch.Tensor) -> torch.Tensor:
     """(N, D) -> (N,) bool: every coordinate < 0."""
     return (z < 0).all(dim=-1)
