@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: repro test lint format bench clean-venv check-plots offline-template sweep
+.PHONY: repro test lint format bench clean-venv check-plots offline-template sweep study readme
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -51,3 +51,15 @@ sweep: $(STAMP)
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python stages/sweep.py wait
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python stages/sweep.py report \
 		--csv reports/sweep.csv --figure reports/sweep.png
+
+# Every variant over many seeds (params.yaml `study:`) as one DVC experiment, then
+# reports/study.{csv,png} and the README's result tables.
+study: $(STAMP)
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python stages/study.py run
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python stages/study.py report \
+		--csv reports/study.csv --figure reports/study.png
+	$(MAKE) readme
+
+# The README's result tables, from metrics/summary.json and reports/study.csv.
+readme: $(STAMP)
+	$(BIN)/python stages/readme.py --readme README.md

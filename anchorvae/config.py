@@ -63,7 +63,13 @@ class DataParams:
 
 @dataclass(frozen=True)
 class TemplatesParams:
-    kind: str = field(metadata=_one_of("seed", "class_mean"))
+    # post: the blog post's donut/stick geometry; class_mean: the mean 0 and mean 1
+    kind: str = field(
+        metadata=_rule(
+            lambda v: v in ("post", "class_mean"),
+            "one of post, class_mean (the old name 'seed' is now 'post')",
+        )
+    )
 
 
 @dataclass(frozen=True)
@@ -118,6 +124,12 @@ class EvaluateParams:
 
 
 @dataclass(frozen=True)
+class StudyParams:
+    # `make study` trains every variant on seeds 0..seeds_per_variant-1
+    seeds_per_variant: int = field(metadata=_between(2, 100_000))
+
+
+@dataclass(frozen=True)
 class SweepParams:
     # anchor_rate of each queued experiment of `make sweep` (the anchored variant only)
     rates: list[float] = field(metadata=_each_between(0, RATE_MAX))
@@ -152,6 +164,7 @@ class Params:
     )
     classifier: ClassifierParams
     evaluate: EvaluateParams
+    study: StudyParams
     sweep: SweepParams
 
     def variant(self, name: str) -> VariantParams:

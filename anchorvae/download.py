@@ -18,6 +18,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 import zipfile
+import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -116,7 +117,7 @@ def gunzip(src: Path, dest: Path) -> None:
     try:
         with gzip.open(src, "rb") as fin, open(dest, "wb") as fout:
             shutil.copyfileobj(fin, fout, CHUNK)
-    except (OSError, EOFError) as err:
+    except (OSError, EOFError, zlib.error) as err:  # zlib.error: a valid header, bad data
         raise SourceError(f"{src.name}: not a valid gzip file ({err})") from None
 
 

@@ -53,9 +53,29 @@ def donutness_score(inputs: ScoreInputs) -> torch.Tensor:
     return donutness(inputs.images, direction.to(inputs.images.dtype))
 
 
+def sevenness_score(inputs: ScoreInputs) -> torch.Tensor:
+    """A second axis: overlap with the mean 7 minus overlap with the mean 6, over the ink.
+
+    Of all pairs of class means among the digits 2-9, this one spreads those digits the
+    most relative to their own spread, and it scores 0s and 1s near the others' mean, so
+    it leaves the donutness axis alone (data/templates/scores_by_digit.csv has the numbers).
+    """
+    direction = inputs.templates["seven"] - inputs.templates["six"]  # (pixels,)
+    return donutness(inputs.images, direction.to(inputs.images.dtype))
+
+
+def label_score(inputs: ScoreInputs) -> torch.Tensor:
+    """The reference no template can beat: +1 for a 0, -1 for a 1, 0 for other digits."""
+    labels = inputs.labels
+    score = (labels == 0).to(inputs.images.dtype) - (labels == 1).to(inputs.images.dtype)
+    return score  # (N,)
+
+
 # name -> score function (ScoreInputs -> (N,)); params.yaml names them under `anchors`.
 SCORES: dict[str, Callable[[ScoreInputs], torch.Tensor]] = {
     "donutness": donutness_score,
+    "sevenness": sevenness_score,
+    "label": label_score,
 }
 
 

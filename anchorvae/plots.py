@@ -21,17 +21,25 @@ def save_figure(fig: plt.Figure, path: str | Path, dpi: int = 110) -> None:
     plt.close(fig)
 
 
-def templates_figure(donut: np.ndarray, stick: np.ndarray, kind: str) -> plt.Figure:
-    """The two anchor maps side by side, on the same 0..1 scale."""
-    fig, axes = plt.subplots(1, 2, figsize=(6.4, 3.4))
-    titles = ("donut (pulls to −,−)", "stick (pulls to +,+)")
-    for ax, image, title in zip(axes, (donut, stick), titles, strict=True):
+MAP_TITLES = {  # what each template's score does under params.yaml's default directions
+    "donut": "donut\n(donutness +: to −,−)",
+    "stick": "stick\n(donutness −: to +,+)",
+    "seven": "mean 7\n(sevenness +: to −,+)",
+    "six": "mean 6\n(sevenness −: to +,−)",
+}
+
+
+def templates_figure(maps: dict[str, np.ndarray], kind: str) -> plt.Figure:
+    """Every anchor map side by side, on the same 0..1 scale."""
+    fig, axes = plt.subplots(1, len(maps), figsize=(3.1 * len(maps), 3.6))
+    for ax, (name, image) in zip(axes, maps.items(), strict=True):
+        title = MAP_TITLES.get(name, name)
         shown = ax.imshow(image, cmap="gray_r", vmin=0.0, vmax=1.0)
         ax.set_title(title)
         ax.set_xticks([0, 27])
         ax.set_yticks([0, 27])
     fig.colorbar(shown, ax=axes, shrink=0.8, label="weight")
-    fig.suptitle(f"Anchor templates ({kind}), 28×28 pixels")
+    fig.suptitle(f"Anchor templates (donut and stick: {kind}), 28×28 pixels")
     return fig
 
 

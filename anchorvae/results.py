@@ -49,6 +49,43 @@ def load_result(folder: Path) -> dict:
     return {"metrics": metrics, "centroids": torch.tensor(centroids.to_numpy())}
 
 
+def model_table(results: dict[str, dict[int, dict]]) -> pd.DataFrame:
+    """One row per model (variant, seed) with its scalar metrics."""
+    rows = [
+        {"model": f"{variant}/seed{seed}", "variant": variant, "seed": seed, **result["metrics"]}
+        for variant, by_seed in results.items()
+        for seed, result in by_seed.items()
+    ]
+    return pd.DataFrame(rows)
+
+
+def centroid_table(results: dict[str, dict[int, dict]]) -> pd.DataFrame:
+    """One row per (variant, seed, digit) with the digit's mean code z1..zD."""
+    frames = []
+    for variant, by_seed in results.items():
+        for seed, result in by_seed.items():
+            centroids = result["centroids"].numpy()
+            frame = pd.DataFrame(centroids, columns=_code_columns(centroids.shape[1]))
+            frame.insert(0, "digit", range(len(frame)))
+            frame.insert(0, "seed", seed)
+            frame.insert(0, "variant", variant)
+            frames.append(frame)
+    return pd.concat(frames, ignore_index=True)
+
+
+def by_variant(models: pd.DataFrame, centroids: pd.DataFrame) -> dict[str, tuple]:
+    """variant -> (per-seed metrics dicts, (n seeds, 10, D) centroids), seeds in the order
+    of ``models``: what anchorvae.summary takes, from the two tables above."""
+    grouped = {}
+    for variant, rows in models.groupby("variant", sort=False):
+        metrics = rows.drop(columns=["model", "variant", "seed"]).to_dict("records")
+        codes = centroids[centroids["variant"] == variant].set_index(["seed", "digit"])
+        codes = codes.drop(columns="variant").sort_index()
+        stacked = np.stack([codes.loc[seed].to_numpy() for seed in rows["seed"]])
+        grouped[variant] = (metrics, torch.tensor(stacked))
+    return grouped
+
+
 def load_sample(folder: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """(codes (N, D), digit labels (N,), decoded grid or None) of one evaluated model."""
     sample = pd.read_csv(folder / "latent.csv")

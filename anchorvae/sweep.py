@@ -81,7 +81,7 @@ def sweep_figure(table: pd.DataFrame) -> plt.Figure:
     """Each metric against anchor_rate (log axis): seed-template line, class-mean marker,
     baseline as a horizontal reference line; failed experiments listed in the title."""
     ok = table[table["state"] == "Success"]
-    seed = ok[ok["templates"] == "seed"]
+    seed = ok[ok["templates"] != "class_mean"]  # the post's templates ("seed" before)
     class_mean = ok[ok["templates"] == "class_mean"]
     fig, grid = plt.subplots(2, 3, figsize=(13, 7.5))
     axes, legend_ax = grid.flat[: len(PANELS)], grid.flat[len(PANELS)]

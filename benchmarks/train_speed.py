@@ -39,11 +39,11 @@ MANY_SEEDS = 100  # the GPU's ensemble size
 
 
 def _maps(device: str = "cpu") -> dict[str, torch.Tensor]:
-    from anchorvae.templates import seed_donut, seed_stick
+    from anchorvae.templates import post_donut, post_stick
 
     return {
-        "donut": torch.from_numpy(seed_donut()).reshape(-1).to(device),
-        "stick": torch.from_numpy(seed_stick()).reshape(-1).to(device),
+        "donut": torch.from_numpy(post_donut()).reshape(-1).to(device),
+        "stick": torch.from_numpy(post_stick()).reshape(-1).to(device),
     }
 
 

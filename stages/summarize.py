@@ -1,36 +1,33 @@
-"""Stage `summarize`: per-variant metrics across seeds and a per-model table."""
+"""Stage `summarize`: per-variant statistics across seeds, a per-model table and every
+model's digit centroids (what `make study` reads back from an experiment)."""
 
 from pathlib import Path
-
-import pandas as pd
 
 from anchorvae.atomic import atomic_path, write_json
 from anchorvae.cli import params_from, parser, run_stage
 from anchorvae.errors import UsageError
-from anchorvae.results import load_result
+from anchorvae.results import by_variant, centroid_table, load_result, model_table
 from anchorvae.summary import summarize
 
 
 def main(argv: list[str] | None = None) -> None:
-    p = parser(__doc__)
+    p = parser(__doc__.splitlines()[0])
     p.add_argument("--eval", required=True, help="folder with <variant>/seed<N>/ results")
     p.add_argument("--out", required=True, help="summary metrics JSON")
     p.add_argument("--table", required=True, help="per-model CSV")
+    p.add_argument("--centroids", required=True, help="CSV of every model's digit centroids")
     args = p.parse_args(argv)
     params = params_from(args)
     check_evaluated(Path(args.eval), params.variants)
     results = {
-        variant: [load_result(Path(args.eval) / variant / f"seed{seed}") for seed in params.seeds]
+        variant: {s: load_result(Path(args.eval) / variant / f"seed{s}") for s in params.seeds}
         for variant in params.variants
     }
-    write_json(args.out, summarize(results))
-    rows = [
-        {"model": f"{variant}/seed{seed}", "variant": variant, "seed": seed, **result["metrics"]}
-        for variant, models in results.items()
-        for seed, result in zip(params.seeds, models, strict=True)
-    ]
-    with atomic_path(args.table) as tmp:
-        pd.DataFrame(rows).to_csv(tmp, index=False, float_format="%.5f")
+    models, centroids = model_table(results), centroid_table(results)
+    write_json(args.out, summarize(by_variant(models, centroids)))
+    for table, path in ((models, args.table), (centroids, args.centroids)):
+        with atomic_path(path) as tmp:
+            table.to_csv(tmp, index=False, float_format="%.5f")
 
 
 def check_evaluated(folder: Path, variants) -> None:

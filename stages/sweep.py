@@ -5,8 +5,6 @@ python stages/sweep.py wait               # block until the queue is empty
 python stages/sweep.py report --csv reports/sweep.csv --figure reports/sweep.png
 """
 
-import subprocess
-import tempfile
 import time
 
 from dvc.api import exp_show
@@ -14,6 +12,7 @@ from dvc.api import exp_show
 from anchorvae.atomic import atomic_path
 from anchorvae.cli import params_from, parser, run_stage
 from anchorvae.errors import StageFailure
+from anchorvae.experiments import experiments_named, run_dvc
 from anchorvae.plots import save_figure
 from anchorvae.sweep import PREFIX, planned_experiments, sweep_figure, sweep_table
 
@@ -21,22 +20,8 @@ POLL_S = 10
 MAX_RESTARTS = 3  # queue workers restarted by `wait` before it gives up
 
 
-def run_dvc(*args: str) -> str:
-    """`dvc *args`; returns its standard output. The output goes through files, not pipes:
-    `dvc queue start` leaves a detached worker that inherits them, and reading a pipe to
-    its end would wait for the whole queue."""
-    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
-        code = subprocess.run(["dvc", *args], stdout=out, stderr=err).returncode
-        out.seek(0)
-        err.seek(0)
-        if code != 0:
-            raise StageFailure(f"dvc {' '.join(args)}: {err.read().strip().splitlines()[-1:]}")
-        return out.read()
-
-
 def queue(params) -> None:
-    stale = [row["Experiment"] for row in exp_show()
-             if (row.get("Experiment") or "").startswith(PREFIX)]  # fmt: skip
+    stale = experiments_named(PREFIX)
     if stale:
         run_dvc("exp", "remove", *stale)
     for name, overrides in planned_experiments(params.sweep.rates):

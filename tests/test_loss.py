@@ -10,11 +10,11 @@ from anchorvae.loss import (
     kl_to_standard_normal,
     vae_loss,
 )
-from anchorvae.templates import seed_donut, seed_stick
+from anchorvae.templates import post_donut, post_stick
 
 MAPS = {
-    "donut": torch.from_numpy(seed_donut()).reshape(-1),
-    "stick": torch.from_numpy(seed_stick()).reshape(-1),
+    "donut": torch.from_numpy(post_donut()).reshape(-1),
+    "stick": torch.from_numpy(post_stick()).reshape(-1),
 }
 DIRECTION = MAPS["donut"] - MAPS["stick"]
 
@@ -74,6 +74,40 @@ def test_anchor_scores_follow_the_order_given_and_none_is_empty():
     assert anchor_scores([], inputs).shape == (5, 0)
     torch.testing.assert_close(anchor_scores(["donutness"], inputs)[:, 0], donutness(x, DIRECTION))
     assert set(SCORES) >= {"donutness"}
+
+
+def test_label_score_is_plus_one_for_0s_minus_one_for_1s_and_zero_else():
+    labels = torch.arange(10)
+    scores = anchor_scores(["label"], ScoreInputs(torch.rand(10, 784), labels, MAPS))[:, 0]
+    expected = torch.zeros(10)
+    expected[0], expected[1] = 1.0, -1.0
+    assert torch.equal(scores, expected)
+
+
+def test_sevenness_is_donutness_with_the_mean_7_and_mean_6():
+    g = torch.Generator().manual_seed(3)
+    seven, six = torch.rand(784, generator=g), torch.rand(784, generator=g)
+    x = torch.rand(6, 784, generator=g)
+    inputs = ScoreInputs(x, torch.zeros(6), {**MAPS, "seven": seven, "six": six})
+    torch.testing.assert_close(
+        anchor_scores(["sevenness"], inputs)[:, 0], donutness(x, seven - six)
+    )
+
+
+def test_two_axis_loss_is_the_one_axis_loss_when_the_second_direction_is_zero():
+    x, recon, mu, logvar = random_batch()
+    g = torch.Generator().manual_seed(4)
+    maps = {**MAPS, "seven": torch.rand(784, generator=g), "six": torch.rand(784, generator=g)}
+    inputs = ScoreInputs(x, torch.zeros(len(x)), maps)
+    two = anchor_scores(["donutness", "sevenness"], inputs)  # (B, 2)
+    silent_second = anchor_shift(two, torch.tensor([[1.0, 1.0], [0.0, 0.0]]), 2.0)
+    one_axis = anchor_shift(two[:, :1], torch.tensor([[1.0, 1.0]]), 2.0)
+    assert torch.equal(
+        vae_loss(recon, x, mu, logvar, silent_second).total,
+        vae_loss(recon, x, mu, logvar, one_axis).total,
+    )
+    second = anchor_shift(two, torch.tensor([[1.0, 1.0], [1.0, -1.0]]), 2.0)
+    assert not torch.equal(second, one_axis)  # and the second axis does move the KL's mean
 
 
 def test_kl_of_standard_normal_is_zero_and_known_value():

@@ -11,7 +11,7 @@ from anchorvae.model import VAE, ModelConfig
 from anchorvae.placement import corner_fractions
 from anchorvae.runtime import choose_device, configure_cpu
 from anchorvae.step import member_loss
-from anchorvae.templates import seed_donut, seed_stick
+from anchorvae.templates import post_donut, post_stick
 from anchorvae.train import TrainingDiverged, train_seeds
 
 from synthetic import digit_images
@@ -25,8 +25,8 @@ def tiny_data():
     x = torch.from_numpy(images).reshape(256, -1).float() / 255
     labels = torch.from_numpy(labels).long()
     maps = {
-        "donut": torch.from_numpy(seed_donut()).reshape(-1),
-        "stick": torch.from_numpy(seed_stick()).reshape(-1),
+        "donut": torch.from_numpy(post_donut()).reshape(-1),
+        "stick": torch.from_numpy(post_stick()).reshape(-1),
     }
     scores = anchor_scores(["donutness"], ScoreInputs(x, labels, maps))  # (256, 1)
     return x, labels, scores

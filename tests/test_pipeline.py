@@ -82,9 +82,10 @@ def commit(repo, message):
 
 def test_repro_then_nothing_then_only_anchored(repo):
     first = run(["dvc", "repro"], repo)
-    expected = {"download", "templates", "classifier", "summarize", "plots",
-                "scores@baseline", "scores@anchored", "train@baseline", "train@anchored",
-                "evaluate@baseline", "evaluate@anchored"}  # fmt: skip
+    variants = yaml.safe_load((repo / "params.yaml").read_text())["variants"]
+    expected = {"download", "templates", "classifier", "summarize", "plots"} | {
+        f"{stage}@{variant}" for stage in ("scores", "train", "evaluate") for variant in variants
+    }
     assert ran_stages(first) == expected
     outputs = ["data/mnist/MNIST/raw/train-images-idx3-ubyte", "data/templates/donut.npy",
                "data/templates/templates.png", "data/models/anchored/seed1/model.pt",
@@ -108,13 +109,18 @@ def test_repro_then_nothing_then_only_anchored(repo):
     assert "anchored" in run(["dvc", "metrics", "diff"], repo)
     commit(repo, "rate 3")
 
-    # The baseline has no template score: its scores file comes out the same, so DVC
-    # keeps its models when the templates change.
+    # The baseline and the label reference have no template score: their scores files
+    # come out the same, so DVC keeps their models when the templates change.
     params["templates"]["kind"] = "class_mean"
     (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     rerun = ran_stages(run(["dvc", "repro"], repo))
-    assert rerun == {"templates", "scores@baseline", "scores@anchored", "train@anchored",
-                     "evaluate@anchored", "summarize", "plots"}  # fmt: skip
+    templated = {
+        f"{stage}@{v}" for stage in ("train", "evaluate") for v in ("anchored", "two_axis")
+    }
+    assert (
+        rerun
+        == {"templates", "summarize", "plots"} | {f"scores@{v}" for v in variants} | templated
+    )
     commit(repo, "class-mean templates")
 
     # A new variant is one edit to params.yaml: DVC's stages loop over its keys.
@@ -207,3 +213,25 @@ def test_sweep_queues_runs_and_reports_with_cached_baseline(repo):
         assert "Running stage 'train@anchored'" in log
         assert "Running stage 'train@baseline'" not in log
         assert "Running stage 'classifier'" not in log
+
+
+@pytest.mark.sweep
+def test_study_runs_every_variant_as_one_temp_experiment_and_reports(repo):
+    params = yaml.safe_load((repo / "params.yaml").read_text())
+    params["study"]["seeds_per_variant"] = 2
+    (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    run(["dvc", "repro"], repo)
+    commit(repo, "study of 2 seeds")
+    summary_before = (repo / "metrics" / "summary.json").read_bytes()
+    run([sys.executable, "stages/study.py", "run"], repo)
+    run([sys.executable, "stages/study.py", "report"], repo)
+    import pandas as pd
+
+    table = pd.read_csv(repo / "reports" / "study.csv")
+    assert table["variant"].tolist() == list(params["variants"])
+    assert (table["n_seeds"] == 2).all()
+    assert (repo / "reports" / "study.png").stat().st_size > 10_000
+    # --temp: the workspace's params and metrics are the committed ones still
+    assert (repo / "metrics" / "summary.json").read_bytes() == summary_before
+    status = run(["git", "status", "--porcelain", "params.yaml", "metrics"], repo)
+    assert status.strip() == ""

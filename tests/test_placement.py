@@ -1,5 +1,6 @@
 import math
 
+import numpy as np
 import pytest
 import torch
 
@@ -10,7 +11,15 @@ from anchorvae.placement import (
     is_placed,
     normal_grid,
 )
-from anchorvae.summary import chance_resultant_length, mean_resultant_length, summarize_variant
+from anchorvae.summary import (
+    chance_majority_share,
+    chance_resultant_length,
+    mean_resultant_length,
+    placed_interval,
+    rayleigh_p_value,
+    side_of_axis,
+    summarize_variant,
+)
 
 
 def test_all_zeros_at_minus_one_and_ones_at_plus_one():
@@ -89,28 +98,88 @@ def test_chance_level_matches_known_values_and_is_deterministic():
     assert chance_resultant_length(50, 2) == pytest.approx(math.sqrt(math.pi / 200), rel=0.05)
 
 
-def test_summarize_variant():
-    def model(placed, z, centroid0):
-        centroids = torch.zeros(10, 2)
-        centroids[0] = torch.tensor(centroid0)
-        centroids[1] = -torch.tensor(centroid0)
-        metrics = {
-            "placed": placed,
-            "zeros_in_corner": z,
-            "ones_in_corner": z,
-            "test_recon": 30.0,
-            "test_kl": 5.0,
-            "recon_accuracy": 0.9,
-        }
-        return {"metrics": metrics, "centroids": centroids}
+def model_metrics(placed: bool, share: float) -> dict:
+    return {
+        "placed": placed,
+        "zeros_in_corner": share,
+        "ones_in_corner": share,
+        "test_recon": 30.0,
+        "test_kl": 5.0,
+        "recon_accuracy": 0.9,
+    }
 
-    summary = summarize_variant(
-        [model(True, 1.0, [-1, -1]), model(False, 0.5, [-2, -2]), model(True, 0.0, [-1, -1])]
-    )
+
+def repeated_arrangement(n: int) -> torch.Tensor:
+    """(n, 10, 2): the same ten centroids (0s at (-1,-1), 1s at (1,1)) on every seed,
+    each seed at its own scale."""
+    angles = torch.linspace(0, 2 * math.pi, 11)[:-1] + 1.0
+    base = torch.stack([angles.cos(), angles.sin()], dim=1)
+    base[0], base[1] = torch.tensor([-1.0, -1.0]), torch.tensor([1.0, 1.0])
+    return torch.stack([base * (1 + s / n) for s in range(n)])
+
+
+def random_arrangement(n: int, seed: int = 0) -> torch.Tensor:
+    return torch.randn(n, 10, 2, generator=torch.Generator().manual_seed(seed))
+
+
+def test_summarize_variant_counts_shares_and_spreads():
+    metrics = [model_metrics(True, 1.0), model_metrics(False, 0.5), model_metrics(True, 0.0)]
+    summary = summarize_variant(metrics, repeated_arrangement(3))
     assert summary["placed_rate"] == pytest.approx(2 / 3)
     assert summary["placed_count"] == 2
     assert summary["zeros_in_corner"]["mean"] == pytest.approx(0.5)
-    assert summary["zeros_in_corner"]["std"] == pytest.approx(0.5)
-    assert summary["zeros_stability"] == pytest.approx(1.0)
+    assert summary["zeros_in_corner"]["median"] == pytest.approx(0.5)
+    assert summary["zeros_in_corner"]["p5"] == pytest.approx(0.05)  # linear between 0 and .5
+    assert summary["zeros_in_corner"]["min"] == 0.0
+    assert summary["test_kl"]["std"] == 0.0
     assert "grid_zero_purity" not in summary  # absent, not 0
     assert 0 < summary["stability_by_chance"] < 1
+
+
+def test_clopper_pearson_interval_matches_closed_forms():
+    # k = 0: upper bound 1 - (alpha/2)^(1/n); k = n: lower bound (alpha/2)^(1/n)
+    assert placed_interval(0, 6) == pytest.approx((0.0, 1 - 0.025 ** (1 / 6)))
+    assert placed_interval(6, 6) == pytest.approx((0.025 ** (1 / 6), 1.0))
+    low, high = placed_interval(50, 100)
+    assert low == pytest.approx(0.3983, abs=1e-4) and high == pytest.approx(0.6017, abs=1e-4)
+
+
+def test_a_perfectly_repeated_arrangement_scores_one_and_rejects_uniformity():
+    summary = summarize_variant([model_metrics(True, 1.0)] * 12, repeated_arrangement(12))
+    assert summary["axis_stability"] == pytest.approx(1.0)
+    assert summary["axis_rayleigh_p"] < 1e-4
+    assert summary["arrangement_stability"] == pytest.approx(1.0)
+    assert summary["side_consistency"] == 1.0
+    assert set(summary["digit_side_share"]) == {str(d) for d in range(2, 10)}
+
+
+def test_random_arrangements_score_near_chance_and_keep_uniformity():
+    n = 40
+    summary = summarize_variant([model_metrics(False, 0.2)] * n, random_arrangement(n))
+    chance = summary["stability_by_chance"]
+    assert summary["arrangement_stability"] == pytest.approx(chance, abs=0.08)
+    assert summary["side_consistency"] == pytest.approx(summary["side_by_chance"], abs=0.08)
+    assert summary["axis_rayleigh_p"] > 0.01
+
+
+def test_rayleigh_p_values_are_uniform_under_uniform_directions():
+    """A valid test rejects uniform directions at its level: about 5 % at p < 0.05."""
+    draws = torch.randn(2000, 8, 2, generator=torch.Generator().manual_seed(1))
+    p = np.array([rayleigh_p_value(v) for v in draws])
+    assert (p < 0.05).mean() == pytest.approx(0.05, abs=0.015)
+    assert (p < 0.5).mean() == pytest.approx(0.5, abs=0.04)
+
+
+def test_chance_majority_share_small_cases():
+    assert chance_majority_share(1) == 1.0
+    assert chance_majority_share(2) == pytest.approx(0.75)  # 1/2 agree fully, 1/2 split
+    assert chance_majority_share(3) == pytest.approx(0.75)  # 1/4: 3 of 3, 3/4: 2 of 3
+
+
+def test_side_of_axis_signs():
+    centroids = torch.zeros(1, 10, 2)
+    centroids[0, 1] = torch.tensor([1.0, 0.0])  # axis along +z1
+    centroids[0, 2] = torch.tensor([0.5, 1.0])  # left of it (counter-clockwise)
+    centroids[0, 3] = torch.tensor([0.5, -1.0])
+    sides = side_of_axis(centroids)[0]
+    assert sides[2] == 1 and sides[3] == -1 and sides[4] == 0

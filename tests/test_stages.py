@@ -7,6 +7,7 @@ import subprocess
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 import yaml
@@ -234,12 +235,12 @@ def test_latent_dims_other_than_two_work_end_to_end(workdir, tmp_path):
 
 
 def test_classifier_evaluate_summarize_chain(workdir):
-    for variant in ("baseline", "anchored"):
+    for variant in TINY["variants"]:
         train(workdir, variant, workdir / "models" / variant)
     classifier(workdir, workdir / "classifier.pt", workdir / "metrics" / "classifier.json")
     accuracy = json.loads((workdir / "metrics" / "classifier.json").read_text())
     assert 0 <= accuracy["test_accuracy"] <= 1
-    for variant in ("baseline", "anchored"):
+    for variant in TINY["variants"]:
         evaluate(
             workdir,
             workdir / "models" / variant,
@@ -268,20 +269,25 @@ def test_classifier_evaluate_summarize_chain(workdir):
             str(workdir / "metrics" / "summary.json"),
             "--table",
             str(workdir / "metrics" / "models.csv"),
+            "--centroids",
+            str(workdir / "metrics" / "centroids.csv"),
             "--params",
             str(workdir / "params.yaml"),
         ]
     )
     summary = json.loads((workdir / "metrics" / "summary.json").read_text())
-    assert set(summary) == {"baseline", "anchored"}
+    assert set(summary) == set(TINY["variants"])
     assert summary["anchored"]["n_seeds"] == 2
     table = (workdir / "metrics" / "models.csv").read_text().splitlines()
-    assert table[0].startswith("model,variant,seed,") and len(table) == 5
+    assert table[0].startswith("model,variant,seed,") and len(table) == 1 + 2 * len(summary)
     assert torch.isfinite(torch.tensor(summary["anchored"]["test_recon"]["mean"]))
+    centroids = pd.read_csv(workdir / "metrics" / "centroids.csv")
+    assert list(centroids.columns) == ["variant", "seed", "digit", "z1", "z2"]
+    assert len(centroids) == len(TINY["variants"]) * 2 * 10  # variants x seeds x digits
 
 
 def test_summarize_names_a_variant_not_yet_evaluated(tmp_path):
-    for variant in ("baseline", "anchored"):
+    for variant in TINY["variants"]:
         (tmp_path / "eval" / variant).mkdir(parents=True)
     variants = {
         **TINY["variants"],
@@ -298,6 +304,8 @@ def test_summarize_names_a_variant_not_yet_evaluated(tmp_path):
                 str(out),
                 "--table",
                 str(tmp_path / "models.csv"),
+                "--centroids",
+                str(tmp_path / "centroids.csv"),
                 "--params",
                 str(tmp_path / "params.yaml"),
             ]

@@ -1,7 +1,15 @@
 import numpy as np
 import pytest
 
-from anchorvae.templates import build_templates, class_mean_map, seed_donut, seed_stick
+from anchorvae.loss import SCORES
+from anchorvae.templates import (
+    MAP_NAMES,
+    build_templates,
+    class_mean_map,
+    post_donut,
+    post_stick,
+    scores_by_digit,
+)
 
 
 def expected_donut_row(r: int) -> list[int]:
@@ -23,16 +31,16 @@ def expected_donut_row(r: int) -> list[int]:
     return row
 
 
-def test_seed_donut_matches_the_description_cell_for_cell():
+def test_post_donut_matches_the_description_cell_for_cell():
     expected = np.array([expected_donut_row(r) for r in range(28)], dtype=np.float32)
-    donut = seed_donut()
+    donut = post_donut()
     assert donut.dtype == np.float32 and donut.shape == (28, 28)
     np.testing.assert_array_equal(donut, expected)
     assert donut.sum() == 408
 
 
-def test_seed_stick_is_columns_11_to_16():
-    stick = seed_stick()
+def test_post_stick_is_columns_11_to_16():
+    stick = post_stick()
     expected = np.zeros((28, 28), dtype=np.float32)
     expected[:, 11:17] = 1
     np.testing.assert_array_equal(stick, expected)
@@ -53,6 +61,42 @@ def test_class_mean_is_scaled_mean_of_that_digit():
     assert donut.dtype == np.float32
 
 
-def test_build_templates_class_mean_needs_data():
-    with pytest.raises(ValueError, match="need the training images"):
-        build_templates("class_mean")
+def tiny_training_set() -> tuple[np.ndarray, np.ndarray]:
+    """One image per digit d, its ink in row d, so each class mean is known."""
+    images = np.zeros((10, 28, 28), dtype=np.uint8)
+    for d in range(10):
+        images[d, d, :] = 255
+    return images, np.arange(10)
+
+
+@pytest.mark.parametrize("kind", ["post", "class_mean"])
+def test_build_templates_has_every_map_and_the_second_pair_is_mean_7_and_6(kind):
+    images, labels = tiny_training_set()
+    maps = build_templates(kind, images, labels)
+    assert tuple(maps) == MAP_NAMES
+    np.testing.assert_array_equal(maps["seven"], images[7] / 255)
+    np.testing.assert_array_equal(maps["six"], images[6] / 255)
+    first = (post_donut(), post_stick()) if kind == "post" else (images[0] / 255, images[1] / 255)
+    np.testing.assert_array_equal(maps["donut"], first[0])
+    np.testing.assert_array_equal(maps["stick"], first[1])
+
+
+def test_unknown_kind_names_the_allowed_ones():
+    with pytest.raises(ValueError, match="allowed are post, class_mean"):
+        build_templates("seed", *tiny_training_set())
+
+
+def test_scores_by_digit_gives_each_scores_mean_per_digit():
+    images, labels = tiny_training_set()
+    images = np.concatenate([images, images])  # two of each digit: an sd of 0
+    labels = np.concatenate([labels, labels])
+    table = scores_by_digit(build_templates("class_mean", images, labels), images, labels)
+    means = table[table["stat"] == "mean"].set_index("score")
+    assert set(means.index) == set(SCORES)
+    # each image's ink is one row, which only its own class mean covers
+    assert means.loc["sevenness", "7"] == pytest.approx(1.0)
+    assert means.loc["sevenness", "6"] == pytest.approx(-1.0)
+    assert means.loc["sevenness", "3"] == pytest.approx(0.0)
+    assert means.loc["donutness", "0"] == pytest.approx(1.0)
+    assert means.loc["label", "1"] == pytest.approx(-1.0)
+    assert table[table["stat"] == "sd"].drop(columns=["score", "stat"]).to_numpy().max() == 0

@@ -1,0 +1,169 @@
+"""The many-seed study: its table (one row per variant), the README's markdown, the figure.
+
+Input is what the summarize stage writes, a per-model table and every model's digit
+centroids, from one run over many seeds (a DVC experiment, or a copy of the files).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from anchorvae.placement import N_DIGITS
+from anchorvae.plots import DIGIT_COLORS, plt
+from anchorvae.results import by_variant
+from anchorvae.summary import summarize
+
+REFERENCE = "label_reference"  # the variant every template variant is compared with
+
+
+def study_table(models: pd.DataFrame, centroids: pd.DataFrame) -> pd.DataFrame:
+    """One row per variant: every statistic of anchorvae.summary, flattened with dots."""
+    summary = summarize(by_variant(models, centroids))
+    rows = [{"variant": name, **stats} for name, stats in summary.items()]
+    return pd.json_normalize(rows, sep=".")
+
+
+def _share(row: pd.Series, key: str) -> str:
+    return f"{row[f'{key}.median']:.2f} [{row[f'{key}.p5']:.2f}, {row[f'{key}.min']:.2f}]"
+
+
+def _p(value: float) -> str:
+    return "< 0.0001" if value < 0.0001 else f"= {value:.4f}" if value < 0.01 else f"= {value:.2f}"
+
+
+def _markdown(columns: list[str], rows: list[list[str]]) -> str:
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    lines += ["| " + " | ".join(cells) + " |" for cells in rows]
+    return "\n".join(lines)
+
+
+def placement_markdown(table: pd.DataFrame) -> str:
+    """Per variant: placed with its CI, corner shares, the 0s-to-1s axis, cost in fit."""
+    columns = [
+        "variant",
+        "placed (95 % CI)",
+        "0s in (−,−): median [p5, min]",
+        "1s in (+,+): median [p5, min]",
+        "0→1 axis: stability, Rayleigh p",
+        "arrangement (chance)",
+        "test SSE",
+        "test KL",
+    ]
+    rows = []
+    for _, r in table.iterrows():
+        n, k = int(r["n_seeds"]), int(r["placed_count"])
+        rows.append([
+            f"`{r['variant']}`",
+            f"{k}/{n} ({r['placed_ci_low']:.2f}–{r['placed_ci_high']:.2f})",
+            _share(r, "zeros_in_corner"),
+            _share(r, "ones_in_corner"),
+            f"{r['axis_stability']:.2f}, p {_p(r['axis_rayleigh_p'])}",
+            f"{r['arrangement_stability']:.2f} ({r['stability_by_chance']:.2f})",
+            f"{r['test_recon.mean']:.2f} ± {r['test_recon.std']:.2f}",
+            f"{r['test_kl.mean']:.2f} ± {r['test_kl.std']:.2f}",
+        ])  # fmt: skip
+    return _markdown(columns, rows)
+
+
+def arrangement_markdown(table: pd.DataFrame) -> str:
+    """Per variant: how much of the whole arrangement repeats, beside chance, per digit."""
+    digits = [str(d) for d in range(N_DIGITS)]
+    columns = ["variant", "all digits (chance)", "same side (chance)", *digits]
+    rows = []
+    for _, r in table.iterrows():
+        cells = [
+            f"`{r['variant']}`",
+            f"{r['arrangement_stability']:.2f} ({r['stability_by_chance']:.2f})",
+            f"{r['side_consistency']:.2f} ({r['side_by_chance']:.2f})",
+        ]
+        for d in digits:
+            side = r.get(f"digit_side_share.{d}", math.nan)
+            stability = f"{r[f'digit_stability.{d}']:.2f}"
+            cells.append(stability if pd.isna(side) else f"{stability} / {side:.2f}")
+        rows.append(cells)
+    return _markdown(columns, rows)
+
+
+GAP_KEYS = [
+    ("placed_rate", "placed rate"),
+    ("zeros_in_corner.median", "0s in (−,−), median"),
+    ("zeros_in_corner.p5", "0s in (−,−), 5th percentile"),
+    ("ones_in_corner.median", "1s in (+,+), median"),
+    ("ones_in_corner.p5", "1s in (+,+), 5th percentile"),
+    ("grid_zero_purity.mean", "decoded (−,−) quarter read as 0, mean"),
+    ("grid_one_purity.mean", "decoded (+,+) quarter read as 1, mean"),
+    ("arrangement_stability", "arrangement stability"),
+]
+
+
+def gap_markdown(table: pd.DataFrame) -> str:
+    """Each placement metric of every template variant minus the label reference's."""
+    by_name = table.set_index("variant")
+    if REFERENCE not in by_name.index:
+        return f"(no `{REFERENCE}` variant in this study)"
+    reference = by_name.loc[REFERENCE]
+    others = [v for v in by_name.index if v not in (REFERENCE, "baseline")]
+    columns = ["metric", f"`{REFERENCE}`", *(f"`{v}` − reference" for v in others)]
+    rows = []
+    for key, label in GAP_KEYS:
+        if key in by_name.columns:
+            gaps = [f"{by_name.loc[v, key] - reference[key]:+.2f}" for v in others]
+            rows.append([label, f"{reference[key]:.2f}", *gaps])
+    return _markdown(columns, rows)
+
+
+def study_markdown(table: pd.DataFrame) -> str:
+    """The README's tables of a study (or of any summary with the same statistics)."""
+    return "\n\n".join(
+        [
+            placement_markdown(table),
+            "Arrangement: the mean resultant length of each digit's centroid direction "
+            "across seeds (1 = the same direction every time), and the share of seeds in "
+            "which digits 2–9 lie on their usual side of the line from the 0s' to the 1s' "
+            "centroid; per digit: stability / same-side share.",
+            arrangement_markdown(table),
+            "Gap to the label-supervised reference (template variant minus reference):",
+            gap_markdown(table),
+        ]
+    )
+
+
+LABEL_BOX = {"boxstyle": "circle,pad=0.15", "fc": "white", "alpha": 0.7, "lw": 0}
+
+
+def centroid_figure(centroids: pd.DataFrame, lim: float = 3.0) -> plt.Figure:
+    """One panel per variant: every seed's ten digit centroids overlaid, one colour per
+    digit, the digit written at its median place; what repeats forms a tight cluster."""
+    variants = list(dict.fromkeys(centroids["variant"]))
+    cols = min(len(variants), 2)
+    rows = math.ceil(len(variants) / cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(4.6 * cols, 4.6 * rows), squeeze=False)
+    for ax in axes.flat[len(variants) :]:
+        ax.axis("off")
+    for ax, variant in zip(axes.flat, variants, strict=False):
+        rows = centroids[centroids["variant"] == variant]
+        n_seeds = rows["seed"].nunique()
+        for digit in range(N_DIGITS):
+            z = rows.loc[rows["digit"] == digit, ["z1", "z2"]].to_numpy()
+            z = np.clip(z, -lim, lim)  # points beyond the frame sit on its edge
+            ax.scatter(z[:, 0], z[:, 1], s=8, color=DIGIT_COLORS(digit), alpha=0.45, lw=0)
+            mid = np.median(z, axis=0)
+            ax.text(mid[0], mid[1], str(digit), fontsize=13, weight="bold", ha="center",
+                    va="center", color=DIGIT_COLORS(digit), bbox=LABEL_BOX)  # fmt: skip
+        ax.axhline(0, color="0.6", lw=0.6)
+        ax.axvline(0, color="0.6", lw=0.6)
+        ax.set_xlim(-lim, lim)
+        ax.set_ylim(-lim, lim)
+        ax.set_aspect("equal")
+        ax.set_xlabel("z1")
+        ax.set_ylabel("z2")
+        ax.set_title(f"{variant} ({n_seeds} seeds)")
+    fig.suptitle(
+        "Digit centroids of every seed, overlaid\n(each digit's number at its median "
+        f"place; points beyond ±{lim:g} drawn on the edge)"
+    )
+    fig.tight_layout()
+    return fig
