@@ -1,16 +1,23 @@
 # Two entry points (see README): `make repro` runs the pipeline, `make test` the tests.
-# Both build the virtual environment first if it is missing or pyproject.toml changed.
+# Both build the virtual environment first if it is missing or pyproject.toml or
+# constraints.txt changed.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: repro test lint format bench clean-venv check-plots offline-template sweep study readme
+.PHONY: lock repro test lint format bench clean-venv check-plots offline-template sweep study readme
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --progress-bar off -e '.[dev]'
+	$(BIN)/pip install --quiet --progress-bar off -c constraints.txt -e '.[dev]'
 	touch $(STAMP)
+
+# Re-pin constraints.txt to what the venv holds (after a pyproject.toml change: install
+# without the pins first, e.g. `.venv/bin/pip install -U -e '.[dev]'`, then `make lock`).
+lock:
+	{ head -2 constraints.txt; $(BIN)/pip freeze --exclude-editable; } > constraints.txt.new
+	mv constraints.txt.new constraints.txt
 
 repro: $(STAMP)
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/dvc repro

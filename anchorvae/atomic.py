@@ -1,8 +1,10 @@
 """Atomic writes: build every output under a temporary name, rename it into place.
 
 A reader (or DVC) never sees a half-written file: an interrupted run leaves at most a
-hidden ``.tmp-*`` sibling, which is removed on the way out when Python can, and by the
-next run of the stage when it could not (SIGKILL).
+hidden ``.tmp-*`` entry, which is removed on the way out when Python can, and by the
+next run of the stage when it could not (SIGKILL). Temporary entries of a nested output
+(``data/models/anchored``) are made in its top folder (``data/.tmp-models__anchored.*``),
+not beside it: another stage depends on ``data/models`` as a whole and must not see them.
 """
 
 from __future__ import annotations
@@ -28,9 +30,23 @@ def _usual_mode(path: Path, is_dir: bool) -> None:
     os.chmod(path, (0o777 if is_dir else 0o666) & ~_umask())
 
 
+def _staging(path: Path) -> tuple[Path, str]:
+    """(folder, name prefix) of the temporary entries of output ``path``.
+
+    A relative path of three or more parts (as dvc.yaml gives them) stages in its first
+    folder, on the same file system, so the final rename stays atomic; the prefix names
+    the rest of the path. Other paths stage beside themselves.
+    """
+    parts = path.parts
+    if path.is_absolute() or len(parts) < 3:
+        return path.parent, f".tmp-{path.name}."
+    return Path(parts[0]), ".tmp-" + "__".join(parts[1:]) + "."
+
+
 def _remove_stale(path: Path) -> None:
-    """Remove temporary siblings of ``path`` that a killed run (SIGKILL) left behind."""
-    for stale in path.parent.glob(f".tmp-{path.name}.*"):
+    """Remove temporary entries of ``path`` that a killed run (SIGKILL) left behind."""
+    folder, prefix = _staging(path)
+    for stale in folder.glob(f"{prefix}*"):
         if stale.is_dir():
             shutil.rmtree(stale, ignore_errors=True)
         else:
@@ -43,7 +59,8 @@ def _replace_dir(new: Path, path: Path) -> None:
     if not path.exists():
         os.replace(new, path)
         return
-    old = Path(tempfile.mkdtemp(prefix=f".tmp-{path.name}.old.", dir=path.parent))
+    folder, prefix = _staging(path)
+    old = Path(tempfile.mkdtemp(prefix=f"{prefix}old.", dir=folder))
     os.replace(path, old)  # a rename: all or nothing
     try:
         os.replace(new, path)
@@ -59,7 +76,8 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     _remove_stale(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".tmp-{path.name}.", dir=path.parent)
+    folder, prefix = _staging(path)
+    fd, tmp = tempfile.mkstemp(prefix=prefix, dir=folder)
     os.close(fd)
     tmp = Path(tmp)
     _usual_mode(tmp, is_dir=False)
@@ -76,7 +94,8 @@ def atomic_dir(path: str | Path) -> Iterator[Path]:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     _remove_stale(path)
-    tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{path.name}.", dir=path.parent))
+    folder, prefix = _staging(path)
+    tmp = Path(tempfile.mkdtemp(prefix=prefix, dir=folder))
     _usual_mode(tmp, is_dir=True)
     try:
         yield tmp

@@ -1,5 +1,7 @@
 """Stage `classifier`: a digit classifier that judges decoded latent points."""
 
+import _bootstrap  # noqa: F401  (first: ends with its parent, runs under .venv)
+
 from pathlib import Path
 
 import torch

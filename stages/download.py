@@ -1,5 +1,7 @@
 """Stage `download`: the four raw MNIST files, verified, in torchvision's layout."""
 
+import _bootstrap  # noqa: F401  (first: ends with its parent, runs under .venv)
+
 from anchorvae.cli import params_from, parser, run_stage
 from anchorvae.download import (
     MNIST_SHA256,

@@ -1,5 +1,7 @@
 """Stage `evaluate`: corner placement, decoded grid and fit of every trained seed of a variant."""
 
+import _bootstrap  # noqa: F401  (first: ends with its parent, runs under .venv)
+
 from pathlib import Path
 
 from anchorvae.atomic import atomic_dir

@@ -1,5 +1,7 @@
 """Stage `plots`: per-model figures, the headline figure and the training-curve table."""
 
+import _bootstrap  # noqa: F401  (first: ends with its parent, runs under .venv)
+
 from pathlib import Path
 
 import pandas as pd

@@ -1,5 +1,7 @@
 """`make readme`: rewrite the README's result tables from the metrics files."""
 
+import _bootstrap  # noqa: F401  (first: ends with its parent, runs under .venv)
+
 from pathlib import Path
 
 from anchorvae.atomic import atomic_path

@@ -5,6 +5,8 @@ template score (the baseline) gets the same file whatever the templates are, so 
 does not retrain it when they change.
 """
 
+import _bootstrap  # noqa: F401  (first: ends with its parent, runs under .venv)
+
 import numpy as np
 import torch
 

@@ -5,6 +5,8 @@ python stages/study.py report --csv reports/study.csv --figure reports/study.png
                                   # from the experiment (or --tables DIR: a copy of metrics/)
 """
 
+import _bootstrap  # noqa: F401  (first: ends with its parent, runs under .venv)
+
 import logging
 import time
 from pathlib import Path

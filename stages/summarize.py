@@ -1,6 +1,8 @@
 """Stage `summarize`: per-variant statistics across seeds, a per-model table and every
 model's digit centroids (what `make study` reads back from an experiment)."""
 
+import _bootstrap  # noqa: F401  (first: ends with its parent, runs under .venv)
+
 from pathlib import Path
 
 from anchorvae.atomic import atomic_path, write_json

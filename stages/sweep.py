@@ -5,6 +5,8 @@ python stages/sweep.py wait               # block until the queue is empty
 python stages/sweep.py report --csv reports/sweep.csv --figure reports/sweep.png
 """
 
+import _bootstrap  # noqa: F401  (first: ends with its parent, runs under .venv)
+
 import time
 
 from dvc.api import exp_show

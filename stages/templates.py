@@ -1,6 +1,8 @@
 """Stage `templates`: the anchor maps as .npy files, a picture of them, and every score's
 mean per digit on the training set (what justifies a template)."""
 
+import _bootstrap  # noqa: F401  (first: ends with its parent, runs under .venv)
+
 from pathlib import Path
 
 from anchorvae.atomic import atomic_dir

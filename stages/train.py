@@ -1,5 +1,7 @@
 """Stage `train`: every seed of one variant, trained together -> a checkpoint per seed."""
 
+import _bootstrap  # noqa: F401  (first: ends with its parent, runs under .venv)
+
 from functools import partial
 
 import numpy as np

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
+sys.path.insert(1, str(Path(__file__).parents[1] / "stages"))  # stages/_bootstrap.py
 
 from synthetic import synthetic_raw_files  # noqa: E402
 

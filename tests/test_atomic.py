@@ -60,3 +60,22 @@ def test_stale_temporary_siblings_of_a_killed_run_are_removed(tmp_path):
         tmp.write_text("{}")
     assert sorted(p.name for p in tmp_path.iterdir()) == [".tmp-other.q", "models",
                                                           "summary.json"]  # fmt: skip
+
+
+def test_a_nested_output_stages_in_its_top_folder_out_of_other_stages_deps(tmp_path, monkeypatch):
+    """data/models is a dependency of the plots stage as a whole: the temporary folders of
+    data/models/anchored (and a killed run's leftovers) must not appear inside it."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "data" / "models" / "baseline").mkdir(parents=True)
+    stale = tmp_path / "data" / ".tmp-models__anchored.abc"
+    stale.mkdir()
+    with atomic_dir("data/models/anchored") as tmp:
+        assert tmp.parent.resolve() == tmp_path / "data"
+        assert sorted(p.name for p in (tmp_path / "data" / "models").iterdir()) == ["baseline"]
+        (tmp / "model.pt").write_text("whole")
+    assert not stale.exists()
+    assert (tmp_path / "data" / "models" / "anchored" / "model.pt").read_text() == "whole"
+    with atomic_dir("data/models/anchored") as tmp:  # replacing: the old one also moves aside
+        (tmp / "model.pt").write_text("newer")
+        assert not list((tmp_path / "data" / "models").glob(".tmp-*"))
+    assert [p.name for p in (tmp_path / "data").iterdir()] == ["models"]

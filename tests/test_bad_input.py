@@ -2,6 +2,7 @@
 
 import gzip
 import pickle
+import shutil
 import struct
 import subprocess
 import sys
@@ -153,3 +154,33 @@ def test_an_output_that_cannot_be_written_is_one_line(work, tmp_path):
     result = run_stage("templates", ["--mnist", str(work / "mnist"), "--out", str(out),
                                      "--params", str(work / "params.yaml")], tmp_path)  # fmt: skip
     assert_one_line(result, 1, "failed:", str(tmp_path / "a_file"))
+
+
+BASE_PYTHON = Path(sys.base_prefix) / "bin" / "python3"  # the Python the venv was made from
+
+
+@pytest.mark.skipif(sys.prefix == sys.base_prefix, reason="needs a virtual environment")
+def test_a_stage_started_by_another_python_runs_under_the_venv(tmp_path):
+    """`.venv/bin/dvc repro` without the venv on PATH starts `python` from PATH."""
+    if not (ROOT / ".venv" / "bin" / "python").exists() or Path(sys.prefix) != ROOT / ".venv":
+        pytest.skip("the tests do not run from this checkout's .venv")
+    out = tmp_path / "checked"
+    result = subprocess.run(
+        [str(BASE_PYTHON), "stages/check_params.py", "--out", str(out)],
+        cwd=ROOT, capture_output=True, text=True,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert out.read_text().startswith("params.yaml passed")
+
+
+@pytest.mark.skipif(sys.prefix == sys.base_prefix, reason="needs a virtual environment")
+def test_a_stage_without_the_projects_python_says_so_in_one_line(tmp_path):
+    shutil.copytree(ROOT / "stages", tmp_path / "stages")  # a checkout with no .venv
+    result = subprocess.run(
+        [str(BASE_PYTHON), "stages/check_params.py", "--out", "checked"],
+        cwd=tmp_path, capture_output=True, text=True, env={"PATH": "/usr/bin:/bin"},
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+    assert "cannot import anchorvae" in result.stderr and "make repro" in result.stderr
+    assert not (tmp_path / "checked").exists()

@@ -83,7 +83,7 @@ def commit(repo, message):
 def test_repro_then_nothing_then_only_anchored(repo):
     first = run(["dvc", "repro"], repo)
     variants = yaml.safe_load((repo / "params.yaml").read_text())["variants"]
-    expected = {"download", "templates", "classifier", "summarize", "plots"} | {
+    expected = {"params", "download", "templates", "classifier", "summarize", "plots"} | {
         f"{stage}@{variant}" for stage in ("scores", "train", "evaluate") for variant in variants
     }
     assert ran_stages(first) == expected
@@ -104,8 +104,8 @@ def test_repro_then_nothing_then_only_anchored(repo):
     (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     assert "variants.anchored.anchor_rate" in run(["dvc", "params", "diff"], repo)
     rerun = ran_stages(run(["dvc", "repro"], repo))
-    assert rerun == {"scores@anchored", "train@anchored", "evaluate@anchored", "summarize",
-                     "plots"}  # fmt: skip
+    assert rerun == {"params", "scores@anchored", "train@anchored", "evaluate@anchored",
+                     "summarize", "plots"}  # fmt: skip
     assert "anchored" in run(["dvc", "metrics", "diff"], repo)
     commit(repo, "rate 3")
 
@@ -119,7 +119,9 @@ def test_repro_then_nothing_then_only_anchored(repo):
     }
     assert (
         rerun
-        == {"templates", "summarize", "plots"} | {f"scores@{v}" for v in variants} | templated
+        == {"params", "templates", "summarize", "plots"}
+        | {f"scores@{v}" for v in variants}
+        | templated
     )
     commit(repo, "class-mean templates")
 
@@ -127,13 +129,116 @@ def test_repro_then_nothing_then_only_anchored(repo):
     params["variants"]["strong"] = {"anchor_rate": 8.0, "anchors": {"donutness": [1.0, 1.0]}}
     (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     rerun = ran_stages(run(["dvc", "repro"], repo))
-    assert rerun == {"scores@strong", "train@strong", "evaluate@strong", "summarize", "plots"}
+    assert rerun == {"params", "scores@strong", "train@strong", "evaluate@strong", "summarize",
+                     "plots"}  # fmt: skip
     assert "strong" in json.loads((repo / "metrics" / "summary.json").read_text())
 
-    # Back to the repo's variants and templates, for the tests that share this repo.
-    (repo / "params.yaml").write_text(yaml.safe_dump(tiny_params(repo.parent / "mirror")))
+    # Back to the repo's variants and templates, for the tests that share this repo. A
+    # removed variant's outputs stay on disk, inside data/models and data/eval, which
+    # summarize and plots depend on as wholes: remove them too (the README says so).
+    defaults = tiny_params(repo.parent / "mirror")
+    (repo / "params.yaml").write_text(yaml.safe_dump(defaults, sort_keys=False))
+    for stale in ("data/models/strong", "data/eval/strong"):
+        shutil.rmtree(repo / stale)
+    (repo / "data" / "scores" / "strong.npy").unlink()
     run(["dvc", "repro"], repo)
     commit(repo, "back to the defaults")
+
+
+OUTPUTS_KEPT = ["data/mnist/MNIST/raw/train-images-idx3-ubyte", "metrics/summary.json",
+                "metrics/models.csv", "data/models/anchored/seed0/model.pt",
+                "data/eval/baseline/seed1/metrics.json"]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "edit, message",
+    [
+        ("sweeep: {}\n", "sweeep is an unknown key"),
+        ("seed: [7]\n", "seed is an unknown key"),
+        ("data:\n  timeout_s: .inf\n", "data.timeout_s = inf is invalid"),
+    ],
+)
+def test_a_bad_params_file_stops_dvc_repro_before_any_output_is_removed(repo, edit, message):
+    params = (repo / "params.yaml").read_text()
+    kept = {path: (repo / path).read_bytes() for path in OUTPUTS_KEPT}
+    text = params + edit if not edit.startswith("data:") else params.replace(
+        "timeout_s: 30.0", "timeout_s: .inf")  # fmt: skip
+    assert text != params
+    (repo / "params.yaml").write_text(text)
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
+    result = subprocess.run(["dvc", "repro"], cwd=repo, capture_output=True, text=True, env=env)
+    (repo / "params.yaml").write_text(params)
+    assert result.returncode != 0
+    errors = [line for line in result.stderr.splitlines() if line.startswith("anchorvae:")]
+    assert len(errors) == 1 and message in errors[0], result.stderr[-2000:]
+    assert ran_stages(result.stdout + result.stderr) == {"params"}
+    for path, data in kept.items():
+        assert (repo / path).read_bytes() == data, path
+    assert ran_stages(run(["dvc", "repro"], repo)) <= {"params"}  # back: nothing else reruns
+
+
+def test_trained_models_travel_through_the_default_remote(repo):
+    """`dvc push` here, `dvc pull` in a fresh clone: nothing is retrained there."""
+    run(["dvc", "push"], repo)
+    storage = repo.parent / "anchorvae-dvc-storage"  # .dvc/config: ../../anchorvae-dvc-storage
+    assert storage.is_dir() and any(storage.rglob("*"))
+    clone = repo.parent / "clone"
+    run(["git", "clone", "-q", str(repo), str(clone)], repo.parent)
+    run(["dvc", "pull"], clone)
+    assert (clone / "data" / "models" / "anchored" / "seed0" / "model.pt").read_bytes() == (
+        repo / "data" / "models" / "anchored" / "seed0" / "model.pt"
+    ).read_bytes()
+    assert ran_stages(run(["dvc", "repro"], clone)) <= {"params"}  # its marker is not cached
+    assert run(["git", "status", "--porcelain"], clone).strip() == ""
+
+
+def test_a_fresh_clone_reproduces_every_tracked_file(repo):
+    """`dvc repro` from nothing in a fresh clone rewrites every tracked output (metrics,
+    tables, the headline figure, dvc.lock) byte for byte: `git status` stays clean."""
+    clone = repo.parent / "fresh"
+    run(["git", "clone", "-q", str(repo), str(clone)], repo.parent)
+    assert "train@anchored" in ran_stages(run(["dvc", "repro"], clone))
+    status = run(["git", "status", "--porcelain"], clone).strip()
+    assert status == "", run(["git", "diff", "HEAD"], clone)[:3000]
+
+
+def stage_processes(repo: Path, script: str) -> list[int]:
+    """Pids of processes running ``script`` with ``repo`` as their working folder."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        try:
+            cmdline = (entry / "cmdline").read_bytes().split(b"\0")
+            if any(script.encode() in part for part in cmdline):
+                if Path(os.readlink(entry / "cwd")) == repo:
+                    pids.append(int(entry.name))
+        except (OSError, ValueError):
+            continue
+    return pids
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="prctl is Linux-only")
+def test_killing_dvc_ends_the_stage_it_started(repo):
+    params = yaml.safe_load((repo / "params.yaml").read_text())
+    params["train"]["epochs"] = 100_000  # far longer than the test waits
+    (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
+    dvc = subprocess.Popen(["dvc", "repro", "train@baseline"], cwd=repo, env=env,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    deadline = time.monotonic() + 90
+    while not (children := stage_processes(repo, "stages/train.py")):
+        assert time.monotonic() < deadline and dvc.poll() is None, "the stage never started"
+        time.sleep(0.2)
+    time.sleep(2.0)  # inside the training loop
+    dvc.kill()  # SIGKILL: dvc cannot pass anything on
+    dvc.wait()
+    deadline = time.monotonic() + 30
+    while stage_processes(repo, "stages/train.py"):
+        assert time.monotonic() < deadline, f"stage {children} outlived dvc"
+        time.sleep(0.2)
+    assert not (repo / "data" / "models" / "baseline").exists()  # DVC removed it; none came
+    assert not list((repo / "data" / "models").glob(".tmp-*"))
+    run(["git", "checkout", "params.yaml"], repo)
+    run(["dvc", "repro"], repo)  # leave the shared repo up to date for the next tests
 
 
 @pytest.mark.parametrize(

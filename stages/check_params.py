@@ -1,0 +1,25 @@
+"""Stage `params`: check all of params.yaml before any other stage runs.
+
+Every stage depends on this stage's output, so a bad value or an unknown key stops
+`dvc repro` here, before DVC removes any other stage's outputs to run it. The output's
+content never changes, so a params edit reruns only the stages that read the edited key.
+"""
+
+import _bootstrap  # noqa: F401  (first: ends with its parent, runs under .venv)
+
+from anchorvae.atomic import write_text
+from anchorvae.cli import params_from, parser, run_stage
+
+CHECKED = "params.yaml passed anchorvae/config.py\n"  # the same bytes whatever the params
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = parser(__doc__.splitlines()[0])
+    p.add_argument("--out", required=True, help="marker file the other stages depend on")
+    args = p.parse_args(argv)
+    params_from(args)  # raises ParamsError: one line, exit 2
+    write_text(args.out, CHECKED)
+
+
+if __name__ == "__main__":
+    run_stage(main)
