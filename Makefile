@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: lock repro test lint format bench clean-venv check-plots offline-template sweep study readme
+.PHONY: lock repro test metrics exps lint format bench clean-venv check-plots offline-template sweep study readme
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -24,6 +24,13 @@ repro: $(STAMP)
 
 test: $(STAMP) lint
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+# The headline metrics, one row per variant, and the experiments' (both fit 120 columns).
+metrics: $(STAMP)
+	$(BIN)/dvc metrics show -R metrics/variants
+
+exps: $(STAMP)
+	$(BIN)/python stages/exps.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -67,6 +74,6 @@ study: $(STAMP)
 		--csv reports/study.csv --figure reports/study.png
 	$(MAKE) readme
 
-# The README's result tables, from metrics/summary.json and reports/study.csv.
+# The README's result tables, from metrics/details.json and reports/study.csv.
 readme: $(STAMP)
 	$(BIN)/python stages/readme.py --readme README.md

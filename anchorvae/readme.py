@@ -36,23 +36,23 @@ def replace_block(text: str, name: str, block: str) -> str:
     return text[:start] + "\n" + block + "\n" + text[stop:]
 
 
-def summary_table(summary_json: str | Path) -> pd.DataFrame:
-    """metrics/summary.json as one flattened row per variant (the study table's layout)."""
-    summary = json.loads(Path(summary_json).read_text())
+def summary_table(details_json: str | Path) -> pd.DataFrame:
+    """metrics/details.json as one flattened row per variant (the study table's layout)."""
+    summary = json.loads(Path(details_json).read_text())
     return pd.json_normalize([{"variant": v, **s} for v, s in summary.items()], sep=".")
 
 
-def blocks(summary_json: str | Path, study_csv: str | Path) -> dict[str, str]:
+def blocks(details_json: str | Path, study_csv: str | Path) -> dict[str, str]:
     """Block name -> its markdown, from the default run's summary and the study's table."""
     return {
-        "default-run": placement_markdown(summary_table(summary_json)),
+        "default-run": placement_markdown(summary_table(details_json)),
         "study": study_markdown(pd.read_csv(study_csv)),
     }
 
 
-def rewrite(readme: str | Path, summary_json: str | Path, study_csv: str | Path) -> str:
+def rewrite(readme: str | Path, details_json: str | Path, study_csv: str | Path) -> str:
     """The README's text with every block written anew."""
     text = Path(readme).read_text()
-    for name, block in blocks(summary_json, study_csv).items():
+    for name, block in blocks(details_json, study_csv).items():
         text = replace_block(text, name, block)
     return text

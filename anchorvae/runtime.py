@@ -31,7 +31,9 @@ def choose_device(name: str) -> torch.device:
     if name == "auto":
         name = "cuda" if torch.cuda.is_available() else "cpu"
     if name == "cuda" and not torch.cuda.is_available():
-        raise UsageError("train.device = 'cuda' but no CUDA device is available: use auto or cpu")
+        raise UsageError(
+            "ANCHORVAE_DEVICE = 'cuda' but no CUDA device is available: use auto or cpu"
+        )
     if name == "cuda":
         torch.backends.cuda.matmul.allow_tf32 = False
         torch.backends.cudnn.allow_tf32 = False

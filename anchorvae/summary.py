@@ -78,6 +78,7 @@ def share_summary(values: list[float]) -> dict[str, float]:
         "median": statistics.median(values),
         "p5": float(np.percentile(values, 5)),
         "min": min(values),
+        "max": max(values),
     }
 
 
@@ -158,6 +159,33 @@ def summarize_variant(metrics: list[dict], centroids: torch.Tensor) -> dict:
     summary["axis_rayleigh_p"] = rayleigh_p_value(axis)
     summary.update(arrangement(centroids))
     return summary
+
+
+# metrics/variants/<variant>.json, what `dvc metrics show` prints: the few numbers that
+# answer the claim, with short names that keep its table within 120 columns; the whole
+# summary goes to metrics/details.json. name -> where it sits in the summary.
+HEADLINE = {
+    "placed": ("placed_count",),
+    "ci_low": ("placed_ci_low",),
+    "ci_high": ("placed_ci_high",),
+    "zeros": ("zeros_in_corner", "median"),
+    "ones": ("ones_in_corner", "median"),
+    "arrangement": ("arrangement_stability",),
+    "sse": ("test_recon", "mean"),
+    "kl": ("test_kl", "mean"),
+}
+HEADLINE_DIGITS = 3  # full precision stays in the details
+
+
+def headline(summary: dict) -> dict[str, float]:
+    """The HEADLINE numbers of one variant's summary, rounded."""
+    picked = {}
+    for name, path in HEADLINE.items():
+        value = summary
+        for key in path:
+            value = value[key]
+        picked[name] = round(value, HEADLINE_DIGITS)
+    return picked
 
 
 def summarize(by_variant: dict[str, tuple[list[dict], torch.Tensor]]) -> dict:

@@ -29,11 +29,8 @@ def planned_experiments(rates: list[float]) -> list[tuple[str, list[str]]]:
 def _metric(row: dict, variant: str, key: str, stat: str | None = None) -> float:
     """A summary metric from a flat `dvc.api.exp_show` row, NaN if absent."""
     name = f"{variant}.{key}" + (f".{stat}" if stat else "")
-    for column in (name, f"metrics/summary.json:{name}"):
-        value = row.get(column)
-        if value is not None and value != "-":
-            return float(value)
-    return math.nan
+    value = row.get(name)
+    return math.nan if value is None or value == "-" else float(value)
 
 
 def sweep_table(exp_rows: list[dict]) -> pd.DataFrame:

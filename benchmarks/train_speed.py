@@ -134,7 +134,7 @@ def anchorvae_loop(
 
     configure_cpu(0)  # first, as stages/train.py does
     images = as_flat_floats(load_mnist(root, train=True)[0])
-    params = TrainParams(epochs, batch, lr, 2, device, 0, 0)
+    params = TrainParams(epochs=epochs, batch_size=batch, lr=lr, latent_dims=2, limit=0)
     start = time.perf_counter()
     trained = train_seeds(
         images,

@@ -2,6 +2,7 @@
 
 import _bootstrap  # noqa: F401  (first: ends with its parent, runs under .venv)
 
+import os
 from pathlib import Path
 
 import torch
@@ -11,6 +12,7 @@ from anchorvae.classifier import ClassifierConfig, accuracy, train_classifier
 from anchorvae.cli import params_from, parser, run_stage
 from anchorvae.data import as_flat_floats, load_mnist
 from anchorvae.runtime import choose_device, configure_cpu
+from anchorvae.settings import run_settings
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -21,8 +23,9 @@ def main(argv: list[str] | None = None) -> None:
     args = p.parse_args(argv)
     params = params_from(args)
     c = params.classifier
-    configure_cpu(params.train.threads)
-    device = choose_device(params.train.device)
+    run = run_settings(os.environ)  # ANCHORVAE_DEVICE, ANCHORVAE_THREADS: not params
+    configure_cpu(run.threads)
+    device = choose_device(run.device)
     train_x, train_y = load_mnist(args.mnist, train=True)
     test_x, test_y = load_mnist(args.mnist, train=False)
     model = train_classifier(

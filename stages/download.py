@@ -1,8 +1,14 @@
-"""Stage `download`: the four raw MNIST files, verified, in torchvision's layout."""
+"""Stage `download`: the four raw MNIST files, verified, in torchvision's layout.
+
+It reads no params: where the files come from (anchorvae/settings.py, environment
+variables) does not change them, since each is checked against its pinned sha256.
+"""
 
 import _bootstrap  # noqa: F401  (first: ends with its parent, runs under .venv)
 
-from anchorvae.cli import params_from, parser, run_stage
+import os
+
+from anchorvae.cli import parser, run_stage
 from anchorvae.download import (
     MNIST_SHA256,
     DownloadError,
@@ -11,10 +17,11 @@ from anchorvae.download import (
     read_pins,
 )
 from anchorvae.errors import StageFailure
+from anchorvae.settings import download_settings
 
 
 def main(argv: list[str] | None = None) -> None:
-    p = parser(__doc__)
+    p = parser(__doc__.splitlines()[0])
     p.add_argument("--out", required=True, help="MNIST root (files land in OUT/MNIST/raw)")
     p.add_argument(
         "--pins",
@@ -22,7 +29,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     args = p.parse_args(argv)
     pins = read_pins(args.pins) if args.pins else MNIST_SHA256
-    data = params_from(args).data
+    data = download_settings(os.environ)  # ANCHORVAE_MIRRORS, _TIMEOUT_S, _INDEX_URL
     sources = default_sources(data.mirrors, data.index_url)
     try:
         ensure_mnist(args.out, sources, data.timeout_s, pins)

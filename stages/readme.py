@@ -12,7 +12,7 @@ from anchorvae.readme import rewrite
 def main(argv: list[str] | None = None) -> None:
     p = parser(__doc__)
     p.add_argument("--readme", default="README.md")
-    p.add_argument("--summary", default="metrics/summary.json", help="the default run's")
+    p.add_argument("--summary", default="metrics/details.json", help="the default run's")
     p.add_argument("--study", default="reports/study.csv", help="the many-seed study's")
     args = p.parse_args(argv)
     text = rewrite(args.readme, args.summary, args.study)

@@ -5,17 +5,18 @@ import _bootstrap  # noqa: F401  (first: ends with its parent, runs under .venv)
 
 from pathlib import Path
 
-from anchorvae.atomic import atomic_path, write_json
+from anchorvae.atomic import atomic_dir, atomic_path, write_json
 from anchorvae.cli import params_from, parser, run_stage
 from anchorvae.errors import UsageError
 from anchorvae.results import by_variant, centroid_table, load_result, model_table
-from anchorvae.summary import summarize
+from anchorvae.summary import headline, summarize
 
 
 def main(argv: list[str] | None = None) -> None:
     p = parser(__doc__.splitlines()[0])
     p.add_argument("--eval", required=True, help="folder with <variant>/seed<N>/ results")
-    p.add_argument("--out", required=True, help="summary metrics JSON")
+    p.add_argument("--metrics", required=True, help="folder for <variant>.json headlines")
+    p.add_argument("--details", required=True, help="JSON of every statistic per variant")
     p.add_argument("--table", required=True, help="per-model CSV")
     p.add_argument("--centroids", required=True, help="CSV of every model's digit centroids")
     args = p.parse_args(argv)
@@ -26,7 +27,11 @@ def main(argv: list[str] | None = None) -> None:
         for variant in params.variants
     }
     models, centroids = model_table(results), centroid_table(results)
-    write_json(args.out, summarize(by_variant(models, centroids)))
+    summary = summarize(by_variant(models, centroids))
+    write_json(args.details, summary)
+    with atomic_dir(args.metrics) as tmp:
+        for variant, stats in summary.items():
+            write_json(Path(tmp) / f"{variant}.json", headline(stats))
     for table, path in ((models, args.table), (centroids, args.centroids)):
         with atomic_path(path) as tmp:
             table.to_csv(tmp, index=False, float_format="%.5f")

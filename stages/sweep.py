@@ -7,17 +7,20 @@ python stages/sweep.py report --csv reports/sweep.csv --figure reports/sweep.png
 
 import _bootstrap  # noqa: F401  (first: ends with its parent, runs under .venv)
 
+import json
 import time
 
+import pandas as pd
 from dvc.api import exp_show
 
 from anchorvae.atomic import atomic_path
 from anchorvae.cli import params_from, parser, run_stage
 from anchorvae.errors import StageFailure
-from anchorvae.experiments import experiments_named, run_dvc
+from anchorvae.experiments import committed_file, experiments_named, run_dvc
 from anchorvae.plots import save_figure
 from anchorvae.sweep import PREFIX, planned_experiments, sweep_figure, sweep_table
 
+DETAILS = "metrics/details.json"  # what summarize writes, committed in each experiment
 POLL_S = 10
 MAX_RESTARTS = 3  # queue workers restarted by `wait` before it gives up
 
@@ -49,8 +52,19 @@ def wait(jobs: int) -> None:
         time.sleep(POLL_S)
 
 
+def with_details(rows: list[dict]) -> list[dict]:
+    """exp_show rows, each sweep experiment's with the statistics of its committed
+    metrics/details.json added as flat keys ("anchored.zeros_in_corner.median", ...)."""
+    for row in rows:
+        text = committed_file(row["rev"], DETAILS) if (row.get("Experiment") or "").startswith(
+            PREFIX) else None  # fmt: skip
+        if text:
+            row.update(pd.json_normalize(json.loads(text), sep=".").iloc[0].to_dict())
+    return rows
+
+
 def report(csv: str, figure: str) -> None:
-    table = sweep_table(exp_show())
+    table = sweep_table(with_details(exp_show()))
     if table.empty:
         raise StageFailure(f"no experiments named {PREFIX}*: run `make sweep` first")
     with atomic_path(csv) as tmp:

@@ -2,6 +2,7 @@
 
 import _bootstrap  # noqa: F401  (first: ends with its parent, runs under .venv)
 
+import os
 from functools import partial
 
 import numpy as np
@@ -14,6 +15,7 @@ from anchorvae.data import as_flat_floats, load_mnist
 from anchorvae.errors import UsageError
 from anchorvae.model import VAE, ModelConfig
 from anchorvae.runtime import choose_device, configure_cpu
+from anchorvae.settings import run_settings
 from anchorvae.train import train_seeds
 
 
@@ -26,8 +28,9 @@ def main(argv: list[str] | None = None) -> None:
     args = p.parse_args(argv)
     params = params_from(args)
     variant = params.variant(args.variant)
-    configure_cpu(params.train.threads)
-    device = choose_device(params.train.device)
+    run = run_settings(os.environ)  # ANCHORVAE_DEVICE, ANCHORVAE_THREADS: not params
+    configure_cpu(run.threads)
+    device = choose_device(run.device)
     images, _ = load_mnist(args.mnist, train=True)
     scores = load_scores(args.scores, len(images), len(variant.anchors))
     if params.train.limit:

@@ -50,7 +50,6 @@ def test_int_is_accepted_where_a_number_is_expected():
         ("train.epochs", True, "train.epochs = True"),
         ("train.lr", -0.001, "train.lr = -0.001"),
         ("train.lr", 0, "train.lr = 0"),
-        ("train.device", "tpu", "train.device = 'tpu'"),
         ("train.latent_dims", 0, "train.latent_dims = 0"),
         ("train.epochz", 3, "train.epochz is an unknown key"),
         ("trian", {}, "trian is an unknown key"),
@@ -91,9 +90,8 @@ def test_int_is_accepted_where_a_number_is_expected():
             {"donutness": [float("inf"), 1]},
             "variants.anchored.anchors = ",
         ),
-        ("data.timeout_s", 1e300, "data.timeout_s = 1e+300 is invalid: expected a number > 0"),
-        ("data.timeout_s", float("inf"), "data.timeout_s = inf"),
-        ("train.threads", 2147483648, "train.threads = 2147483648"),
+        ("train.device", "cpu", "train.device is an unknown key"),  # ANCHORVAE_DEVICE now
+        ("data", {"timeout_s": 30}, "data is an unknown key"),  # ANCHORVAE_TIMEOUT_S now
         ("classifier.seed", 18446744073709551616, "classifier.seed = 18446744073709551616"),
         ("seeds", [0, 4294967296], "seeds = [0, 4294967296]"),
         ("variants.anchored", {}, "variants.anchored.anchor_rate is missing"),

@@ -33,9 +33,7 @@ def tiny_data():
 
 
 def train_params(**overrides) -> TrainParams:
-    values = dict(
-        epochs=2, batch_size=64, lr=1e-3, latent_dims=2, device="cpu", threads=0, limit=0
-    )
+    values = dict(epochs=2, batch_size=64, lr=1e-3, latent_dims=2, limit=0)
     return TrainParams(**{**values, **overrides})
 
 

@@ -20,8 +20,21 @@ COPIED = ["dvc.yaml", "params.yaml", "stages", "anchorvae"]
 pytestmark = pytest.mark.slow
 
 
-def run(cmd, cwd, **kwargs):
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
+def stage_env(mirror: Path) -> dict[str, str]:
+    """The environment the tiny repo's stages run in: on the CPU, downloading only from
+    the synthetic files. They match only their own pins (see the fixture): a fetch from a
+    real source would fail verification, and the package index is a closed local port."""
+    return {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
+            "ANCHORVAE_DEVICE": "cpu", "ANCHORVAE_MIRRORS": str(mirror),
+            "ANCHORVAE_INDEX_URL": "http://127.0.0.1:9/simple/"}  # fmt: skip
+
+
+MIRROR: list[Path] = []  # the module's repo fixture puts its mirror here
+
+
+def run(cmd, cwd, env_extra=None, **kwargs):
+    env = stage_env(MIRROR[0] if MIRROR else Path("/nonexistent"))
+    env.update(env_extra or {})
     result = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, env=env, **kwargs)
     assert result.returncode == 0, f"{cmd} failed:\n{result.stdout}\n{result.stderr}"
     return result.stdout + result.stderr
@@ -31,12 +44,9 @@ def ran_stages(output: str) -> set[str]:
     return {line.split("'")[1] for line in output.splitlines() if line.startswith("Running stage")}
 
 
-def tiny_params(mirror: Path) -> dict:
+def tiny_params() -> dict:
     params = yaml.safe_load((ROOT / "params.yaml").read_text())
-    # The synthetic files match only their own pins (see the fixture): a fetch from a real
-    # source would fail verification, and the package index is a closed local port.
-    params["data"].update(mirrors=[str(mirror)], index_url="http://127.0.0.1:9/simple/")
-    params["train"].update(epochs=1, batch_size=64, device="cpu", limit=0)
+    params["train"].update(epochs=1, batch_size=64, limit=0)
     params["seeds"] = [0, 1]
     params["classifier"]["epochs"] = 1
     params["evaluate"].update(grid_size=4, sample_size=50)
@@ -55,6 +65,7 @@ def repo(tmp_path_factory):
             shutil.copy(source, repo / name)
     mirror = repo.parent / "mirror"
     mirror.mkdir()
+    MIRROR[:] = [mirror]
     raw_files = synthetic_raw_files(n_train=300, n_test=100)
     for name, data in raw_files.items():
         (mirror / name).write_bytes(data)
@@ -64,7 +75,7 @@ def repo(tmp_path_factory):
     download = "python stages/download.py --out data/mnist"
     assert download in dvc_yaml
     (repo / "dvc.yaml").write_text(dvc_yaml.replace(download, f"{download} --pins pins.json"))
-    (repo / "params.yaml").write_text(yaml.safe_dump(tiny_params(mirror), sort_keys=False))
+    (repo / "params.yaml").write_text(yaml.safe_dump(tiny_params(), sort_keys=False))
     (repo / ".gitignore").write_text("/data/\n")
     run(["git", "init", "-q"], repo)
     run(["dvc", "init", "-q"], repo)
@@ -91,7 +102,7 @@ def test_repro_then_nothing_then_only_anchored(repo):
                "data/templates/templates.png", "data/models/anchored/seed1/model.pt",
                "data/models/baseline/history.csv", "data/classifier/model.pt",
                "metrics/classifier.json", "data/eval/anchored/seed0/metrics.json",
-               "metrics/summary.json", "metrics/models.csv", "plots/headline.png",
+               "metrics/details.json", "metrics/models.csv", "plots/headline.png",
                "plots/training.csv", "plots/models/anchored_seed0_manifold.png"]  # fmt: skip
     for path in outputs:
         assert (repo / path).is_file(), path
@@ -131,12 +142,13 @@ def test_repro_then_nothing_then_only_anchored(repo):
     rerun = ran_stages(run(["dvc", "repro"], repo))
     assert rerun == {"params", "scores@strong", "train@strong", "evaluate@strong", "summarize",
                      "plots"}  # fmt: skip
-    assert "strong" in json.loads((repo / "metrics" / "summary.json").read_text())
+    assert "strong" in json.loads((repo / "metrics" / "details.json").read_text())
+    assert (repo / "metrics" / "variants" / "strong.json").is_file()
 
     # Back to the repo's variants and templates, for the tests that share this repo. A
     # removed variant's outputs stay on disk, inside data/models and data/eval, which
     # summarize and plots depend on as wholes: remove them too (the README says so).
-    defaults = tiny_params(repo.parent / "mirror")
+    defaults = tiny_params()
     (repo / "params.yaml").write_text(yaml.safe_dump(defaults, sort_keys=False))
     for stale in ("data/models/strong", "data/eval/strong"):
         shutil.rmtree(repo / stale)
@@ -145,7 +157,7 @@ def test_repro_then_nothing_then_only_anchored(repo):
     commit(repo, "back to the defaults")
 
 
-OUTPUTS_KEPT = ["data/mnist/MNIST/raw/train-images-idx3-ubyte", "metrics/summary.json",
+OUTPUTS_KEPT = ["data/mnist/MNIST/raw/train-images-idx3-ubyte", "metrics/details.json",
                 "metrics/models.csv", "data/models/anchored/seed0/model.pt",
                 "data/eval/baseline/seed1/metrics.json"]  # fmt: skip
 
@@ -155,17 +167,17 @@ OUTPUTS_KEPT = ["data/mnist/MNIST/raw/train-images-idx3-ubyte", "metrics/summary
     [
         ("sweeep: {}\n", "sweeep is an unknown key"),
         ("seed: [7]\n", "seed is an unknown key"),
-        ("data:\n  timeout_s: .inf\n", "data.timeout_s = inf is invalid"),
+        ("train:\n  lr: .inf\n", "train.lr = inf is invalid"),
     ],
 )
 def test_a_bad_params_file_stops_dvc_repro_before_any_output_is_removed(repo, edit, message):
     params = (repo / "params.yaml").read_text()
     kept = {path: (repo / path).read_bytes() for path in OUTPUTS_KEPT}
-    text = params + edit if not edit.startswith("data:") else params.replace(
-        "timeout_s: 30.0", "timeout_s: .inf")  # fmt: skip
+    text = params + edit if not edit.startswith("train:") else params.replace(
+        "lr: 0.00175", "lr: .inf")  # fmt: skip
     assert text != params
     (repo / "params.yaml").write_text(text)
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
+    env = stage_env(MIRROR[0])
     result = subprocess.run(["dvc", "repro"], cwd=repo, capture_output=True, text=True, env=env)
     (repo / "params.yaml").write_text(params)
     assert result.returncode != 0
@@ -221,7 +233,7 @@ def test_killing_dvc_ends_the_stage_it_started(repo):
     params = yaml.safe_load((repo / "params.yaml").read_text())
     params["train"]["epochs"] = 100_000  # far longer than the test waits
     (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
+    env = stage_env(MIRROR[0])
     dvc = subprocess.Popen(["dvc", "repro", "train@baseline"], cwd=repo, env=env,
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
     deadline = time.monotonic() + 90
@@ -246,7 +258,7 @@ def test_killing_dvc_ends_the_stage_it_started(repo):
     [(signal.SIGINT, 130, "interrupted"), (signal.SIGTERM, 143, "terminated")],
 )
 def test_interrupted_training_leaves_no_output(tmp_path, signum, code, word):
-    params = tiny_params(tmp_path / "unused")
+    params = tiny_params()
     params["train"]["epochs"] = 100_000  # far longer than the test waits
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
     write_raw_files(tmp_path / "mnist", synthetic_raw_files(n_train=300, n_test=100))
@@ -312,6 +324,14 @@ def test_sweep_queues_runs_and_reports_with_cached_baseline(repo):
     assert table["anchored.placed_rate"].notna().all()
     assert table["anchored.test_recon.mean"].notna().all()
     assert (repo / "reports" / "sweep.png").stat().st_size > 10_000
+    # `make exps` and `make metrics`: readable in a 120-column terminal
+    env = {"COLUMNS": "120"}
+    exps = run([sys.executable, "stages/exps.py"], repo, env_extra=env)
+    assert "sweep-rate-4" in exps and "label_reference" in exps
+    metrics = run(["dvc", "metrics", "show", "-R", "metrics/variants"], repo, env_extra=env)
+    assert "metrics/variants/two_axis.json" in metrics
+    for output in (exps, metrics):
+        assert max(len(line) for line in output.splitlines()) <= 120, output
     # The baseline models were not retrained in any experiment: DVC restored them.
     for name in table["experiment"]:
         log = run(["dvc", "queue", "logs", name], repo)
@@ -327,7 +347,7 @@ def test_study_runs_every_variant_as_one_temp_experiment_and_reports(repo):
     (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     run(["dvc", "repro"], repo)
     commit(repo, "study of 2 seeds")
-    summary_before = (repo / "metrics" / "summary.json").read_bytes()
+    summary_before = (repo / "metrics" / "details.json").read_bytes()
     run([sys.executable, "stages/study.py", "run"], repo)
     run([sys.executable, "stages/study.py", "report"], repo)
     import pandas as pd
@@ -337,6 +357,6 @@ def test_study_runs_every_variant_as_one_temp_experiment_and_reports(repo):
     assert (table["n_seeds"] == 2).all()
     assert (repo / "reports" / "study.png").stat().st_size > 10_000
     # --temp: the workspace's params and metrics are the committed ones still
-    assert (repo / "metrics" / "summary.json").read_bytes() == summary_before
+    assert (repo / "metrics" / "details.json").read_bytes() == summary_before
     status = run(["git", "status", "--porcelain", "params.yaml", "metrics"], repo)
     assert status.strip() == ""

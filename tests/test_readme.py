@@ -11,7 +11,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 @pytest.mark.parametrize("name", ["default-run", "study"])
 def test_readme_tables_match_the_metrics_files(name):
-    expected = blocks(ROOT / "metrics" / "summary.json", ROOT / "reports" / "study.csv")[name]
+    expected = blocks(ROOT / "metrics" / "details.json", ROOT / "reports" / "study.csv")[name]
     assert read_block((ROOT / "README.md").read_text(), name) == expected, (
         f"README block {name} is stale: run `make readme`"
     )

@@ -15,6 +15,7 @@ import yaml
 from anchorvae.checkpoints import model_path, read_history, trained_seeds
 from anchorvae.errors import StageFailure, UsageError
 from anchorvae.model import load_checkpoint
+from anchorvae.summary import HEADLINE
 
 from synthetic import pins_of, write_raw_files
 
@@ -24,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def tiny_params(**sections) -> dict:
     """The repo's params.yaml, made tiny, with ``sections`` merged over it."""
     params = yaml.safe_load((ROOT / "params.yaml").read_text())
-    params["train"].update(epochs=2, batch_size=32, device="cpu")
+    params["train"].update(epochs=2, batch_size=32)
     params["seeds"] = [0, 1]
     params["classifier"]["epochs"] = 1
     params["evaluate"].update(grid_size=4, sample_size=50)
@@ -265,8 +266,10 @@ def test_classifier_evaluate_summarize_chain(workdir):
         [
             "--eval",
             str(workdir / "eval"),
-            "--out",
-            str(workdir / "metrics" / "summary.json"),
+            "--metrics",
+            str(workdir / "metrics" / "variants"),
+            "--details",
+            str(workdir / "metrics" / "details.json"),
             "--table",
             str(workdir / "metrics" / "models.csv"),
             "--centroids",
@@ -275,7 +278,11 @@ def test_classifier_evaluate_summarize_chain(workdir):
             str(workdir / "params.yaml"),
         ]
     )
-    summary = json.loads((workdir / "metrics" / "summary.json").read_text())
+    summary = json.loads((workdir / "metrics" / "details.json").read_text())
+    for variant in TINY["variants"]:
+        headline = json.loads((workdir / "metrics" / "variants" / f"{variant}.json").read_text())
+        assert set(headline) == set(HEADLINE)
+        assert headline["placed"] == summary[variant]["placed_count"]
     assert set(summary) == set(TINY["variants"])
     assert summary["anchored"]["n_seeds"] == 2
     table = (workdir / "metrics" / "models.csv").read_text().splitlines()
@@ -294,13 +301,15 @@ def test_summarize_names_a_variant_not_yet_evaluated(tmp_path):
         "strong": {"anchor_rate": 8.0, "anchors": {"donutness": [1, 1]}},
     }
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(tiny_params(variants=variants)))
-    out = tmp_path / "summary.json"
+    out = tmp_path / "details.json"
     with pytest.raises(UsageError, match=r"variants.strong has no evaluations .* evaluate@strong"):
         stage("summarize")(
             [
                 "--eval",
                 str(tmp_path / "eval"),
-                "--out",
+                "--metrics",
+                str(tmp_path / "variants"),
+                "--details",
                 str(out),
                 "--table",
                 str(tmp_path / "models.csv"),
@@ -313,15 +322,14 @@ def test_summarize_names_a_variant_not_yet_evaluated(tmp_path):
     assert not out.exists()
 
 
-def test_download_stage_verifies_against_given_pins(tmp_path, raw_files):
+def test_download_stage_verifies_against_given_pins(tmp_path, raw_files, monkeypatch):
     mirror = tmp_path / "mirror"
     mirror.mkdir()
     for name, data in raw_files.items():
         (mirror / name).write_bytes(data)
-    params = tiny_params(
-        data={"mirrors": [str(mirror)], "index_url": "http://127.0.0.1:9/simple/"}
-    )
-    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+    monkeypatch.setenv("ANCHORVAE_MIRRORS", str(mirror))
+    monkeypatch.setenv("ANCHORVAE_INDEX_URL", "http://127.0.0.1:9/simple/")
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(tiny_params()))
     (tmp_path / "pins.json").write_text(json.dumps(pins_of(raw_files)))
     argv = ["--out", str(tmp_path / "out"), "--params", str(tmp_path / "params.yaml")]
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The study's stages in dvc.yaml's order, run by hand where DVC is not installed (a lent
 # GPU machine): every variant of params.yaml on seeds 0..N-1, device auto (CUDA there).
-# Writes models.csv, centroids.csv and summary.json into DEST; then, where DVC is:
+# Writes models.csv, centroids.csv and details.json into DEST; then, where DVC is:
 #   python stages/study.py report --tables DEST --readme README.md
 # usage: tools/study_without_dvc.sh N MNIST_ROOT DEST
 set -euo pipefail
@@ -30,6 +30,7 @@ for v in $variants; do
         --classifier "$work/classifier.pt" --mnist "$mnist" --out "$work/eval/$v"
 done
 mkdir -p "$dest"
-timed python3 stages/summarize.py "${p[@]}" --eval "$work/eval" --out "$dest/summary.json" \
+timed python3 stages/summarize.py "${p[@]}" --eval "$work/eval" --metrics "$dest/variants" \
+    --details "$dest/details.json" \
     --table "$dest/models.csv" --centroids "$dest/centroids.csv"
 echo "timing: study total $(( SECONDS - study_start )) s for $n seeds x ($variants)" >&2

@@ -1,0 +1,34 @@
+"""`make exps`: every DVC experiment's headline metrics per variant, readable at 120 columns.
+
+`dvc exp show` prints a column for every metric of every variant's file, every param and
+every dependency: too wide to read in a terminal. This prints one row per (experiment,
+variant) with the numbers of metrics/variants/<variant>.json, then each experiment's
+changed params.
+"""
+
+import _bootstrap  # noqa: F401  (first: ends with its parent, runs under .venv)
+
+import sys
+
+import pandas as pd
+import yaml
+from dvc.api import exp_show
+
+from anchorvae.cli import parser, run_stage
+from anchorvae.experiments import changed_params, headline_table
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = parser(__doc__.splitlines()[0])
+    args = p.parse_args(argv)
+    with open(args.params) as f:
+        param_keys = set(pd.json_normalize(yaml.safe_load(f)).columns)
+    rows = exp_show()
+    table = headline_table(rows)
+    sys.stdout.write(table.to_string(index=False, float_format=lambda v: f"{v:.3f}") + "\n")
+    for name, params in changed_params(rows, param_keys).items():
+        sys.stdout.write(f"{name}: {', '.join(params)}\n")
+
+
+if __name__ == "__main__":
+    run_stage(main)

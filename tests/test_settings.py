@@ -1,0 +1,38 @@
+"""Run-time settings from the environment: defaults, and one line for a bad value."""
+
+import pytest
+
+from anchorvae.errors import UsageError
+from anchorvae.settings import download_settings, run_settings
+
+
+def test_defaults_when_nothing_is_set():
+    assert run_settings({}).device == "auto" and run_settings({}).threads == 0
+    download = download_settings({})
+    assert (download.mirrors, download.timeout_s, download.index_url) == ([], 30.0, "")
+
+
+def test_values_from_the_environment():
+    env = {"ANCHORVAE_DEVICE": "cpu", "ANCHORVAE_THREADS": "2",
+           "ANCHORVAE_MIRRORS": "/a  http://b/", "ANCHORVAE_TIMEOUT_S": "5.5"}  # fmt: skip
+    assert run_settings(env).device == "cpu" and run_settings(env).threads == 2
+    assert download_settings(env).mirrors == ["/a", "http://b/"]
+    assert download_settings(env).timeout_s == 5.5
+
+
+@pytest.mark.parametrize(
+    "name, value, message",
+    [
+        ("ANCHORVAE_DEVICE", "tpu", "ANCHORVAE_DEVICE = 'tpu' is invalid: expected one of auto"),
+        ("ANCHORVAE_THREADS", "2147483648", "ANCHORVAE_THREADS = '2147483648' is invalid"),
+        ("ANCHORVAE_THREADS", "two", "expected an integer >= 0 and <= 1024"),
+        ("ANCHORVAE_TIMEOUT_S", "inf", "ANCHORVAE_TIMEOUT_S = 'inf' is invalid"),
+        ("ANCHORVAE_TIMEOUT_S", "nan", "expected a number > 0 and <= 3600"),
+        ("ANCHORVAE_TIMEOUT_S", "0", "ANCHORVAE_TIMEOUT_S = '0'"),
+    ],
+)
+def test_a_bad_value_is_one_line_naming_the_variable(name, value, message):
+    with pytest.raises(UsageError, match=message) as info:
+        run_settings({name: value}) if name != "ANCHORVAE_TIMEOUT_S" else download_settings(
+            {name: value})  # fmt: skip
+    assert "\n" not in str(info.value)
