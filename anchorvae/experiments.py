@@ -38,15 +38,18 @@ def committed_file(rev: str, path: str) -> str | None:
     return shown.stdout if shown.returncode == 0 else None
 
 
-def experiment_csv(name: str, path: str) -> pd.DataFrame:
-    """The git-tracked CSV ``path`` as experiment ``name`` committed it."""
+def experiment_csvs(name: str, *paths: str) -> list[pd.DataFrame]:
+    """The git-tracked CSVs ``paths`` as experiment ``name`` committed them."""
     revs = [row["rev"] for row in exp_show() if row.get("Experiment") == name]
     if not revs:
         raise StageFailure(f"no DVC experiment named {name}: run it first (`make study`)")
-    text = committed_file(revs[0], path)
-    if text is None:
-        raise StageFailure(f"experiment {name} has no {path}")
-    return pd.read_csv(StringIO(text))
+    tables = []
+    for path in paths:
+        text = committed_file(revs[0], path)
+        if text is None:
+            raise StageFailure(f"experiment {name} has no {path}")
+        tables.append(pd.read_csv(StringIO(text)))
+    return tables
 
 
 METRIC_KEY = re.compile(r"^(?:.*/)?variants/(?P<variant>[^/:]+)\.json:(?P<key>.+)$")

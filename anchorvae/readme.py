@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 
 from anchorvae.errors import UsageError
-from anchorvae.study import placement_markdown, study_markdown
+from anchorvae.study import flat_summary, placement_markdown, study_markdown
 
 
 def _markers(name: str) -> tuple[str, str]:
@@ -38,8 +38,7 @@ def replace_block(text: str, name: str, block: str) -> str:
 
 def summary_table(details_json: str | Path) -> pd.DataFrame:
     """metrics/details.json as one flattened row per variant (the study table's layout)."""
-    summary = json.loads(Path(details_json).read_text())
-    return pd.json_normalize([{"variant": v, **s} for v, s in summary.items()], sep=".")
+    return flat_summary(json.loads(Path(details_json).read_text()))
 
 
 def blocks(details_json: str | Path, study_csv: str | Path) -> dict[str, str]:

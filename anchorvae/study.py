@@ -19,11 +19,16 @@ from anchorvae.summary import summarize
 REFERENCE = "label_reference"  # the variant every template variant is compared with
 
 
-def study_table(models: pd.DataFrame, centroids: pd.DataFrame) -> pd.DataFrame:
-    """One row per variant: every statistic of anchorvae.summary, flattened with dots."""
-    summary = summarize(by_variant(models, centroids))
+def flat_summary(summary: dict[str, dict]) -> pd.DataFrame:
+    """variant -> statistics (anchorvae.summary's output, or metrics/details.json) as one
+    row per variant, nested keys flattened with dots: the layout every table here reads."""
     rows = [{"variant": name, **stats} for name, stats in summary.items()]
     return pd.json_normalize(rows, sep=".")
+
+
+def study_table(models: pd.DataFrame, centroids: pd.DataFrame) -> pd.DataFrame:
+    """One row per variant: every statistic of anchorvae.summary."""
+    return flat_summary(summarize(by_variant(models, centroids)))
 
 
 def _share(row: pd.Series, key: str) -> str:
@@ -144,10 +149,10 @@ def centroid_figure(centroids: pd.DataFrame, lim: float = 3.0) -> plt.Figure:
     for ax in axes.flat[len(variants) :]:
         ax.axis("off")
     for ax, variant in zip(axes.flat, variants, strict=False):
-        rows = centroids[centroids["variant"] == variant]
-        n_seeds = rows["seed"].nunique()
+        chosen = centroids[centroids["variant"] == variant]
+        n_seeds = chosen["seed"].nunique()
         for digit in range(N_DIGITS):
-            z = rows.loc[rows["digit"] == digit, ["z1", "z2"]].to_numpy()
+            z = chosen.loc[chosen["digit"] == digit, ["z1", "z2"]].to_numpy()
             z = np.clip(z, -lim, lim)  # points beyond the frame sit on its edge
             ax.scatter(z[:, 0], z[:, 1], s=8, color=DIGIT_COLORS(digit), alpha=0.45, lw=0)
             mid = np.median(z, axis=0)

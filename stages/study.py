@@ -16,7 +16,7 @@ import pandas as pd
 from anchorvae.atomic import atomic_path
 from anchorvae.cli import params_from, parser, run_stage
 from anchorvae.errors import UsageError
-from anchorvae.experiments import experiment_csv, experiments_named, run_dvc
+from anchorvae.experiments import experiment_csvs, experiments_named, run_dvc
 from anchorvae.plots import save_figure
 from anchorvae.study import centroid_figure, study_table
 
@@ -26,9 +26,8 @@ TABLES = ("metrics/models.csv", "metrics/centroids.csv")  # what summarize write
 
 
 def run(seeds_per_variant: int) -> None:
-    stale = [name for name in experiments_named(EXPERIMENT) if name == EXPERIMENT]
-    if stale:
-        run_dvc("exp", "remove", *stale)
+    if EXPERIMENT in experiments_named(EXPERIMENT):  # a rerun replaces the last study
+        run_dvc("exp", "remove", EXPERIMENT)
     seeds = ",".join(str(s) for s in range(seeds_per_variant))
     log.info("study: every variant on seeds 0..%d as experiment %s", seeds_per_variant - 1,
              EXPERIMENT)  # fmt: skip
@@ -39,7 +38,7 @@ def run(seeds_per_variant: int) -> None:
 
 def read_tables(tables: str | None) -> tuple[pd.DataFrame, pd.DataFrame]:
     if tables is None:
-        return tuple(experiment_csv(EXPERIMENT, path) for path in TABLES)
+        return tuple(experiment_csvs(EXPERIMENT, *TABLES))
     paths = [Path(tables) / Path(path).name for path in TABLES]
     for path in paths:
         if not path.is_file():
