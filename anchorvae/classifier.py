@@ -63,7 +63,7 @@ def train_classifier(
     shuffler = torch.Generator().manual_seed(seed)
     n_batches = math.ceil(len(x_all) / batch_size)
     model.train()
-    for _ in tqdm(range(epochs), desc="classifier", unit="epoch", leave=False):
+    for _ in tqdm(range(epochs), desc="classifier", unit="epoch", leave=False, disable=None):
         order = torch.randperm(len(x_all), generator=shuffler).to(device)
         for b in range(n_batches):
             idx = order[b * batch_size : (b + 1) * batch_size]

@@ -104,7 +104,7 @@ def _copy_with_progress(resp, dest: Path, total: int | None, url: str) -> int:
     received = 0
     with (
         open(dest, "wb") as out,
-        tqdm(total=total, unit="B", unit_scale=True, desc=name, leave=False) as bar,
+        tqdm(total=total, unit="B", unit_scale=True, desc=name, leave=False, disable=None) as bar,
     ):
         for chunk in iter(lambda: resp.read(CHUNK), b""):
             out.write(chunk)

@@ -1,9 +1,11 @@
 """Imported first by every stage script, before anything slow:
 
-- the stage ends with the process that started it (Linux): `dvc repro` runs a stage as
-  its child, and if dvc is killed the stage would run on as an orphan and rename its
-  output into place with no dvc.lock entry; it gets SIGTERM instead, which unwinds it
-  like Ctrl-C (anchorvae.cli) and leaves no output;
+- the stage ends with the process that started it (Linux): `dvc repro` runs a stage's
+  cmd in `$SHELL -c` (`/bin/sh` when SHELL is unset), and if dvc is killed the stage
+  would run on as an orphan and rename its output into place with no dvc.lock entry; it
+  gets SIGTERM instead, which unwinds it like Ctrl-C (anchorvae.cli) and leaves no
+  output. bash runs a `-c` command in place (exec), dash does not: when the parent is a
+  shell, the shell's parent is watched too;
 - the stage runs under the project's `.venv` when another Python started it
   (`.venv/bin/dvc repro` without the venv on PATH runs `python` from PATH): if this
   Python cannot import the project and `.venv/bin/python` exists, the script is run again
@@ -13,12 +15,40 @@
 import ctypes
 import importlib.util
 import os
+import select
 import signal
 import sys
+import threading
 from pathlib import Path
 
 VENV = Path(__file__).resolve().parents[1] / ".venv"
 PR_SET_PDEATHSIG = 1  # prctl(2): the signal this process gets when its parent dies
+
+
+SHELLS = {"sh", "dash", "bash", "zsh", "ksh", "mksh", "fish", "busybox"}
+
+
+def _name_and_parent(pid: int) -> tuple[str, int]:
+    """A process's command name and parent pid, from /proc/<pid>/stat."""
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    name, rest = stat[stat.index("(") + 1 :].rsplit(")", 1)  # the name may hold ") "
+    return name, int(rest.split()[1])
+
+
+def _end_when_gone(pidfd: int) -> None:
+    select.select([pidfd], [], [])  # readable once that process has exited
+    os.kill(os.getpid(), signal.SIGTERM)
+
+
+def _watch(pid: int) -> None:
+    """SIGTERM to this process when ``pid`` exits (a pidfd: no polling, no pid reuse)."""
+    try:
+        pidfd = os.pidfd_open(pid)
+    except ProcessLookupError:  # already gone
+        sys.exit(128 + signal.SIGTERM)
+    except (AttributeError, OSError):  # no pidfd (Linux < 5.3): the prctl still holds
+        return
+    threading.Thread(target=_end_when_gone, args=(pidfd,), daemon=True).start()
 
 
 def end_with_parent() -> None:
@@ -28,6 +58,12 @@ def end_with_parent() -> None:
     ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
     if os.getppid() != parent:  # the parent died before prctl took effect
         sys.exit(128 + signal.SIGTERM)
+    try:
+        name, grandparent = _name_and_parent(parent)
+    except (OSError, ValueError, IndexError):
+        return
+    if name in SHELLS and grandparent > 1:  # the shell waits on us and outlives dvc
+        _watch(grandparent)
 
 
 def _has_project() -> bool:

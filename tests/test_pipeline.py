@@ -1,5 +1,6 @@
 """End to end: the real dvc.yaml on tiny synthetic MNIST in a temporary git+DVC repo."""
 
+import contextlib
 import json
 import os
 import shutil
@@ -98,6 +99,7 @@ def test_repro_then_nothing_then_only_anchored(repo):
         f"{stage}@{variant}" for stage in ("scores", "train", "evaluate") for variant in variants
     }
     assert ran_stages(first) == expected
+    assert "\r" not in first  # no progress-bar redraws in a log that is not a terminal
     outputs = ["data/mnist/MNIST/raw/train-images-idx3-ubyte", "data/templates/donut.npy",
                "data/templates/templates.png", "data/models/anchored/seed1/model.pt",
                "data/models/baseline/history.csv", "data/classifier/model.pt",
@@ -204,6 +206,54 @@ def test_trained_models_travel_through_the_default_remote(repo):
     assert run(["git", "status", "--porcelain"], clone).strip() == ""
 
 
+def s3_client(endpoint: str):
+    import boto3
+
+    return boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1",
+                        aws_access_key_id="testing", aws_secret_access_key="testing")  # fmt: skip
+
+
+@pytest.fixture
+def s3_endpoint():
+    """moto's S3-compatible server on 127.0.0.1, with one empty bucket: `anchorvae-team`."""
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    endpoint = f"http://{host}:{port}"
+    s3_client(endpoint).create_bucket(Bucket="anchorvae-team")
+    yield endpoint
+    server.stop()
+
+
+def point_remote_at_s3(repo: Path, endpoint: str) -> None:
+    """The README's team set-up, with the keys in the git-ignored .dvc/config.local."""
+    for key, value in [("url", "s3://anchorvae-team/anchorvae"), ("endpointurl", endpoint),
+                       ("access_key_id", "testing"), ("secret_access_key", "testing"),
+                       ("region", "us-east-1")]:  # fmt: skip
+        run(["dvc", "remote", "modify", "--local", "shared", key, value], repo)
+
+
+def test_trained_models_travel_through_an_s3_remote(repo, s3_endpoint):
+    """Push to S3 (moto on 127.0.0.1) from one clone, pull into another: nothing retrains."""
+    point_remote_at_s3(repo, s3_endpoint)
+    try:
+        run(["dvc", "push"], repo)
+    finally:
+        (repo / ".dvc" / "config.local").unlink()
+    listing = s3_client(s3_endpoint).list_objects_v2(Bucket="anchorvae-team", Prefix="anchorvae/")
+    assert listing["KeyCount"] > 0
+    clone = repo.parent / "s3-clone"
+    run(["git", "clone", "-q", str(repo), str(clone)], repo.parent)
+    point_remote_at_s3(clone, s3_endpoint)
+    run(["dvc", "pull"], clone)
+    model = Path("data", "models", "anchored", "seed0", "model.pt")
+    assert (clone / model).read_bytes() == (repo / model).read_bytes()
+    assert ran_stages(run(["dvc", "repro"], clone)) <= {"params"}  # its marker is not cached
+    assert run(["git", "status", "--porcelain"], clone).strip() == ""
+
+
 def test_a_fresh_clone_reproduces_every_tracked_file(repo):
     """`dvc repro` from nothing in a fresh clone rewrites every tracked output (metrics,
     tables, the headline figure, dvc.lock) byte for byte: `git status` stays clean."""
@@ -229,27 +279,35 @@ def stage_processes(repo: Path, script: str) -> list[int]:
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="prctl is Linux-only")
-def test_killing_dvc_ends_the_stage_it_started(repo):
-    params = yaml.safe_load((repo / "params.yaml").read_text())
+@pytest.mark.parametrize("shell", ["/bin/sh", "/bin/bash"])  # dash keeps itself between
+def test_killing_dvc_ends_the_stage_it_started(repo, shell):
+    params_text = (repo / "params.yaml").read_text()
+    params = yaml.safe_load(params_text)
     params["train"]["epochs"] = 100_000  # far longer than the test waits
     (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    env = stage_env(MIRROR[0])
+    env = {**stage_env(MIRROR[0]), "SHELL": shell}  # DVC runs each cmd in $SHELL -c
     dvc = subprocess.Popen(["dvc", "repro", "train@baseline"], cwd=repo, env=env,
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
-    deadline = time.monotonic() + 90
-    while not (children := stage_processes(repo, "stages/train.py")):
-        assert time.monotonic() < deadline and dvc.poll() is None, "the stage never started"
-        time.sleep(0.2)
-    time.sleep(2.0)  # inside the training loop
-    dvc.kill()  # SIGKILL: dvc cannot pass anything on
-    dvc.wait()
-    deadline = time.monotonic() + 30
-    while stage_processes(repo, "stages/train.py"):
-        assert time.monotonic() < deadline, f"stage {children} outlived dvc"
-        time.sleep(0.2)
-    assert not (repo / "data" / "models" / "baseline").exists()  # DVC removed it; none came
-    assert not list((repo / "data" / "models").glob(".tmp-*"))
-    run(["git", "checkout", "params.yaml"], repo)
+    try:
+        deadline = time.monotonic() + 90
+        while not (children := stage_processes(repo, "stages/train.py")):
+            assert time.monotonic() < deadline and dvc.poll() is None, "the stage never started"
+            time.sleep(0.2)
+        time.sleep(2.0)  # inside the training loop
+        dvc.kill()  # SIGKILL: dvc cannot pass anything on
+        dvc.wait()
+        deadline = time.monotonic() + 30
+        while stage_processes(repo, "stages/train.py"):
+            assert time.monotonic() < deadline, f"stage {children} outlived dvc"
+            time.sleep(0.2)
+        assert not (repo / "data" / "models" / "baseline").exists()  # DVC removed it
+        assert not list((repo / "data" / "models").glob(".tmp-*"))
+    finally:  # a failure must not leave a 100,000-epoch stage or params to later tests
+        dvc.kill()
+        for pid in stage_processes(repo, "stages/train.py"):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        (repo / "params.yaml").write_text(params_text)
     run(["dvc", "repro"], repo)  # leave the shared repo up to date for the next tests
 
 
