@@ -85,24 +85,42 @@ def manifold_canvas(grid: np.ndarray) -> np.ndarray:
     return canvas[0].numpy()
 
 
+# The decoded grid's half-width: placement.normal_grid decodes N(0,1) quantiles 5 %..95 %.
+GRID_HALF = float(torch.distributions.Normal(0.0, 1.0).icdf(torch.tensor(0.95)))
+
+
+def _grid_outline(ax: plt.Axes) -> None:
+    ax.add_patch(plt.Rectangle((-GRID_HALF, -GRID_HALF), 2 * GRID_HALF, 2 * GRID_HALF,
+                               fill=False, ls=":", lw=0.9, color="0.25"))  # fmt: skip
+
+
 def manifold_axes(ax: plt.Axes, grid: np.ndarray, title: str) -> None:
-    ax.imshow(manifold_canvas(grid), cmap="gray_r", extent=(-1.645, 1.645, -1.645, 1.645))
+    """The decoded grid at its true latent coordinates: a zoom on the dotted square that
+    the scatter draws (the whole ±LATENT_LIM frame would leave 15 px per decoded digit)."""
+    h = GRID_HALF
+    ax.imshow(manifold_canvas(grid), cmap="gray_r", extent=(-h, h, -h, h))
+    _grid_outline(ax)
     ax.set_title(title, fontsize=9)
+
+
+def _axis_labels(ax: plt.Axes) -> None:
+    ax.set_xlabel("z1")
+    ax.set_ylabel("z2")
 
 
 def model_figures(codes: np.ndarray, labels: np.ndarray, grid: np.ndarray | None, name: str):
     """(latent scatter figure, manifold figure or None) for one model."""
     fig, ax = plt.subplots(figsize=(4.6, 4.4))
     latent_scatter(ax, codes, labels, f"{name}: test-set encoder means")
-    ax.set_xlabel("z1")
-    ax.set_ylabel("z2")
+    _axis_labels(ax)
     _digit_legend(fig)
     manifold = None
     if grid is not None:
-        manifold, ax = plt.subplots(figsize=(4.6, 4.6))
-        manifold_axes(ax, grid, f"{name}: decoded at N(0,1) quantiles 5%–95%")
-        ax.set_xlabel("z1 (standard-normal quantile)")
-        ax.set_ylabel("z2")
+        _grid_outline(ax)  # where the manifold figure's decoded images sit
+        manifold, ax = plt.subplots(figsize=(4.6, 4.4))
+        title = f"{name}: decoded, zoom on the latent figure's dotted\nsquare (tiles at N(0,1)"
+        manifold_axes(ax, grid, f"{title} quantiles 5 %–95 %, ±{GRID_HALF:.3f})")
+        _axis_labels(ax)
     return fig, manifold
 
 

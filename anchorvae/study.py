@@ -39,7 +39,7 @@ def _p(value: float) -> str:
     return "< 0.0001" if value < 0.0001 else f"= {value:.4f}" if value < 0.01 else f"= {value:.2f}"
 
 
-def _markdown(columns: list[str], rows: list[list[str]]) -> str:
+def markdown_table(columns: list[str], rows: list[list[str]]) -> str:
     lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
     lines += ["| " + " | ".join(cells) + " |" for cells in rows]
     return "\n".join(lines)
@@ -70,7 +70,7 @@ def placement_markdown(table: pd.DataFrame) -> str:
             f"{r['test_recon.mean']:.2f} ± {r['test_recon.std']:.2f}",
             f"{r['test_kl.mean']:.2f} ± {r['test_kl.std']:.2f}",
         ])  # fmt: skip
-    return _markdown(columns, rows)
+    return markdown_table(columns, rows)
 
 
 def arrangement_markdown(table: pd.DataFrame) -> str:
@@ -89,7 +89,7 @@ def arrangement_markdown(table: pd.DataFrame) -> str:
             stability = f"{r[f'digit_stability.{d}']:.2f}"
             cells.append(stability if pd.isna(side) else f"{stability} / {side:.2f}")
         rows.append(cells)
-    return _markdown(columns, rows)
+    return markdown_table(columns, rows)
 
 
 GAP_KEYS = [
@@ -117,7 +117,7 @@ def gap_markdown(table: pd.DataFrame) -> str:
         if key in by_name.columns:
             gaps = [f"{by_name.loc[v, key] - reference[key]:+.2f}" for v in others]
             rows.append([label, f"{reference[key]:.2f}", *gaps])
-    return _markdown(columns, rows)
+    return markdown_table(columns, rows)
 
 
 def study_markdown(table: pd.DataFrame) -> str:

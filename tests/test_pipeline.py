@@ -381,6 +381,7 @@ def test_sweep_queues_runs_and_reports_with_cached_baseline(repo):
     assert table.loc[1:, "anchor_rate"].tolist() == [0.5, 4.0]
     assert table["anchored.placed_rate"].notna().all()
     assert table["anchored.test_recon.mean"].notna().all()
+    assert table["anchored.zeros_in_corner.median"].notna().all()  # from details.json
     assert (repo / "reports" / "sweep.png").stat().st_size > 10_000
     # `make exps` and `make metrics`: readable in a 120-column terminal
     env = {"COLUMNS": "120"}

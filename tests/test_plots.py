@@ -28,3 +28,18 @@ def test_figures_are_drawn_for_two_and_three_dimensions():
     panels = {v: [(s, rng.normal(size=(40, 2)), labels) for s in range(2)]
               for v in ("baseline", "anchored")}  # fmt: skip
     assert len(headline_figure(panels).axes) == 4
+
+
+def test_the_manifold_is_the_scatter_s_dotted_square_where_the_grid_was_decoded():
+    from anchorvae.placement import normal_grid
+
+    rng = np.random.default_rng(0)
+    latent, manifold = model_figures(rng.normal(size=(40, 2)), np.arange(40) % 10,
+                                     np.zeros((5, 5, 28, 28), np.uint8), "m")  # fmt: skip
+    codes = normal_grid(5)
+    low, high = float(codes[0, 0, 0]), float(codes[-1, -1, 0])
+    square = [p for p in latent.axes[0].patches if p.get_linestyle() == ":"]
+    assert len(square) == 1
+    assert np.allclose([square[0].get_x(), square[0].get_x() + square[0].get_width()],
+                       [low, high], atol=1e-4)  # fmt: skip
+    assert np.allclose(manifold.axes[0].images[0].get_extent(), [low, high, low, high], atol=1e-4)

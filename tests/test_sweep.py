@@ -11,15 +11,20 @@ def test_planned_experiments_one_per_rate_then_class_mean():
     ]
 
 
-def exp_row(name, rate, kind="seed", state="Success", placed=1.0):
+def exp_row(name, rate, kind="post", state="Success", placed=1.0):
+    """A flat exp_show row with what `with_details` adds from metrics/details.json."""
     row = {"Experiment": name, "State": state, "variants.anchored.anchor_rate": rate,
            "templates.kind": kind}  # fmt: skip
     if placed is None:
         return row
-    row["anchored.placed_rate"] = placed
-    row["baseline.placed_rate"] = 0.0
-    for variant in ("anchored", "baseline"):
-        for key in ("zeros_in_corner", "ones_in_corner", "test_recon", "test_kl"):
+    for variant, rate_placed in (("anchored", placed), ("baseline", 0.0)):
+        row.update({f"{variant}.placed_rate": rate_placed, f"{variant}.n_seeds": 5,
+                    f"{variant}.placed_ci_low": rate_placed / 2,
+                    f"{variant}.placed_ci_high": 1.0})  # fmt: skip
+        for key in ("zeros_in_corner", "ones_in_corner"):
+            for stat, value in (("median", 0.9), ("min", 0.5), ("max", 1.0), ("mean", 0.8)):
+                row[f"{variant}.{key}.{stat}"] = value
+        for key in ("test_recon", "test_kl"):
             row[f"{variant}.{key}.mean"] = rate / 10
             row[f"{variant}.{key}.std"] = 0.01
     return row
@@ -49,6 +54,23 @@ def test_table_keeps_sweep_rows_sorted_and_marks_failures():
     figure = sweep_figure(table)  # the failed ones are named, the rest still drawn
     assert "failed: sweep-rate-1, sweep-rate-2" in figure._suptitle.get_text()
     assert len(figure.axes[0].lines) >= 2
+
+
+def test_figure_spreads_stay_within_shares_and_class_mean_sits_beside_its_rate():
+    rows = [exp_row("sweep-rate-2", 2.0), exp_row("sweep-class-mean", 2.0, kind="class_mean")]
+    figure = sweep_figure(sweep_table(rows))
+    zeros = figure.axes[1]
+    bars = [c for c in zeros.containers if hasattr(c, "has_yerr") and c.has_yerr]
+    x_of = {}
+    for container in bars:
+        (x,), (y,) = container.lines[0].get_data()
+        segment = container.lines[2][0].get_segments()[0]
+        assert [p[1] for p in segment] == [0.5, 1.0]  # min..max, not mean +- sd past 1
+        x_of[container.get_label()] = x
+    post, class_mean = sorted(x_of.values())
+    assert post == 2.0 and class_mean > 2.0  # offset, not on top of the rate-2 point
+    band = [p for p in zeros.patches if p.get_label().startswith("baseline")]
+    assert band and band[0].get_y() == 0.5 and band[0].get_height() == 0.5  # its range
 
 
 def sweep_stage(monkeypatch, statuses):
