@@ -72,7 +72,7 @@ study: $(STAMP)
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python stages/study.py run
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python stages/study.py report \
 		--csv reports/study.csv --figure reports/study.png
-	$(MAKE) readme
+	@echo "reports/study.* written; review the README's prose, then run make readme"
 
 # The README's result tables, from metrics/details.json and reports/study.csv.
 readme: $(STAMP)

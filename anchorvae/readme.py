@@ -13,6 +13,7 @@ import pandas as pd
 
 from anchorvae.errors import UsageError
 from anchorvae.study import flat_summary, placement_markdown, study_markdown
+from anchorvae.sweep import sweep_markdown
 
 
 def _markers(name: str) -> tuple[str, str]:
@@ -41,17 +42,20 @@ def summary_table(details_json: str | Path) -> pd.DataFrame:
     return flat_summary(json.loads(Path(details_json).read_text()))
 
 
-def blocks(details_json: str | Path, study_csv: str | Path) -> dict[str, str]:
-    """Block name -> its markdown, from the default run's summary and the study's table."""
+def blocks(details_json: str | Path, study_csv: str | Path, sweep_csv: str | Path) -> dict:
+    """Block name -> its markdown, from the default run's summary, the study's table and
+    the sweep's."""
     return {
         "default-run": placement_markdown(summary_table(details_json)),
         "study": study_markdown(pd.read_csv(study_csv)),
+        "sweep": sweep_markdown(pd.read_csv(sweep_csv)),
     }
 
 
-def rewrite(readme: str | Path, details_json: str | Path, study_csv: str | Path) -> str:
+def rewrite(readme: str | Path, details_json: str | Path, study_csv: str | Path,
+            sweep_csv: str | Path) -> str:  # fmt: skip
     """The README's text with every block written anew."""
     text = Path(readme).read_text()
-    for name, block in blocks(details_json, study_csv).items():
+    for name, block in blocks(details_json, study_csv, sweep_csv).items():
         text = replace_block(text, name, block)
     return text

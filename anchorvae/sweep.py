@@ -67,7 +67,9 @@ def sweep_table(exp_rows: list[dict]) -> pd.DataFrame:
     table = pd.DataFrame.from_records(records)
     if table.empty:
         return table
-    return table.sort_values(["templates", "anchor_rate"], ignore_index=True)
+    class_mean_last = table["templates"].eq("class_mean")  # the ablation after the rates
+    order = table.assign(_last=class_mean_last).sort_values(["_last", "anchor_rate"]).index
+    return table.loc[order].reset_index(drop=True)
 
 
 CLASS_MEAN_OFFSET = 1.25  # the class-mean point is drawn at its rate x this, beside it

@@ -14,8 +14,9 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--readme", default="README.md")
     p.add_argument("--summary", default="metrics/details.json", help="the default run's")
     p.add_argument("--study", default="reports/study.csv", help="the many-seed study's")
+    p.add_argument("--sweep", default="reports/sweep.csv", help="the anchor_rate sweep's")
     args = p.parse_args(argv)
-    text = rewrite(args.readme, args.summary, args.study)
+    text = rewrite(args.readme, args.summary, args.study, args.sweep)
     with atomic_path(args.readme) as tmp:
         Path(tmp).write_text(text)
 

@@ -9,9 +9,10 @@ from anchorvae.readme import blocks, read_block, replace_block
 ROOT = Path(__file__).resolve().parents[1]
 
 
-@pytest.mark.parametrize("name", ["default-run", "study"])
+@pytest.mark.parametrize("name", ["default-run", "study", "sweep"])
 def test_readme_tables_match_the_metrics_files(name):
-    expected = blocks(ROOT / "metrics" / "details.json", ROOT / "reports" / "study.csv")[name]
+    files = ROOT / "metrics" / "details.json", ROOT / "reports" / "study.csv"
+    expected = blocks(*files, ROOT / "reports" / "sweep.csv")[name]
     assert read_block((ROOT / "README.md").read_text(), name) == expected, (
         f"README block {name} is stale: run `make readme`"
     )

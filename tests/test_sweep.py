@@ -42,15 +42,15 @@ def test_table_keeps_sweep_rows_sorted_and_marks_failures():
     ]
     table = sweep_table(rows)
     assert table["experiment"].tolist() == [
-        "sweep-class-mean",
         "sweep-rate-0.5",
         "sweep-rate-1",
         "sweep-rate-2",
         "sweep-rate-4",
+        "sweep-class-mean",
     ]
-    assert table["state"].tolist() == ["Success", "Success", "Failed", "Failed", "Success"]
-    assert table.loc[1, "anchored.placed_rate"] == 0.4
-    assert math.isnan(table.loc[2, "anchored.zeros_in_corner.mean"])
+    assert table["state"].tolist() == ["Success", "Failed", "Failed", "Success", "Success"]
+    assert table.loc[0, "anchored.placed_rate"] == 0.4
+    assert math.isnan(table.loc[1, "anchored.zeros_in_corner.mean"])
     figure = sweep_figure(table)  # the failed ones are named, the rest still drawn
     assert "failed: sweep-rate-1, sweep-rate-2" in figure._suptitle.get_text()
     assert len(figure.axes[0].lines) >= 2
