@@ -375,10 +375,10 @@ def test_sweep_queues_runs_and_reports_with_cached_baseline(repo):
     import pandas as pd
 
     table = pd.read_csv(repo / "reports" / "sweep.csv")
-    assert table["experiment"].tolist() == ["sweep-class-mean", "sweep-rate-0.5",
-                                            "sweep-rate-4"]  # fmt: skip
+    assert table["experiment"].tolist() == ["sweep-rate-0.5", "sweep-rate-4",
+                                            "sweep-class-mean"]  # fmt: skip
     assert (table["state"] == "Success").all()
-    assert table.loc[1:, "anchor_rate"].tolist() == [0.5, 4.0]
+    assert table.loc[:1, "anchor_rate"].tolist() == [0.5, 4.0]
     assert table["anchored.placed_rate"].notna().all()
     assert table["anchored.test_recon.mean"].notna().all()
     assert table["anchored.zeros_in_corner.median"].notna().all()  # from details.json
