@@ -23,8 +23,8 @@ from pathlib import Path
 
 VENV = Path(__file__).resolve().parents[1] / ".venv"
 PR_SET_PDEATHSIG = 1  # prctl(2): the signal this process gets when its parent dies
-
-
+# What $SHELL may be when DVC runs a cmd: a parent by one of these names is a shell in
+# between, and the process that started the shell (dvc) is the one to end with.
 SHELLS = {"sh", "dash", "bash", "zsh", "ksh", "mksh", "fish", "busybox"}
 
 
