@@ -13,6 +13,7 @@ import torch  # noqa: E402
 from torchvision.utils import make_grid  # noqa: E402
 
 from anchorvae.atomic import atomic_path  # noqa: E402
+from anchorvae.placement import normal_grid  # noqa: E402
 
 
 def save_figure(fig: plt.Figure, path: str | Path, dpi: int = 110) -> None:
@@ -85,8 +86,7 @@ def manifold_canvas(grid: np.ndarray) -> np.ndarray:
     return canvas[0].numpy()
 
 
-# The decoded grid's half-width: placement.normal_grid decodes N(0,1) quantiles 5 %..95 %.
-GRID_HALF = float(torch.distributions.Normal(0.0, 1.0).icdf(torch.tensor(0.95)))
+GRID_HALF = float(normal_grid(2)[-1, -1, 0])  # the outermost code evaluate decodes at
 
 
 def _grid_outline(ax: plt.Axes) -> None:

@@ -42,7 +42,9 @@ def summary_table(details_json: str | Path) -> pd.DataFrame:
     return flat_summary(json.loads(Path(details_json).read_text()))
 
 
-def blocks(details_json: str | Path, study_csv: str | Path, sweep_csv: str | Path) -> dict:
+def blocks(
+    details_json: str | Path, study_csv: str | Path, sweep_csv: str | Path
+) -> dict[str, str]:
     """Block name -> its markdown, from the default run's summary, the study's table and
     the sweep's."""
     return {

@@ -81,9 +81,10 @@ def _panel(ax: plt.Axes, rows: pd.DataFrame, key: str, x: pd.Series, **style) ->
     ax.errorbar(x, centre, yerr=[centre - low, high - centre], capsize=3, **style)
 
 
-def spread_of(rows: pd.DataFrame, variant: str, key: str) -> tuple[pd.Series, ...]:
-    """(centre, low, high) of a metric: placed rate with its 95 % Clopper-Pearson interval,
-    corner shares as median with min..max over seeds, costs as mean +- sd."""
+def spread_of(rows: pd.DataFrame | pd.Series, variant: str, key: str) -> tuple:
+    """(centre, low, high) of a metric, per row of a table or for one row: placed rate
+    with its 95 % Clopper-Pearson interval, corner shares as median with min..max over
+    seeds, costs as mean +- sd."""
     col = f"{variant}.{key}"
     if key == "placed_rate":
         return rows[col], rows[f"{variant}.placed_ci_low"], rows[f"{variant}.placed_ci_high"]
@@ -139,16 +140,16 @@ def sweep_figure(table: pd.DataFrame) -> plt.Figure:
 
 
 def _sweep_cells(row: pd.Series, variant: str) -> list[str]:
+    """Placed, corner shares and costs of one variant, each with the figure's spread."""
+    _, low, high = spread_of(row, variant, "placed_rate")
     n, k = int(row[f"{variant}.n_seeds"]), int(row[f"{variant}.placed_count"])
-    shares = [
-        f"{row[f'{variant}.{key}.median']:.2f} [{row[f'{variant}.{key}.min']:.2f}, "
-        f"{row[f'{variant}.{key}.max']:.2f}]"
-        for key in SHARES
-    ]
-    costs = [f"{row[f'{variant}.{key}.mean']:.2f} ± {row[f'{variant}.{key}.std']:.2f}"
-             for key in ("test_recon", "test_kl")]  # fmt: skip
-    ci = f"{row[f'{variant}.placed_ci_low']:.2f}–{row[f'{variant}.placed_ci_high']:.2f}"
-    return [f"{k}/{n} ({ci})", *shares, *costs]
+    cells = [f"{k}/{n} ({low:.2f}–{high:.2f})"]
+    for key in SHARES:
+        median, low, high = spread_of(row, variant, key)
+        cells.append(f"{median:.2f} [{low:.2f}, {high:.2f}]")
+    for key in ("test_recon", "test_kl"):
+        cells.append(f"{row[f'{variant}.{key}.mean']:.2f} ± {row[f'{variant}.{key}.std']:.2f}")
+    return cells
 
 
 def sweep_markdown(table: pd.DataFrame) -> str:
