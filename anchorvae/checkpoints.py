@@ -9,12 +9,15 @@ from __future__ import annotations
 import dataclasses
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 import torch
 
 from anchorvae.errors import UsageError
-from anchorvae.train import TrainedSeeds
+
+if TYPE_CHECKING:  # a type only: reading models must not depend on the trainer
+    from anchorvae.train import TrainedSeeds
 
 HISTORY = "history.csv"
 SEED_FOLDER = re.compile(r"^seed(\d+)$")

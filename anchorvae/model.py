@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
 from torch import nn
 
 from anchorvae.checkpoint_file import build_model, read_checkpoint
 from anchorvae.data import PIXELS
+
+if TYPE_CHECKING:
+    from anchorvae.config import TrainParams
 
 
 @dataclass(frozen=True)
@@ -21,6 +25,11 @@ class ModelConfig:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+def config_for(train: TrainParams) -> ModelConfig:
+    """The model that params.yaml's ``train`` section asks for."""
+    return ModelConfig(latent_dims=train.latent_dims)
 
 
 class VAE(nn.Module):

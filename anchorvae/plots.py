@@ -22,19 +22,11 @@ def save_figure(fig: plt.Figure, path: str | Path, dpi: int = 110) -> None:
     plt.close(fig)
 
 
-MAP_TITLES = {  # what each template's score does under params.yaml's default directions
-    "donut": "donut\n(donutness +: to −,−)",
-    "stick": "stick\n(donutness −: to +,+)",
-    "seven": "mean 7\n(sevenness +: to −,+)",
-    "six": "mean 6\n(sevenness −: to +,−)",
-}
-
-
-def templates_figure(maps: dict[str, np.ndarray], kind: str) -> plt.Figure:
-    """Every anchor map side by side, on the same 0..1 scale."""
+def templates_figure(maps: dict[str, np.ndarray], titles: dict[str, str], kind: str) -> plt.Figure:
+    """Every anchor map side by side, on the same 0..1 scale, titled from ``titles``."""
     fig, axes = plt.subplots(1, len(maps), figsize=(3.1 * len(maps), 3.6))
     for ax, (name, image) in zip(axes, maps.items(), strict=True):
-        title = MAP_TITLES.get(name, name)
+        title = titles.get(name, name)
         shown = ax.imshow(image, cmap="gray_r", vmin=0.0, vmax=1.0)
         ax.set_title(title)
         ax.set_xticks([0, 27])

@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 import torch
 
 from anchorvae.errors import UsageError
-from anchorvae.evaluate import Evaluation
+
+if TYPE_CHECKING:  # a type only: summaries and plots must not depend on the evaluation code
+    from anchorvae.evaluate import Evaluation
 
 
 def _code_columns(dims: int) -> list[str]:

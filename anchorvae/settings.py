@@ -18,58 +18,64 @@ changes the last digits, not what the results say; DVC does not track it.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from typing import Annotated, Literal, TypeVar
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 from anchorvae.errors import UsageError
 
-DEVICES = ("auto", "cpu", "cuda")
+PREFIX = "ANCHORVAE_"  # a field's variable is PREFIX + its name in capitals
 MAX_THREADS = 1024
 MAX_TIMEOUT_S = 3600.0
+S = TypeVar("S", bound="Settings")
 
 
-@dataclass(frozen=True)
-class RunSettings:
-    device: str  # auto | cpu | cuda
-    threads: int  # 0 = all cores
+class Settings(BaseModel):
+    """Values come as environment strings: numbers are parsed, NaN and infinities fail."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
-@dataclass(frozen=True)
-class DownloadSettings:
-    mirrors: list[str]
-    timeout_s: float
-    index_url: str
+class RunSettings(Settings):
+    device: Literal["auto", "cpu", "cuda"] = Field("auto", description="one of auto, cpu, cuda")
+    threads: int = Field(  # 0 = all cores
+        0, ge=0, le=MAX_THREADS, description=f"an integer >= 0 and <= {MAX_THREADS}"
+    )
 
 
-def _bad(name: str, value: str, allowed: str) -> UsageError:
-    return UsageError(f"{name} = {value!r} is invalid: expected {allowed}")
+def _words(text: str) -> list[str]:
+    return text.split()
 
 
-def _number(env: Mapping[str, str], name: str, default: str, kind: type, lo, hi):
-    text = env.get(name, default)
+class DownloadSettings(Settings):
+    mirrors: Annotated[list[str], BeforeValidator(_words)] = Field(
+        [], description="folders or base URLs separated by spaces"
+    )
+    timeout_s: float = Field(
+        30.0, gt=0, le=MAX_TIMEOUT_S, description=f"a number > 0 and <= {MAX_TIMEOUT_S:g}"
+    )
+    index_url: str = Field("", description="a package index URL, or empty for pip's own")
+
+
+def from_env(model: type[S], env: Mapping[str, str]) -> S:
+    """``model`` from the ANCHORVAE_* variables of ``env``; UsageError in one line naming
+    the variable, its value and what is allowed."""
+    raw = {name: env[PREFIX + name.upper()] for name in model.model_fields
+           if PREFIX + name.upper() in env}  # fmt: skip
     try:
-        value = kind(text)
-    except ValueError:
-        value = None
-    low_ok = value is not None and (value >= lo if kind is int else value > lo)
-    if not (low_ok and value <= hi):  # NaN and infinities fail too
-        low = f">= {lo}" if kind is int else f"> {lo:g}"
-        raise _bad(
-            name, text, f"{'an integer' if kind is int else 'a number'} {low} and <= {hi:g}"
-        )
-    return value
+        return model.model_validate(raw)
+    except ValidationError as err:
+        first = err.errors()[0]
+        name = str(first["loc"][0])
+        allowed = model.model_fields[name].description
+        raise UsageError(
+            f"{PREFIX}{name.upper()} = {first['input']!r} is invalid: expected {allowed}"
+        ) from None
 
 
 def run_settings(env: Mapping[str, str]) -> RunSettings:
-    device = env.get("ANCHORVAE_DEVICE", "auto")
-    if device not in DEVICES:
-        raise _bad("ANCHORVAE_DEVICE", device, "one of " + ", ".join(DEVICES))
-    threads = _number(env, "ANCHORVAE_THREADS", "0", int, 0, MAX_THREADS)
-    return RunSettings(device, threads)
+    return from_env(RunSettings, env)
 
 
 def download_settings(env: Mapping[str, str]) -> DownloadSettings:
-    return DownloadSettings(
-        mirrors=env.get("ANCHORVAE_MIRRORS", "").split(),
-        timeout_s=_number(env, "ANCHORVAE_TIMEOUT_S", "30", float, 0.0, MAX_TIMEOUT_S),
-        index_url=env.get("ANCHORVAE_INDEX_URL", ""),
-    )
+    return from_env(DownloadSettings, env)

@@ -11,6 +11,7 @@ import math
 import numpy as np
 import pandas as pd
 
+from anchorvae.metrics import METRICS, Metric
 from anchorvae.placement import N_DIGITS
 from anchorvae.plots import DIGIT_COLORS, plt
 from anchorvae.results import by_variant
@@ -31,10 +32,6 @@ def study_table(models: pd.DataFrame, centroids: pd.DataFrame) -> pd.DataFrame:
     return flat_summary(summarize(by_variant(models, centroids)))
 
 
-def _share(row: pd.Series, key: str) -> str:
-    return f"{row[f'{key}.median']:.2f} [{row[f'{key}.p5']:.2f}, {row[f'{key}.min']:.2f}]"
-
-
 def _p(value: float) -> str:
     return "< 0.0001" if value < 0.0001 else f"= {value:.4f}" if value < 0.01 else f"= {value:.2f}"
 
@@ -45,31 +42,38 @@ def markdown_table(columns: list[str], rows: list[list[str]]) -> str:
     return "\n".join(lines)
 
 
+# A study table's column heading, and its cell, by the metric's kind.
+HEADINGS = {
+    "count": "{} (95 % CI)",
+    "share": "{}: median [p5, min]",
+    "axis": "{}: stability, Rayleigh p",
+    "arrangement": "{} (chance)",
+    "spread": "{}",
+}
+
+
+def study_cell(row: pd.Series, m: Metric) -> str:
+    """One variant's summary of metric ``m`` as the study table writes it."""
+    f, key = m.fmt, m.key
+    if m.kind == "count":
+        n, k = int(row["n_seeds"]), int(row["placed_count"])
+        return f"{k}/{n} ({row['placed_ci_low']:{f}}–{row['placed_ci_high']:{f}})"
+    if m.kind == "share":
+        return f"{row[f'{key}.median']:{f}} [{row[f'{key}.p5']:{f}}, {row[f'{key}.min']:{f}}]"
+    if m.kind == "axis":
+        return f"{row['axis_stability']:{f}}, p {_p(row['axis_rayleigh_p'])}"
+    if m.kind == "arrangement":
+        return f"{row[key]:{f}} ({row['stability_by_chance']:{f}})"
+    return f"{row[f'{key}.mean']:{f}} ± {row[f'{key}.std']:{f}}"
+
+
 def placement_markdown(table: pd.DataFrame) -> str:
-    """Per variant: placed with its CI, corner shares, the 0s-to-1s axis, cost in fit."""
-    columns = [
-        "variant",
-        "placed (95 % CI)",
-        "0s in (−,−): median [p5, min]",
-        "1s in (+,+): median [p5, min]",
-        "0→1 axis: stability, Rayleigh p",
-        "arrangement (chance)",
-        "test SSE",
-        "test KL",
-    ]
-    rows = []
-    for _, r in table.iterrows():
-        n, k = int(r["n_seeds"]), int(r["placed_count"])
-        rows.append([
-            f"`{r['variant']}`",
-            f"{k}/{n} ({r['placed_ci_low']:.2f}–{r['placed_ci_high']:.2f})",
-            _share(r, "zeros_in_corner"),
-            _share(r, "ones_in_corner"),
-            f"{r['axis_stability']:.2f}, p {_p(r['axis_rayleigh_p'])}",
-            f"{r['arrangement_stability']:.2f} ({r['stability_by_chance']:.2f})",
-            f"{r['test_recon.mean']:.2f} ± {r['test_recon.std']:.2f}",
-            f"{r['test_kl.mean']:.2f} ± {r['test_kl.std']:.2f}",
-        ])  # fmt: skip
+    """Per variant: every headline metric (placed with its CI, corner shares, arrangement,
+    cost in fit) and the 0s-to-1s axis, in the registry's order."""
+    shown = [m for m in METRICS if m.headline or m.kind == "axis"]
+    columns = ["variant", *(HEADINGS[m.kind].format(m.name) for m in shown)]
+    rows = [[f"`{r['variant']}`", *(study_cell(r, m) for m in shown)]
+            for _, r in table.iterrows()]  # fmt: skip
     return markdown_table(columns, rows)
 
 
@@ -92,16 +96,22 @@ def arrangement_markdown(table: pd.DataFrame) -> str:
     return markdown_table(columns, rows)
 
 
-GAP_KEYS = [
-    ("placed_rate", "placed rate"),
-    ("zeros_in_corner.median", "0s in (−,−), median"),
-    ("zeros_in_corner.p5", "0s in (−,−), 5th percentile"),
-    ("ones_in_corner.median", "1s in (+,+), median"),
-    ("ones_in_corner.p5", "1s in (+,+), 5th percentile"),
-    ("grid_zero_purity.mean", "decoded (−,−) quarter read as 0, mean"),
-    ("grid_one_purity.mean", "decoded (+,+) quarter read as 1, mean"),
-    ("arrangement_stability", "arrangement stability"),
-]
+# The rows a metric gives the gap table, by kind: (summary column, label suffix).
+GAP_ROWS = {
+    "count": [("placed_rate", " rate")],
+    "share": [(".median", ", median"), (".p5", ", 5th percentile")],
+    "spread": [(".mean", ", mean")],
+    "arrangement": [("", " stability")],
+}
+
+
+def gap_keys() -> list[tuple[str, str]]:
+    """(summary column, row label) of every metric the gap table compares."""
+    return [
+        (column if m.kind == "count" else m.key + column, m.name + suffix)
+        for m in METRICS if m.gap
+        for column, suffix in GAP_ROWS[m.kind]
+    ]  # fmt: skip
 
 
 def gap_markdown(table: pd.DataFrame) -> str:
@@ -113,7 +123,7 @@ def gap_markdown(table: pd.DataFrame) -> str:
     others = [v for v in by_name.index if v not in (REFERENCE, "baseline")]
     columns = ["metric", f"`{REFERENCE}`", *(f"`{v}` − reference" for v in others)]
     rows = []
-    for key, label in GAP_KEYS:
+    for key, label in gap_keys():
         if key in by_name.columns:
             gaps = [f"{by_name.loc[v, key] - reference[key]:+.2f}" for v in others]
             rows.append([label, f"{reference[key]:.2f}", *gaps])

@@ -15,19 +15,12 @@ import numpy as np
 import torch
 from scipy import stats
 
+from anchorvae.metrics import headline_paths, per_model
 from anchorvae.placement import N_DIGITS, ONE, ZERO
 
 CHANCE_DRAWS = 20_000  # simulated retrains for the chance level of the stability
 CHANCE_SEED = 0
 CONFIDENCE = 0.95
-SHARE_KEYS = ("zeros_in_corner", "ones_in_corner")  # reported with quantiles
-SPREAD_KEYS = (
-    "grid_zero_purity",
-    "grid_one_purity",
-    "test_recon",
-    "test_kl",
-    "recon_accuracy",
-)
 OTHER_DIGITS = [d for d in range(N_DIGITS) if d not in (ZERO, ONE)]
 
 
@@ -147,11 +140,13 @@ def summarize_variant(metrics: list[dict], centroids: torch.Tensor) -> dict:
         "placed_ci_low": low,
         "placed_ci_high": high,
     }
-    for keys, reduce in ((SHARE_KEYS, share_summary), (SPREAD_KEYS, spread_summary)):
-        for key in keys:
+    reducers = {"share": share_summary, "spread": spread_summary}
+    for metric in per_model():
+        if metric.kind in reducers:
+            key = metric.key
             values = [m[key] for m in metrics if key in m and not math.isnan(m[key])]
             if values:
-                summary[key] = reduce(values)
+                summary[key] = reducers[metric.kind](values)
     summary["zeros_stability"] = mean_resultant_length(centroids[:, ZERO])
     summary["ones_stability"] = mean_resultant_length(centroids[:, ONE])
     axis = centroids[:, ONE] - centroids[:, ZERO]  # (n, D) 0s' centroid -> 1s' centroid
@@ -161,26 +156,15 @@ def summarize_variant(metrics: list[dict], centroids: torch.Tensor) -> dict:
     return summary
 
 
-# metrics/variants/<variant>.json, what `dvc metrics show` prints: the few numbers that
-# answer the claim, with short names that keep its table within 120 columns; the whole
-# summary goes to metrics/details.json. name -> where it sits in the summary.
-HEADLINE = {
-    "placed": ("placed_count",),
-    "ci_low": ("placed_ci_low",),
-    "ci_high": ("placed_ci_high",),
-    "zeros": ("zeros_in_corner", "median"),
-    "ones": ("ones_in_corner", "median"),
-    "arrangement": ("arrangement_stability",),
-    "sse": ("test_recon", "mean"),
-    "kl": ("test_kl", "mean"),
-}
 HEADLINE_DIGITS = 3  # full precision stays in the details
 
 
 def headline(summary: dict) -> dict[str, float]:
-    """The HEADLINE numbers of one variant's summary, rounded."""
+    """metrics/variants/<variant>.json, what `dvc metrics show` prints: the registry's
+    headline numbers of one variant's summary, rounded; the whole summary goes to
+    metrics/details.json."""
     picked = {}
-    for name, path in HEADLINE.items():
+    for name, path in headline_paths().items():
         value = summary
         for key in path:
             value = value[key]

@@ -6,22 +6,19 @@ import math
 
 import pandas as pd
 
+from anchorvae.metrics import Metric, flat_columns, headlines
 from anchorvae.plots import plt
-from anchorvae.study import markdown_table
+from anchorvae.study import HEADINGS, markdown_table
 
 PREFIX = "sweep-"  # every experiment this module queues is named PREFIX...
 RATE_PARAM = "variants.anchored.anchor_rate"
 KIND_PARAM = "templates.kind"
-# What the report keeps of each variant's metrics/details.json: the placed count with its
-# interval, corner shares as median and range (shares stay within 0..1), costs as mean+sd.
-REPORTED = {
-    "placed_rate": None, "placed_count": None, "placed_ci_low": None, "placed_ci_high": None,
-    "n_seeds": None,
-    "zeros_in_corner": ("median", "min", "max", "mean"),
-    "ones_in_corner": ("median", "min", "max", "mean"),
-    "test_recon": ("mean", "std"),
-    "test_kl": ("mean", "std"),
-}  # fmt: skip
+
+
+def reported() -> list[Metric]:
+    """The registry's per-model headline metrics: what a sweep reports at each rate (its
+    placed count with the interval, shares as median and range, costs as mean and sd)."""
+    return [m for m in headlines() if m.kind in ("count", "share", "spread")]
 
 
 def experiment_name(rate: float | None = None) -> str:
@@ -36,10 +33,9 @@ def planned_experiments(rates: list[float]) -> list[tuple[str, list[str]]]:
     return planned
 
 
-def _metric(row: dict, variant: str, key: str, stat: str | None = None) -> float:
-    """A summary metric from a flat `dvc.api.exp_show` row, NaN if absent."""
-    name = f"{variant}.{key}" + (f".{stat}" if stat else "")
-    value = row.get(name)
+def _metric(row: dict, variant: str, column: str) -> float:
+    """A summary column from a flat `dvc.api.exp_show` row, NaN if absent."""
+    value = row.get(f"{variant}.{column}")
     return math.nan if value is None or value == "-" else float(value)
 
 
@@ -57,10 +53,9 @@ def sweep_table(exp_rows: list[dict]) -> pd.DataFrame:
             "templates": row.get(KIND_PARAM, ""),
         }
         for variant in ("anchored", "baseline"):
-            for key, stats in REPORTED.items():
-                for stat in stats or (None,):
-                    column = f"{variant}.{key}" + (f".{stat}" if stat else "")
-                    record[column] = _metric(row, variant, key, stat)
+            for metric in reported():
+                for column in flat_columns(metric):
+                    record[f"{variant}.{column}"] = _metric(row, variant, column)
         if math.isnan(record["anchored.placed_rate"]) and record["state"] == "Success":
             record["state"] = "Failed"  # ran, but left no summary
         records.append(record)
@@ -75,33 +70,32 @@ def sweep_table(exp_rows: list[dict]) -> pd.DataFrame:
 CLASS_MEAN_OFFSET = 1.25  # the class-mean point is drawn at its rate x this, beside it
 
 
-def _panel(ax: plt.Axes, rows: pd.DataFrame, key: str, x: pd.Series, **style) -> None:
+def _panel(ax: plt.Axes, rows: pd.DataFrame, m: Metric, x: pd.Series, **style) -> None:
     """One metric at each rate: the point and its spread (interval, range or sd)."""
-    centre, low, high = spread_of(rows, "anchored", key)
+    centre, low, high = spread_of(rows, "anchored", m)
     ax.errorbar(x, centre, yerr=[centre - low, high - centre], capsize=3, **style)
 
 
-def spread_of(rows: pd.DataFrame | pd.Series, variant: str, key: str) -> tuple:
+def spread_of(rows: pd.DataFrame | pd.Series, variant: str, m: Metric) -> tuple:
     """(centre, low, high) of a metric, per row of a table or for one row: placed rate
-    with its 95 % Clopper-Pearson interval, corner shares as median with min..max over
-    seeds, costs as mean +- sd."""
-    col = f"{variant}.{key}"
-    if key == "placed_rate":
-        return rows[col], rows[f"{variant}.placed_ci_low"], rows[f"{variant}.placed_ci_high"]
-    if key in SHARES:
+    with its 95 % Clopper-Pearson interval, shares as median with min..max over seeds,
+    costs as mean +- sd."""
+    col = f"{variant}.{m.key}"
+    if m.kind == "count":
+        ci = (rows[f"{variant}.placed_ci_low"], rows[f"{variant}.placed_ci_high"])
+        return rows[f"{variant}.placed_rate"], *ci
+    if m.kind == "share":
         return rows[f"{col}.median"], rows[f"{col}.min"], rows[f"{col}.max"]
     mean, sd = rows[f"{col}.mean"], rows[f"{col}.std"]
     return mean, mean - sd, mean + sd
 
 
-PANELS = [
-    ("placed_rate", "seeds placed (95 % Clopper-Pearson interval)"),
-    ("zeros_in_corner", "0s in the (−,−) corner (median, min..max)"),
-    ("ones_in_corner", "1s in the (+,+) corner (median, min..max)"),
-    ("test_recon", "test reconstruction SSE per image (mean ± sd)"),
-    ("test_kl", "test KL per image, nats (mean ± sd)"),
-]
-SHARES = ("zeros_in_corner", "ones_in_corner")  # shares of a seed's digits, 0..1
+# A panel's title after the metric's, by kind: what its bar shows.
+PANEL_SPREAD = {
+    "count": "95 % Clopper-Pearson interval",
+    "share": "median, min..max",
+    "spread": "mean ± sd",
+}
 
 
 def sweep_figure(table: pd.DataFrame) -> plt.Figure:
@@ -111,23 +105,27 @@ def sweep_figure(table: pd.DataFrame) -> plt.Figure:
     ok = table[table["state"] == "Success"]
     post = ok[ok["templates"] != "class_mean"]
     class_mean = ok[ok["templates"] == "class_mean"]
-    fig, grid = plt.subplots(2, 3, figsize=(13, 7.5))
-    axes, legend_ax = grid.flat[: len(PANELS)], grid.flat[len(PANELS)]
-    for ax, (key, label) in zip(axes, PANELS, strict=True):
+    panels = reported()
+    rows = math.ceil((len(panels) + 1) / 3)  # one cell more, for the legend
+    fig, grid = plt.subplots(rows, 3, figsize=(13, 3.75 * rows))
+    axes, legend_ax = grid.flat[: len(panels)], grid.flat[len(panels)]
+    for ax in grid.flat[len(panels) + 1 :]:
+        ax.axis("off")
+    for ax, m in zip(axes, panels, strict=True):
         if not ok.empty:
-            centre, low, high = (v.iloc[0] for v in spread_of(ok, "baseline", key))
+            centre, low, high = (v.iloc[0] for v in spread_of(ok, "baseline", m))
             ax.axhspan(low, high, color="0.85", lw=0, label="baseline (anchor_rate 0), spread")
             ax.axhline(centre, color="0.4", ls="--", label="baseline, centre")
-        _panel(ax, post, key, post["anchor_rate"], marker="o", color="C0",
+        _panel(ax, post, m, post["anchor_rate"], marker="o", color="C0",
                label="anchored, the post's donut and stick")  # fmt: skip
         if not class_mean.empty:
-            _panel(ax, class_mean, key, class_mean["anchor_rate"] * CLASS_MEAN_OFFSET,
+            _panel(ax, class_mean, m, class_mean["anchor_rate"] * CLASS_MEAN_OFFSET,
                    marker="*", ms=12, ls="", color="C3",
                    label="anchored, class-mean templates (drawn beside their rate)")  # fmt: skip
         ax.set_xscale("log", base=2)
         ax.set_xlabel("anchor_rate (log scale)")
-        ax.set_title(label, fontsize=10)
-        if key == "placed_rate" or key in SHARES:
+        ax.set_title(f"{m.title or m.name} ({PANEL_SPREAD[m.kind]})", fontsize=10)
+        if m.kind in ("count", "share"):  # rates and shares of a seed's digits, 0..1
             ax.set_ylim(0, 1.03)
     legend_ax.axis("off")
     legend_ax.legend(*axes[0].get_legend_handles_labels(), loc="center", fontsize=9)
@@ -139,23 +137,29 @@ def sweep_figure(table: pd.DataFrame) -> plt.Figure:
     return fig
 
 
+def _sweep_cell(row: pd.Series, variant: str, m: Metric) -> str:
+    """One metric of one variant with the figure's spread."""
+    centre, low, high = spread_of(row, variant, m)
+    f = m.fmt
+    if m.kind == "count":
+        n, k = int(row[f"{variant}.n_seeds"]), int(row[f"{variant}.placed_count"])
+        return f"{k}/{n} ({low:{f}}–{high:{f}})"
+    if m.kind == "share":
+        return f"{centre:{f}} [{low:{f}}, {high:{f}}]"
+    return f"{centre:{f}} ± {row[f'{variant}.{m.key}.std']:{f}}"
+
+
 def _sweep_cells(row: pd.Series, variant: str) -> list[str]:
-    """Placed, corner shares and costs of one variant, each with the figure's spread."""
-    _, low, high = spread_of(row, variant, "placed_rate")
-    n, k = int(row[f"{variant}.n_seeds"]), int(row[f"{variant}.placed_count"])
-    cells = [f"{k}/{n} ({low:.2f}–{high:.2f})"]
-    for key in SHARES:
-        median, low, high = spread_of(row, variant, key)
-        cells.append(f"{median:.2f} [{low:.2f}, {high:.2f}]")
-    for key in ("test_recon", "test_kl"):
-        cells.append(f"{row[f'{variant}.{key}.mean']:.2f} ± {row[f'{variant}.{key}.std']:.2f}")
-    return cells
+    return [_sweep_cell(row, variant, m) for m in reported()]
+
+
+SWEEP_HEADINGS = {**HEADINGS, "share": "{}: median [min, max]"}  # 4 seeds: no percentiles
 
 
 def sweep_markdown(table: pd.DataFrame) -> str:
     """The README's sweep table: the baseline, then each successful experiment."""
-    columns = ["anchor_rate", "templates", "placed (95 % CI)", "0s in (−,−): median [min, max]",
-               "1s in (+,+): median [min, max]", "test SSE", "test KL"]  # fmt: skip
+    columns = ["anchor_rate", "templates",
+               *(SWEEP_HEADINGS[m.kind].format(m.name) for m in reported())]  # fmt: skip
     ok = table[table["state"] == "Success"]
     rows = [["0 (baseline)", "–", *_sweep_cells(ok.iloc[0], "baseline")]] if len(ok) else []
     rows += [[f"{r['anchor_rate']:g}", r["templates"], *_sweep_cells(r, "anchored")]

@@ -39,7 +39,7 @@ MANY_SEEDS = 100  # the GPU's ensemble size
 
 
 def _maps(device: str = "cpu") -> dict[str, torch.Tensor]:
-    from anchorvae.templates import post_donut, post_stick
+    from anchorvae.scores.donutness import post_donut, post_stick
 
     return {
         "donut": torch.from_numpy(post_donut()).reshape(-1).to(device),
@@ -49,7 +49,7 @@ def _maps(device: str = "cpu") -> dict[str, torch.Tensor]:
 
 def _scores(images: torch.Tensor, maps: dict[str, torch.Tensor] | None = None) -> torch.Tensor:
     """(N, 1) donutness of flat images, from the post's templates."""
-    from anchorvae.loss import ScoreInputs, anchor_scores
+    from anchorvae.scores import ScoreInputs, anchor_scores
 
     maps = maps or _maps(images.device.type)
     return anchor_scores(list(ANCHORED.anchors), ScoreInputs(images, torch.zeros(0), maps))

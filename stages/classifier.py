@@ -8,7 +8,8 @@ from pathlib import Path
 import torch
 
 from anchorvae.atomic import atomic_path, write_json
-from anchorvae.classifier import ClassifierConfig, accuracy, train_classifier
+from anchorvae.classifier import ClassifierConfig, accuracy
+from anchorvae.classifier_train import train_classifier
 from anchorvae.cli import params_from, parser, run_stage
 from anchorvae.data import as_flat_floats, load_mnist
 from anchorvae.runtime import choose_device, configure_cpu

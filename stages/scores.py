@@ -8,28 +8,23 @@ does not retrain it when they change.
 import _bootstrap  # noqa: F401  (first: ends with its parent, runs under .venv)
 
 import numpy as np
-import torch
 
 from anchorvae.atomic import atomic_path
 from anchorvae.cli import params_from, parser, run_stage
 from anchorvae.data import as_flat_floats, load_mnist
-from anchorvae.loss import ScoreInputs, anchor_scores
-from anchorvae.templates import load_templates
+from anchorvae.scores import SCORES, ScoreInputs, anchor_scores, load_maps
 
 
 def main(argv: list[str] | None = None) -> None:
     p = parser(__doc__)
     p.add_argument("--variant", required=True, help="a key of `variants` in params.yaml")
     p.add_argument("--mnist", required=True, help="MNIST root (the training set is scored)")
-    p.add_argument("--templates", required=True, help="folder of the templates stage")
+    p.add_argument("--maps", required=True, help="folder of anchor maps (templates stage)")
     p.add_argument("--out", required=True, help=".npy file of float32 scores (N, S)")
     args = p.parse_args(argv)
-    variant = params_from(args).variant(args.variant)
+    variant = params_from(args, tuple(SCORES)).variant(args.variant)
     images, labels = load_mnist(args.mnist, train=True)
-    maps = {
-        name: torch.from_numpy(m).reshape(-1) for name, m in load_templates(args.templates).items()
-    }
-    inputs = ScoreInputs(as_flat_floats(images), labels, maps)
+    inputs = ScoreInputs(as_flat_floats(images), labels, load_maps(args.maps))
     scores = anchor_scores(list(variant.anchors), inputs)  # (N, S)
     with atomic_path(args.out) as tmp, open(tmp, "wb") as f:
         np.save(f, scores.numpy().astype(np.float32))

@@ -13,7 +13,7 @@ from anchorvae.checkpoints import save_models
 from anchorvae.cli import params_from, parser, run_stage
 from anchorvae.data import as_flat_floats, load_mnist
 from anchorvae.errors import UsageError
-from anchorvae.model import VAE, ModelConfig
+from anchorvae.model import VAE, config_for
 from anchorvae.runtime import choose_device, configure_cpu
 from anchorvae.settings import run_settings
 from anchorvae.train import train_seeds
@@ -35,7 +35,7 @@ def main(argv: list[str] | None = None) -> None:
     scores = load_scores(args.scores, len(images), len(variant.anchors))
     if params.train.limit:
         images, scores = images[: params.train.limit], scores[: params.train.limit]
-    model_config = ModelConfig(latent_dims=params.train.latent_dims)
+    model_config = config_for(params.train)
     trained = train_seeds(
         as_flat_floats(images), scores, params.seeds, partial(VAE, model_config),
         params.train, variant, device, name=args.variant,

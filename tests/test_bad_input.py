@@ -116,7 +116,8 @@ def test_params_with_a_key_given_twice_stop_a_stage(work, tmp_path):
     text = (ROOT / "params.yaml").read_text() + "\nseeds: [7]\n"
     (tmp_path / "params.yaml").write_text(text)
     out = tmp_path / "templates"
-    result = run_stage("templates", ["--mnist", str(work / "mnist"), "--out", str(out)], tmp_path)
+    args = ["--mnist", str(work / "mnist"), "--maps", str(tmp_path / "maps"), "--out", str(out)]
+    result = run_stage("templates", args, tmp_path)
     assert_one_line(result, 2, "seeds is given twice")
     assert not out.exists()
     assert yaml.safe_load(text)["seeds"] == [7]  # what PyYAML alone would have kept
@@ -151,8 +152,9 @@ def test_a_bad_mnist_file_is_named(work, tmp_path, name, content):
 def test_an_output_that_cannot_be_written_is_one_line(work, tmp_path):
     (tmp_path / "a_file").write_text("not a folder")
     out = tmp_path / "a_file" / "templates"
-    result = run_stage("templates", ["--mnist", str(work / "mnist"), "--out", str(out),
-                                     "--params", str(work / "params.yaml")], tmp_path)  # fmt: skip
+    args = ["--mnist", str(work / "mnist"), "--maps", str(out.parent / "maps"), "--out", str(out),
+            "--params", str(work / "params.yaml")]  # fmt: skip
+    result = run_stage("templates", args, tmp_path)
     assert_one_line(result, 1, "failed:", str(tmp_path / "a_file"))
 
 

@@ -6,6 +6,7 @@ import pytest
 import yaml
 
 from anchorvae.config import ParamsError, load_params, parse_params
+from anchorvae.scores import SCORES
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -80,15 +81,15 @@ def test_int_is_accepted_where_a_number_is_expected():
         ("sweep.rates", [], "sweep.rates = []"),
         ("sweep.rates", ["fast"], "sweep.rates[0] = 'fast'"),
         ("sweep.rates", [1, -0.5], "sweep.rates = [1, -0.5]"),
-        ("sweep.rates", [1.0, float("nan")], "sweep.rates = [1.0, nan]"),
-        ("sweep.rates", [float("nan"), 1.0], "sweep.rates = [nan, 1.0]"),
+        ("sweep.rates", [1.0, float("nan")], "sweep.rates[1] = nan"),
+        ("sweep.rates", [float("nan"), 1.0], "sweep.rates[0] = nan"),
         ("train.lr", float("inf"), "train.lr = inf is invalid: expected a number > 0 and <= 10"),
         ("train.lr", float("nan"), "train.lr = nan"),
         ("variants.anchored.anchor_rate", float("inf"), "variants.anchored.anchor_rate = inf"),
         (
             "variants.anchored.anchors",
             {"donutness": [float("inf"), 1]},
-            "variants.anchored.anchors = ",
+            "variants.anchored.anchors.donutness[0] = inf",
         ),
         ("train.device", "cpu", "train.device is an unknown key"),  # ANCHORVAE_DEVICE now
         ("data", {"timeout_s": 30}, "data is an unknown key"),  # ANCHORVAE_TIMEOUT_S now
@@ -103,7 +104,7 @@ def test_int_is_accepted_where_a_number_is_expected():
 )
 def test_bad_values_name_key_value_and_what_is_allowed(key, value, message):
     with pytest.raises(ParamsError) as info:
-        parse_params(changed(key, value))
+        parse_params(changed(key, value), tuple(SCORES))
     text = str(info.value)
     assert text.startswith(message)
     assert "\n" not in text
@@ -119,7 +120,7 @@ def test_a_key_given_twice_is_refused(tmp_path):
 
 def test_unknown_score_names_the_known_ones():
     with pytest.raises(ParamsError, match=r"a score \(one of: donutness"):
-        parse_params(changed("variants.anchored.anchors", {"roundness": [1, 1]}))
+        parse_params(changed("variants.anchored.anchors", {"roundness": [1, 1]}), tuple(SCORES))
 
 
 def test_a_top_level_that_is_not_a_mapping_is_refused():
@@ -151,6 +152,8 @@ def test_stage_exits_2_with_one_line_and_writes_nothing(tmp_path):
             str(ROOT / "stages" / "templates.py"),
             "--mnist",
             "nowhere",
+            "--maps",
+            str(tmp_path / "maps"),
             "--out",
             str(out),
             "--params",

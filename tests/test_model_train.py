@@ -6,12 +6,13 @@ from torch import nn
 
 from anchorvae.config import TrainParams, VariantParams
 from anchorvae.ensemble import Ensemble, seeded_member
-from anchorvae.loss import ScoreInputs, anchor_scores, anchor_shift, vae_loss
+from anchorvae.loss import anchor_shift, vae_loss
 from anchorvae.model import VAE, ModelConfig
 from anchorvae.placement import corner_fractions
 from anchorvae.runtime import choose_device, configure_cpu
+from anchorvae.scores import ScoreInputs, anchor_scores
+from anchorvae.scores.donutness import post_donut, post_stick
 from anchorvae.step import member_loss
-from anchorvae.templates import post_donut, post_stick
 from anchorvae.train import TrainingDiverged, train_seeds
 
 from synthetic import digit_images
@@ -135,7 +136,12 @@ def test_history_records_every_seed_and_epoch_and_loss_falls(tiny_data):
 
 def test_anchoring_separates_round_and_stick_images(tiny_data):
     x, labels, _ = tiny_data
-    trained = train(tiny_data, [0], epochs=15, variant=VariantParams(4.0, {"donutness": [1, 1]}))
+    trained = train(
+        tiny_data,
+        [0],
+        epochs=15,
+        variant=VariantParams(anchor_rate=4.0, anchors={"donutness": [1.0, 1.0]}),
+    )
     with torch.no_grad():
         mu, _ = vae_from(trained.state_dicts[0]).encode(x)
     assert (mu[labels == 0].mean(0) < 0).all()
@@ -144,7 +150,7 @@ def test_anchoring_separates_round_and_stick_images(tiny_data):
 
 @pytest.mark.parametrize("latent_dims", [1, 3])
 def test_trains_with_any_latent_size_and_a_last_short_batch(tiny_data, latent_dims):
-    variant = VariantParams(2.0, {"donutness": [1.0] * latent_dims})
+    variant = VariantParams(anchor_rate=2.0, anchors={"donutness": [1.0] * latent_dims})
     # 256 images = 100 + 100 + 56: two batch sizes in every epoch
     trained = train(tiny_data, [0], variant, latent_dims=latent_dims, batch_size=100)
     assert trained.state_dicts[0]["mu_head.weight"].shape == (latent_dims, 100)
@@ -152,7 +158,7 @@ def test_trains_with_any_latent_size_and_a_last_short_batch(tiny_data, latent_di
 
 
 def test_plain_variant_needs_no_scores(tiny_data):
-    trained = train(tiny_data, [0], VariantParams(0.0, {}))
+    trained = train(tiny_data, [0], VariantParams(anchor_rate=0.0, anchors={}))
     assert trained.history[-1].loss < trained.history[0].loss
 
 

@@ -100,7 +100,7 @@ def test_repro_then_nothing_then_only_anchored(repo):
     }
     assert ran_stages(first) == expected
     assert "\r" not in first  # no progress-bar redraws in a log that is not a terminal
-    outputs = ["data/mnist/MNIST/raw/train-images-idx3-ubyte", "data/templates/donut.npy",
+    outputs = ["data/mnist/MNIST/raw/train-images-idx3-ubyte", "data/maps/donut.npy",
                "data/templates/templates.png", "data/models/anchored/seed1/model.pt",
                "data/models/baseline/history.csv", "data/classifier/model.pt",
                "metrics/classifier.json", "data/eval/anchored/seed0/metrics.json",
@@ -157,6 +157,31 @@ def test_repro_then_nothing_then_only_anchored(repo):
     (repo / "data" / "scores" / "strong.npy").unlink()
     run(["dvc", "repro"], repo)
     commit(repo, "back to the defaults")
+
+
+# A module edit and the stages DVC must then call changed (the rest stay up to date).
+EDITS = {
+    "anchorvae/train.py": {"train@{v}"},  # not evaluate: only through the models it writes
+    "anchorvae/evaluate.py": {"evaluate@{v}"},
+    "anchorvae/plots.py": {"templates", "plots"},  # not training
+    "anchorvae/summary.py": {"summarize"},
+    "anchorvae/scores/sevenness.py": {"params", "templates", "scores@{v}"},
+}
+
+
+@pytest.mark.parametrize("module", list(EDITS))
+def test_editing_a_module_changes_exactly_the_stages_that_import_it(repo, module):
+    variants = yaml.safe_load((repo / "params.yaml").read_text())["variants"]
+    expected = {
+        name.format(v=v) for name in EDITS[module] for v in (variants if "{v}" in name else [0])
+    }
+    source = (repo / module).read_text()
+    (repo / module).write_text(source + "# an edit\n")
+    try:
+        status = json.loads(run(["dvc", "status", "--json", "-q"], repo) or "{}")
+    finally:
+        (repo / module).write_text(source)
+    assert set(status) == expected
 
 
 OUTPUTS_KEPT = ["data/mnist/MNIST/raw/train-images-idx3-ubyte", "metrics/details.json",

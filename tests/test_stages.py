@@ -14,8 +14,8 @@ import yaml
 
 from anchorvae.checkpoints import model_path, read_history, trained_seeds
 from anchorvae.errors import StageFailure, UsageError
+from anchorvae.metrics import headline_paths
 from anchorvae.model import load_checkpoint
-from anchorvae.summary import HEADLINE
 
 from synthetic import pins_of, write_raw_files
 
@@ -56,6 +56,8 @@ def workdir(tmp_path_factory, raw_files):
         [
             "--mnist",
             str(work / "mnist"),
+            "--maps",
+            str(work / "maps"),
             "--out",
             str(work / "templates"),
             "--params",
@@ -73,8 +75,8 @@ def scores(work, variant, params="params.yaml"):
             variant,
             "--mnist",
             str(work / "mnist"),
-            "--templates",
-            str(work / "templates"),
+            "--maps",
+            str(work / "maps"),
             "--out",
             str(out),
             "--params",
@@ -137,7 +139,7 @@ def sha(path):
 
 
 def test_templates_outputs(workdir):
-    donut = np.load(workdir / "templates" / "donut.npy")
+    donut = np.load(workdir / "maps" / "donut.npy")
     assert donut.shape == (28, 28) and donut.dtype == np.float32
     assert (workdir / "templates" / "templates.png").stat().st_size > 1000
 
@@ -146,7 +148,7 @@ def test_scores_of_a_plain_variant_do_not_depend_on_the_templates(workdir):
     baseline, anchored = scores(workdir, "baseline"), scores(workdir, "anchored")
     assert np.load(baseline).shape == (200, 0)
     assert np.load(anchored).shape == (200, 1) and np.load(anchored).dtype == np.float32
-    np.save(workdir / "templates" / "stick.npy", np.zeros((28, 28), np.float32))
+    np.save(workdir / "maps" / "stick.npy", np.zeros((28, 28), np.float32))
     try:
         again = scores(workdir, "baseline")
         assert sha(again) == sha(baseline)
@@ -155,6 +157,8 @@ def test_scores_of_a_plain_variant_do_not_depend_on_the_templates(workdir):
             [
                 "--mnist",
                 str(workdir / "mnist"),
+                "--maps",
+                str(workdir / "maps"),
                 "--out",
                 str(workdir / "templates"),
                 "--params",
@@ -281,7 +285,7 @@ def test_classifier_evaluate_summarize_chain(workdir):
     summary = json.loads((workdir / "metrics" / "details.json").read_text())
     for variant in TINY["variants"]:
         headline = json.loads((workdir / "metrics" / "variants" / f"{variant}.json").read_text())
-        assert set(headline) == set(HEADLINE)
+        assert set(headline) == set(headline_paths())
         assert headline["placed"] == summary[variant]["placed_count"]
     assert set(summary) == set(TINY["variants"])
     assert summary["anchored"]["n_seeds"] == 2

@@ -1,15 +1,10 @@
 import numpy as np
 import pytest
 
-from anchorvae.loss import SCORES
-from anchorvae.templates import (
-    MAP_NAMES,
-    build_templates,
-    class_mean_map,
-    post_donut,
-    post_stick,
-    scores_by_digit,
-)
+from anchorvae.scores import SCORES, build_all_maps, map_titles, scores_by_digit
+from anchorvae.scores._base import class_mean_map
+from anchorvae.scores.donutness import build_maps as donutness_maps
+from anchorvae.scores.donutness import post_donut, post_stick
 
 
 def expected_donut_row(r: int) -> list[int]:
@@ -70,10 +65,10 @@ def tiny_training_set() -> tuple[np.ndarray, np.ndarray]:
 
 
 @pytest.mark.parametrize("kind", ["post", "class_mean"])
-def test_build_templates_has_every_map_and_the_second_pair_is_mean_7_and_6(kind):
+def test_every_scores_maps_are_built_and_the_second_pair_is_mean_7_and_6(kind):
     images, labels = tiny_training_set()
-    maps = build_templates(kind, images, labels)
-    assert tuple(maps) == MAP_NAMES
+    maps = build_all_maps(kind, images, labels)
+    assert tuple(maps) == tuple(map_titles()) == ("donut", "stick", "seven", "six")
     np.testing.assert_array_equal(maps["seven"], images[7] / 255)
     np.testing.assert_array_equal(maps["six"], images[6] / 255)
     first = (post_donut(), post_stick()) if kind == "post" else (images[0] / 255, images[1] / 255)
@@ -83,14 +78,14 @@ def test_build_templates_has_every_map_and_the_second_pair_is_mean_7_and_6(kind)
 
 def test_unknown_kind_names_the_allowed_ones():
     with pytest.raises(ValueError, match="allowed are post, class_mean"):
-        build_templates("seed", *tiny_training_set())
+        donutness_maps("seed", *tiny_training_set())
 
 
 def test_scores_by_digit_gives_each_scores_mean_per_digit():
     images, labels = tiny_training_set()
     images = np.concatenate([images, images])  # two of each digit: an sd of 0
     labels = np.concatenate([labels, labels])
-    table = scores_by_digit(build_templates("class_mean", images, labels), images, labels)
+    table = scores_by_digit(build_all_maps("class_mean", images, labels), images, labels)
     means = table[table["stat"] == "mean"].set_index("score")
     assert set(means.index) == set(SCORES)
     # each image's ink is one row, which only its own class mean covers
@@ -100,3 +95,24 @@ def test_scores_by_digit_gives_each_scores_mean_per_digit():
     assert means.loc["donutness", "0"] == pytest.approx(1.0)
     assert means.loc["label", "1"] == pytest.approx(-1.0)
     assert table[table["stat"] == "sd"].drop(columns=["score", "stat"]).to_numpy().max() == 0
+
+
+def test_a_new_score_module_is_found_with_its_maps(tmp_path, monkeypatch):
+    """Adding a score is one module in anchorvae/scores: the registry finds it."""
+    import anchorvae.scores as scores
+
+    module = tmp_path / "inkiness.py"
+    module.write_text(
+        "import numpy as np\n"
+        "MAPS = {'blot': 'blot'}\n"
+        "def build_maps(kind, images, labels):\n"
+        "    return {'blot': np.ones((28, 28), np.float32)}\n"
+        "def score(inputs):\n"
+        "    return inputs.images.sum(dim=-1)\n"
+    )
+    monkeypatch.setattr(scores, "__path__", [*scores.__path__, str(tmp_path)])
+    found = scores._discover()
+    assert "inkiness" in found and set(SCORES) < set(found)
+    monkeypatch.setattr(scores, "SCORES", found)
+    maps = build_all_maps("post", *tiny_training_set())
+    assert "blot" in maps and "blot" in map_titles()

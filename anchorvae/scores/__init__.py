@@ -1,0 +1,88 @@
+"""Anchoring scores: one module per score, beside the maps it reads.
+
+Every module of this package whose name does not start with ``_`` is a score, named
+after its module (what ``variants.<name>.anchors`` in params.yaml refers to). It defines
+
+    MAPS                    map name -> its title in the templates figure ({} for none)
+    build_maps(kind, images, labels) -> {map name: 28x28 float32 in [0, 1]}  (if MAPS)
+    score(inputs: ScoreInputs) -> (N,) one number per image
+
+The templates stage builds every score's maps into one folder, which the scores stages
+depend on as a whole: adding a score with a new map is one module here (plus params).
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from pathlib import Path
+from types import ModuleType
+
+import numpy as np
+import pandas as pd
+import torch
+
+from anchorvae.scores._base import ScoreInputs
+
+__all__ = ["SCORES", "ScoreInputs", "anchor_scores", "build_all_maps", "load_maps", "save_maps"]
+
+
+def _discover() -> dict[str, ModuleType]:
+    names = sorted(m.name for m in pkgutil.iter_modules(__path__) if not m.name.startswith("_"))
+    return {name: importlib.import_module(f"{__name__}.{name}") for name in names}
+
+
+SCORES: dict[str, ModuleType] = _discover()  # score name -> its module
+
+
+def map_titles() -> dict[str, str]:
+    """Every map of every score, name -> title, in score order."""
+    return {name: title for module in SCORES.values() for name, title in module.MAPS.items()}
+
+
+def build_all_maps(kind: str, images: np.ndarray, labels: np.ndarray) -> dict[str, np.ndarray]:
+    """Every score's maps, name -> 28x28 float32; ``images`` (N, 28, 28) is the training set."""
+    maps: dict[str, np.ndarray] = {}
+    for module in SCORES.values():
+        if module.MAPS:
+            maps.update(module.build_maps(kind, images, labels))
+    return maps
+
+
+def save_maps(folder: str | Path, maps: dict[str, np.ndarray]) -> None:
+    """Write each map as ``<name>.npy`` into ``folder`` (the caller makes it atomic)."""
+    Path(folder).mkdir(parents=True, exist_ok=True)
+    for name, image in maps.items():
+        np.save(Path(folder) / f"{name}.npy", image)
+
+
+def load_maps(folder: str | Path) -> dict[str, torch.Tensor]:
+    """name -> flattened map (pixels,), as :func:`save_maps` wrote them into ``folder``."""
+    return {
+        path.stem: torch.from_numpy(np.load(path)).reshape(-1)
+        for path in sorted(Path(folder).glob("*.npy"))
+    }
+
+
+def anchor_scores(names: list[str], inputs: ScoreInputs) -> torch.Tensor:
+    """(N, len(names)): the named scores of every image, in the order given."""
+    columns = [SCORES[name].score(inputs) for name in names]
+    if not columns:
+        return inputs.images.new_zeros(len(inputs.images), 0)
+    return torch.stack(columns, dim=-1)
+
+
+def scores_by_digit(maps: dict[str, np.ndarray], images: np.ndarray, labels: np.ndarray):
+    """Mean and standard deviation of every score per digit, on the given images: the
+    numbers that justify a template (a row per score and statistic, a column per digit)."""
+    flat = torch.from_numpy(images.reshape(len(images), -1)).double() / 255
+    tensors = {k: torch.from_numpy(m).reshape(-1) for k, m in maps.items()}
+    inputs = ScoreInputs(flat, torch.from_numpy(labels), tensors)
+    rows = []
+    for name, module in SCORES.items():
+        values = module.score(inputs).numpy()
+        for stat, reduce in (("mean", np.mean), ("sd", np.std)):
+            row = {"score": name, "stat": stat}
+            row.update({str(d): reduce(values[labels == d]) for d in range(10)})
+            rows.append(row)
+    return pd.DataFrame(rows)

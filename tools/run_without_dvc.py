@@ -1,0 +1,118 @@
+"""Run dvc.yaml's stages where DVC is not installed (a lent GPU machine), in order.
+
+    python tools/run_without_dvc.py [-S KEY=VALUE ...] [--dry-run]
+
+The commands come from dvc.yaml itself: each ``matrix`` over a params mapping is expanded
+over its keys and ``${item.NAME}`` filled in, and the stages run in the order their deps
+and outs give. Every command gets ``--params`` of a copy of params.yaml with the ``-S``
+overrides applied (YAML values, as `dvc exp run -S` takes them), e.g. the study's
+``-S "seeds=$(python3 -c 'print(list(range(100)))')"``. Every stage runs, whether or not
+its outputs are up to date (there is no dvc.lock to say); each one's time goes to stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+ITEM = re.compile(r"\$\{item\.(\w+)\}")
+PARAM_REF = re.compile(r"^\$\{([\w.]+)\}$")
+
+
+def _lookup(params: dict, dotted: str):
+    value = params
+    for key in dotted.split("."):
+        value = value[key]
+    return value
+
+
+def _paths(entries: list) -> list[str]:
+    """dvc.yaml deps/outs entries (strings or one-key mappings) as paths."""
+    return [next(iter(e)) if isinstance(e, dict) else str(e) for e in entries or []]
+
+
+def expand(stages: dict, params: dict) -> list[dict]:
+    """One {name, cmd, deps, outs} per stage, a matrix stage once per combination."""
+    expanded = []
+    for name, stage in stages.items():
+        combos = [{}]
+        for key, values in (stage.get("matrix") or {}).items():
+            ref = PARAM_REF.match(values) if isinstance(values, str) else None
+            values = list(_lookup(params, ref[1])) if ref else values
+            combos = [{**c, key: v} for c in combos for v in values]
+        for combo in combos:
+
+            def fill(text: str, combo=combo) -> str:
+                return ITEM.sub(lambda m: str(combo[m[1]]), text)
+
+            suffix = "@" + "-".join(str(v) for v in combo.values()) if combo else ""
+            expanded.append({
+                "name": name + suffix,
+                "cmd": " ".join(fill(stage["cmd"]).split()),
+                "deps": [fill(p) for p in _paths(stage.get("deps"))],
+                "outs": [fill(p) for p in _paths(stage.get("outs")) + _paths(stage.get("metrics"))
+                         + _paths(stage.get("plots"))],
+            })  # fmt: skip
+    return expanded
+
+
+def _inside(path: str, folder: str) -> bool:
+    return path == folder or path.startswith(folder.rstrip("/") + "/") or folder.startswith(
+        path.rstrip("/") + "/")  # fmt: skip
+
+
+def in_order(stages: list[dict]) -> list[dict]:
+    """Stages ordered so that each runs after every stage whose outputs it reads."""
+    done: list[dict] = []
+    left = list(stages)
+    while left:
+        ready = [s for s in left if not any(
+            _inside(dep, out) for other in left if other is not s
+            for out in other["outs"] for dep in s["deps"])]  # fmt: skip
+        if not ready:
+            raise SystemExit("dvc.yaml's stages depend on each other in a cycle")
+        done += ready
+        left = [s for s in left if s not in ready]
+    return done
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("-S", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
+    p.add_argument("--dry-run", action="store_true", help="print the commands only")
+    args = p.parse_args()
+    params = yaml.safe_load((ROOT / "params.yaml").read_text())
+    for override in args.overrides:
+        key, _, value = override.partition("=")
+        *parents, last = key.split(".")
+        target = _lookup(params, ".".join(parents)) if parents else params
+        target[last] = yaml.safe_load(value)
+    stages = in_order(expand(yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"], params))
+    with tempfile.NamedTemporaryFile("w", suffix=".yaml") as copy:
+        yaml.safe_dump(params, copy, sort_keys=False)
+        copy.flush()
+        start = time.monotonic()
+        for stage in stages:
+            cmd = f"{stage['cmd']} --params {copy.name}"
+            print(f"{stage['name']}: {cmd}", file=sys.stderr, flush=True)
+            if args.dry_run:
+                continue
+            begun = time.monotonic()
+            if subprocess.run(cmd, shell=True, cwd=ROOT).returncode != 0:
+                print(f"{stage['name']} failed", file=sys.stderr)
+                return 1
+            print(f"timing: {stage['name']} {time.monotonic() - begun:.1f} s", file=sys.stderr)
+        print(f"timing: all stages {time.monotonic() - start:.1f} s", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

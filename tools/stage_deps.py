@@ -1,0 +1,134 @@
+"""Which project files each `dvc.yaml` stage's command imports, against what it depends on.
+
+    python tools/stage_deps.py          # one line per stage whose deps miss or exceed its imports
+
+A stage's command runs one script; its import closure is every project module that
+script imports, directly or through others (imports under ``if TYPE_CHECKING:`` do not
+run and do not count; a package that loads its modules with ``pkgutil.iter_modules``
+imports all of them). A code dependency in dvc.yaml is a file or a folder of .py files.
+tests/test_stage_deps.py holds every stage to: code deps == import closure.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+import sys
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGE = "anchorvae"
+SCRIPT = re.compile(r"python3?\s+(stages/\S+\.py)")
+
+
+def _module_file(name: str, root: Path) -> Path | None:
+    """The file of a project module by its dotted name (a package's __init__.py)."""
+    base = root / Path(*name.split("."))
+    for path in (base.with_suffix(".py"), base / "__init__.py"):
+        if path.is_file():
+            return path
+    return None
+
+
+def _is_type_checking(node: ast.If) -> bool:
+    test = node.test
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+    )
+
+
+def _imported_names(tree: ast.AST) -> list[str]:
+    """Dotted module names (and ``from`` targets that may be modules) the code imports."""
+    names = []
+    skipped = {
+        id(n) for node in ast.walk(tree) if isinstance(node, ast.If) and _is_type_checking(node)
+        for child in node.body for n in ast.walk(child)
+    }  # fmt: skip
+    for node in ast.walk(tree):
+        if id(node) in skipped:
+            continue
+        if isinstance(node, ast.Import):
+            names += [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.append(node.module)
+            names += [f"{node.module}.{alias.name}" for alias in node.names]
+    return names
+
+
+def _with_parents(name: str) -> list[str]:
+    """``a.b.c`` -> a, a.b, a.b.c: importing a module runs its packages' __init__ first."""
+    parts = name.split(".")
+    return [".".join(parts[: i + 1]) for i in range(len(parts))]
+
+
+def import_closure(script: Path, root: Path = ROOT) -> set[Path]:
+    """Every project file that running ``script`` imports, the script included."""
+    seen: set[Path] = set()
+    todo = [script]
+    while todo:
+        path = todo.pop()
+        if path in seen:
+            continue
+        seen.add(path)
+        source = path.read_text()
+        for name in _imported_names(ast.parse(source)):
+            if name == "_bootstrap":  # stages/ is the script's own folder
+                found = [script.parent / "_bootstrap.py"]
+            elif name.split(".")[0] == PACKAGE:
+                found = [_module_file(n, root) for n in _with_parents(name)]
+            else:
+                continue
+            todo += [f for f in found if f is not None and f not in seen]
+        if "iter_modules" in source and path.name == "__init__.py":
+            todo += sorted(path.parent.glob("*.py"))
+    return {p.relative_to(root) for p in seen}
+
+
+def _expand(dep: str, root: Path) -> set[Path]:
+    path = root / dep
+    if path.is_dir():
+        return {p.relative_to(root) for p in path.rglob("*.py") if "__pycache__" not in p.parts}
+    return {Path(dep)} if path.suffix == ".py" else set()
+
+
+def code_deps(stage: dict, root: Path = ROOT) -> set[Path]:
+    """The .py files a stage depends on, folders expanded."""
+    return set().union(*(_expand(str(dep), root) for dep in stage.get("deps", [])))
+
+
+def stage_scripts(dvc_yaml: Path) -> dict[str, Path]:
+    """stage name -> the script its cmd runs."""
+    stages = yaml.safe_load(dvc_yaml.read_text())["stages"]
+    scripts = {}
+    for name, stage in stages.items():
+        match = SCRIPT.search(stage["cmd"])
+        if match:
+            scripts[name] = Path(match[1])
+    return scripts
+
+
+def mismatches(root: Path = ROOT) -> dict[str, tuple[set[Path], set[Path]]]:
+    """stage -> (imported but not a dep, a dep but not imported), for stages that differ."""
+    stages = yaml.safe_load((root / "dvc.yaml").read_text())["stages"]
+    found = {}
+    for name, script in stage_scripts(root / "dvc.yaml").items():
+        imported, declared = import_closure(root / script, root), code_deps(stages[name], root)
+        if imported != declared:
+            found[name] = (imported - declared, declared - imported)
+    return found
+
+
+def main() -> int:
+    found = mismatches()
+    for name, (missing, extra) in found.items():
+        for path in sorted(missing):
+            print(f"{name}: imports {path}, which is not in its deps")
+        for path in sorted(extra):
+            print(f"{name}: depends on {path}, which its command does not import")
+    return 1 if found else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
