@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: lock repro test metrics exps lint format bench clean-venv check-plots offline-template sweep study readme
+.PHONY: lock repro test test-fast metrics exps lint format bench clean-venv check-plots offline-template sweep study readme
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -25,6 +25,10 @@ repro: $(STAMP)
 test: $(STAMP) lint
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
+# The inner loop: every test that starts no dvc (unit tests and stage scripts), about 1 min.
+test-fast: $(STAMP)
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest -q -m "not slow" $(PYTEST_ARGS)
+
 # The headline metrics, one row per variant, and the experiments' (both fit 120 columns).
 metrics: $(STAMP)
 	$(BIN)/dvc metrics show -R metrics/variants
@@ -42,6 +46,7 @@ format: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/train_speed.py
+	$(BIN)/python benchmarks/eval_speed.py
 
 clean-venv:
 	rm -rf $(VENV)

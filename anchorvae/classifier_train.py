@@ -9,7 +9,8 @@ from torch.nn import functional as F
 from tqdm import tqdm
 
 from anchorvae.classifier import DigitClassifier
-from anchorvae.runtime import make_optimizer, set_seed
+from anchorvae.optimizer import make_optimizer
+from anchorvae.runtime import set_seed
 
 
 def train_classifier(

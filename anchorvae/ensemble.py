@@ -35,7 +35,7 @@ def seeded_member(
 
 class Ensemble:
     def __init__(self, members: list[nn.Module], device: torch.device):
-        self.size = len(members)
+        self.size, self.device = len(members), device
         params, buffers = stack_module_state(members)  # name -> (K, *shape)
         # Stacked matrices are stored transposed, (K, in, out): under vmap autograd
         # computes a linear layer's weight gradient in that layout, and storing the weight
@@ -50,6 +50,7 @@ class Ensemble:
         self.buffers = {k: v.to(device) for k, v in buffers.items()}
         self.base = copy.deepcopy(members[0]).to("meta")  # the structure, without weights
         self._keys = list(members[0].state_dict())  # state_dict order of one member
+        self._methods: dict[str, nn.Module] = {}
 
     def parameters(self) -> list[torch.Tensor]:
         return list(self.params.values())
@@ -57,16 +58,20 @@ class Ensemble:
     def map(self, fn: Callable, *batched: torch.Tensor):
         """``fn(model, *args)`` for every member at once; each of ``batched`` is (K, ...).
 
-        ``model(*inputs)`` inside ``fn`` calls that member's forward.
+        ``model(*inputs)`` inside ``fn`` calls that member's forward, and
+        ``model.encode(*inputs)`` any other method of the model (``encode`` here).
         """
 
         def one(params, buffers, *args):
-            def model(*inputs):
-                return functional_call(self.base, (params, buffers), inputs)
-
-            return fn(model, *args)
+            return fn(_Member(self, {**params, **buffers}), *args)
 
         return vmap(one)(self._views(), self.buffers, *batched)
+
+    def method(self, name: str) -> nn.Module:
+        """A module whose forward is the model's method ``name`` (what functional_call runs)."""
+        if name not in self._methods:
+            self._methods[name] = _Method(self.base, name)
+        return self._methods[name]
 
     def gradients(self) -> dict[str, torch.Tensor | None]:
         """Each parameter's gradient as the model declares it, (K, *shape)."""
@@ -90,6 +95,32 @@ class Ensemble:
             {key: stacked[key][i].detach().cpu().contiguous().clone() for key in self._keys}
             for i in range(self.size)
         ]
+
+
+class _Method(nn.Module):
+    """Runs one method of ``module``: functional_call calls forward only."""
+
+    def __init__(self, module: nn.Module, name: str):
+        super().__init__()
+        self.module, self.name = module, name
+
+    def forward(self, *inputs):
+        return getattr(self.module, self.name)(*inputs)
+
+
+class _Member:
+    """One member inside vmap: called, its forward; ``.name(...)``, its method ``name``."""
+
+    def __init__(self, ensemble: Ensemble, state: dict[str, torch.Tensor]):
+        self._ensemble, self._state = ensemble, state
+
+    def __call__(self, *inputs):
+        return functional_call(self._ensemble.base, self._state, inputs)
+
+    def __getattr__(self, name: str) -> Callable:
+        method = self._ensemble.method(name)
+        state = {f"module.{key}": value for key, value in self._state.items()}
+        return lambda *inputs: functional_call(method, state, inputs)
 
 
 def _stored(stacked: torch.Tensor, transposed: bool) -> torch.Tensor:

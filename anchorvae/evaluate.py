@@ -1,4 +1,10 @@
-"""Evaluate one trained VAE on the test set: placement, decoded grid, cost in fit."""
+"""Evaluate every trained seed of a variant at once: placement, decoded grid, cost in fit.
+
+The seeds' VAEs run as one stacked ensemble (the trainer's, anchorvae/ensemble.py), over
+the test images in large batches; the classifier reads every member's reconstructions
+and decoded grid in large batches too. Sums stay on the device and the results go to
+the host once, then each model's metrics are taken from its slice.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +12,7 @@ from dataclasses import dataclass
 
 import torch
 
-from anchorvae.classifier import predict
+from anchorvae.ensemble import Ensemble
 from anchorvae.loss import kl_to_standard_normal
 from anchorvae.placement import (
     corner_fractions,
@@ -17,67 +23,98 @@ from anchorvae.placement import (
 )
 
 SAMPLE_SEED = 0  # the latent-sample subset is the same for every model, for comparison
+MEMBER_IMAGES = 2**19  # members x images per batch: about 1.6 GB of float32 reconstructions
+CLASSIFY_BATCH = 4096  # images the classifier reads at once
 
 
 @dataclass
 class Evaluation:
-    metrics: dict  # scalar metrics of this model (see evaluate_model)
+    metrics: dict  # scalar metrics of this model (see evaluate_seeds)
     centroids: torch.Tensor  # (10, latent_dims) mean code per digit
     sample_codes: torch.Tensor  # (sample_size, latent_dims) encoder means of a fixed subset
     sample_labels: torch.Tensor  # (sample_size,)
     grid_images: torch.Tensor | None  # (n, n, 28, 28) decoded grid, latent_dims = 2 only
 
 
-@torch.no_grad()
-def fit_costs(vae, images: torch.Tensor, batch_size: int = 4096) -> tuple:
-    """(recon SSE per image, plain KL per image, means (N, D), reconstructions (N, 784)).
+def _fit(model, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """One member on x (B, pixels): means (B, D), reconstructions of the means (B, pixels)
+    and [summed squared error, summed KL to N(0, I)]: deterministic, no noise drawn."""
+    mu, logvar = model.encode(x)
+    recon = model.decode(mu)
+    sums = torch.stack([torch.sum((recon - x) ** 2), kl_to_standard_normal(mu, logvar)])
+    return mu, recon, sums
 
-    Reconstructions decode the encoder mean, so the numbers are deterministic; the KL
-    is to N(0, I) without anchoring, the same yardstick for every variant.
-    """
-    device = next(vae.parameters()).device
-    sse = kl = 0.0
-    means, recons = [], []
-    for x in images.split(batch_size):
-        mu, logvar = vae.encode(x.to(device))
-        recon = vae.decode(mu)
-        sse += torch.sum((recon - x.to(device)) ** 2).item()
-        kl += kl_to_standard_normal(mu, logvar).item()
-        means.append(mu.cpu())
-        recons.append(recon.cpu())
-    n = len(images)
-    return sse / n, kl / n, torch.cat(means), torch.cat(recons)
+
+def _classify(classifier, images: torch.Tensor) -> torch.Tensor:
+    """(..., pixels) -> (...) predicted digits, on the images' device."""
+    flat = images.reshape(-1, images.shape[-1])
+    labels = [classifier(chunk).argmax(dim=1) for chunk in flat.split(CLASSIFY_BATCH)]
+    return torch.cat(labels).reshape(images.shape[:-1])
 
 
 @torch.no_grad()
-def decoded_grid(vae, n: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """(codes (n, n, 2), images (n, n, 784)) decoded at standard-normal quantiles."""
-    device = next(vae.parameters()).device
+def fit_and_read(ensemble: Ensemble, classifier, images: torch.Tensor) -> tuple:
+    """Per member: (sums (K, 2) float64, means (K, N, D), reconstructions read (K, N)),
+    on the ensemble's device. The KL is to N(0, I) without anchoring: the same yardstick
+    for every variant."""
+    k, device = ensemble.size, ensemble.device
+    sums = torch.zeros(k, 2, dtype=torch.float64, device=device)
+    means, read = [], []
+    for x in images.split(max(1, MEMBER_IMAGES // k)):
+        x = x.to(device)
+        mu, recon, batch_sums = ensemble.map(_fit, x.expand(k, *x.shape))
+        sums += batch_sums.double()
+        means.append(mu)
+        read.append(_classify(classifier, recon))
+    return sums, torch.cat(means, dim=1), torch.cat(read, dim=1)
+
+
+@torch.no_grad()
+def decoded_grids(ensemble: Ensemble, n: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """(codes (n, n, 2), images (K, n, n, pixels)) decoded at standard-normal quantiles."""
     codes = normal_grid(n)
-    images = vae.decode(codes.reshape(-1, 2).to(device)).cpu()
-    return codes, images.reshape(n, n, -1)
+    flat = codes.reshape(1, -1, 2).expand(ensemble.size, -1, -1).to(ensemble.device)
+    images = ensemble.map(lambda model, z: model.decode(z), flat)  # (K, n*n, pixels)
+    return codes, images.reshape(ensemble.size, n, n, -1)
 
 
-def evaluate_model(
-    vae, classifier, images: torch.Tensor, labels: torch.Tensor, grid_size: int, sample_size: int
-) -> Evaluation:
-    """All per-model numbers; grid metrics are absent (not 0) unless latent_dims = 2."""
-    vae.eval()
-    recon_err, kl, means, recons = fit_costs(vae, images)
+def evaluate_seeds(
+    vaes: list, classifier, images: torch.Tensor, labels: torch.Tensor, grid_size: int,
+    sample_size: int, device: torch.device,
+) -> list[Evaluation]:  # fmt: skip
+    """Every per-model number of each VAE (trained seeds of one variant), in their order;
+    grid metrics are absent (not 0) unless latent_dims = 2."""
+    ensemble = Ensemble([vae.eval() for vae in vaes], device)
+    classifier = classifier.to(device).eval()
+    sums, means, read = (t.cpu() for t in fit_and_read(ensemble, classifier, images))
+    sums /= len(images)  # per image
+    grids: list = [None] * ensemble.size  # per member: (codes, cells read, cell images)
+    if means.shape[-1] == 2:
+        codes, decoded = decoded_grids(ensemble, grid_size)
+        cells_read, decoded = _classify(classifier, decoded).cpu(), decoded.cpu()
+        grids = [(codes, cells_read[i], decoded[i]) for i in range(ensemble.size)]
+    subset = torch.randperm(len(images), generator=torch.Generator().manual_seed(SAMPLE_SEED))
+    subset = subset[:sample_size]
+    return [
+        _evaluation(means[i], sums[i], read[i], labels, grids[i], subset)
+        for i in range(ensemble.size)
+    ]
+
+
+def _evaluation(means, sums, read, labels, grid, subset) -> Evaluation:
+    """One model's Evaluation from its slices: means (N, D), per-image [SSE, KL], its
+    reconstructions read (N,), and (codes, grid read, grid images) or None."""
     centroids = digit_centroids(means, labels)
     metrics = {
         **corner_fractions(means, labels),
         "placed": is_placed(centroids),
-        "test_recon": recon_err,
-        "test_kl": kl,
-        "recon_accuracy": (predict(classifier, recons) == labels).float().mean().item(),
+        "test_recon": sums[0].item(),
+        "test_kl": sums[1].item(),
+        "recon_accuracy": (read == labels).float().mean().item(),
     }
     grid_images = None
-    if means.shape[1] == 2:
-        codes, decoded = decoded_grid(vae, grid_size)
-        predicted = predict(classifier, decoded.reshape(-1, decoded.shape[-1]))
-        metrics.update(grid_purity(codes, predicted.reshape(grid_size, grid_size)))
-        grid_images = decoded.reshape(grid_size, grid_size, 28, 28)
-    subset = torch.randperm(len(images), generator=torch.Generator().manual_seed(SAMPLE_SEED))
-    subset = subset[:sample_size]
+    if grid is not None:
+        codes, predicted, decoded = grid
+        metrics.update(grid_purity(codes, predicted))
+        grid_images = decoded.reshape(*predicted.shape, 28, 28)
     return Evaluation(metrics, centroids, means[subset], labels[subset], grid_images)

@@ -10,7 +10,6 @@ matplotlib.use("Agg")  # no display on CI or a training box
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
-from torchvision.utils import make_grid  # noqa: E402
 
 from anchorvae.atomic import atomic_path  # noqa: E402
 from anchorvae.placement import normal_grid  # noqa: E402
@@ -74,6 +73,8 @@ def manifold_canvas(grid: np.ndarray) -> np.ndarray:
     n = grid.shape[0]
     tiles = [grid[col, n - 1 - row] for row in range(n) for col in range(n)]
     batch = torch.from_numpy(np.stack(tiles)).unsqueeze(1)  # (n*n, 1, 28, 28)
+    from torchvision.utils import make_grid  # here: the templates stage draws no grid
+
     canvas = make_grid(batch, nrow=n, padding=0)  # (3, 28n, 28n)
     return canvas[0].numpy()
 

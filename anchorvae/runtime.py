@@ -1,11 +1,10 @@
-"""Process set-up shared by every training stage: seeds, device, CPU threads, optimizer."""
+"""Process set-up shared by the stages that run models: seeds, device, CPU threads."""
 
 from __future__ import annotations
 
 import logging
 import os
 import random
-from collections.abc import Iterable
 
 import numpy as np
 import torch
@@ -54,15 +53,3 @@ def configure_cpu(threads: int) -> None:
     if threads > 0:
         torch.set_num_threads(threads)
     log.debug("torch threads: %d of %d cores", torch.get_num_threads(), os.cpu_count())
-
-
-def make_optimizer(
-    params: Iterable[torch.Tensor], lr: float, device: torch.device
-) -> torch.optim.Adam:
-    """Adam as one fused kernel per step, on the CPU and on CUDA.
-
-    The foreach path spends as long in Adam's elementwise ops as in the model's matrix
-    products on a 2-core CPU. ``capturable`` keeps the step count on the GPU, so that a
-    CUDA graph can replay the update without reading it on the host.
-    """
-    return torch.optim.Adam(params, lr=lr, fused=True, capturable=device.type == "cuda")

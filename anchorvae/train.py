@@ -21,7 +21,7 @@ from tqdm import tqdm
 from anchorvae.config import TrainParams, VariantParams
 from anchorvae.ensemble import Ensemble, seeded_member
 from anchorvae.errors import StageFailure
-from anchorvae.runtime import make_optimizer
+from anchorvae.optimizer import make_optimizer
 from anchorvae.step import Step
 
 log = logging.getLogger(__name__)

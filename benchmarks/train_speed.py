@@ -99,7 +99,8 @@ def in_memory_loop(
     """The same, one model, with the data in memory, fused Adam and flushed denormals."""
     from anchorvae.data import as_flat_floats, load_mnist
     from anchorvae.loss import vae_loss
-    from anchorvae.runtime import configure_cpu, make_optimizer
+    from anchorvae.optimizer import make_optimizer
+    from anchorvae.runtime import configure_cpu
 
     configure_cpu(0)
     torch.manual_seed(0)

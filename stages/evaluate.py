@@ -1,7 +1,9 @@
-"""Stage `evaluate`: corner placement, decoded grid and fit of every trained seed of a variant."""
+"""Stage `evaluate`: corner placement, decoded grid and fit of every trained seed of a
+variant, all seeds at once as one stacked ensemble."""
 
 import _bootstrap  # noqa: F401  (first: ends with its parent, runs under .venv)
 
+import os
 from pathlib import Path
 
 from anchorvae.atomic import atomic_dir
@@ -9,29 +11,33 @@ from anchorvae.checkpoints import model_path, trained_seeds
 from anchorvae.classifier import load_classifier
 from anchorvae.cli import params_from, parser, run_stage
 from anchorvae.data import as_flat_floats, load_mnist
-from anchorvae.evaluate import evaluate_model
+from anchorvae.evaluate import evaluate_seeds
 from anchorvae.model import load_checkpoint
 from anchorvae.results import save_evaluation
+from anchorvae.runtime import choose_device, configure_cpu
+from anchorvae.settings import run_settings
 
 
 def main(argv: list[str] | None = None) -> None:
-    p = parser(__doc__)
+    p = parser(__doc__.splitlines()[0])
     p.add_argument("--models", required=True, help="a variant's folder of the train stage")
     p.add_argument("--classifier", required=True, help="classifier checkpoint")
     p.add_argument("--mnist", required=True, help="MNIST root (the test set is used)")
     p.add_argument("--out", required=True, help="folder for seed<N>/ results")
     args = p.parse_args(argv)
     e = params_from(args).evaluate
+    run = run_settings(os.environ)  # ANCHORVAE_DEVICE, ANCHORVAE_THREADS: not params
+    configure_cpu(run.threads)
+    device = choose_device(run.device)
     seeds = trained_seeds(args.models)
+    vaes = [load_checkpoint(model_path(args.models, seed))[0] for seed in seeds]
     classifier = load_classifier(args.classifier)
     images, labels = load_mnist(args.mnist, train=False)
-    images = as_flat_floats(images)
+    evaluations = evaluate_seeds(
+        vaes, classifier, as_flat_floats(images), labels, e.grid_size, e.sample_size, device
+    )
     with atomic_dir(args.out) as tmp:
-        for seed in seeds:
-            vae, _ = load_checkpoint(model_path(args.models, seed))
-            evaluation = evaluate_model(
-                vae, classifier, images, labels, e.grid_size, e.sample_size
-            )
+        for seed, evaluation in zip(seeds, evaluations, strict=True):
             save_evaluation(Path(tmp) / f"seed{seed}", evaluation)
 
 

@@ -4,6 +4,7 @@ import json
 import zipfile
 
 import pytest
+import torch
 
 from anchorvae.data import raw_dir
 from anchorvae.download import (
@@ -174,7 +175,9 @@ def test_local_folder_with_gz_files(tmp_path, raw_files):
     assert_installed(tmp_path / "root", raw_files)
 
 
-def test_loaded_by_torchvision(tmp_path, raw_files):
+def test_loaded_as_torchvision_loads_them(tmp_path, raw_files):
+    from torchvision.datasets import MNIST
+
     from anchorvae.data import load_mnist
 
     src = tmp_path / "src"
@@ -185,6 +188,10 @@ def test_loaded_by_torchvision(tmp_path, raw_files):
     images, labels = load_mnist(tmp_path, train=True)
     assert images.shape == (200, 28, 28)
     assert labels[:3].tolist() == [0, 1, 2]
+    for train in (True, False):
+        ours, theirs = load_mnist(tmp_path, train), MNIST(str(tmp_path), train, download=False)
+        assert ours[0].dtype == theirs.data.dtype and torch.equal(ours[0], theirs.data)
+        assert ours[1].dtype == theirs.targets.dtype and torch.equal(ours[1], theirs.targets)
 
 
 def test_the_index_url_comes_from_pip_s_own_configuration(tmp_path, monkeypatch):

@@ -178,7 +178,7 @@ def test_editing_a_module_changes_exactly_the_stages_that_import_it(repo, module
     source = (repo / module).read_text()
     (repo / module).write_text(source + "# an edit\n")
     try:
-        status = json.loads(run(["dvc", "status", "--json", "-q"], repo) or "{}")
+        status = json.loads(run(["dvc", "status", "--json"], repo) or "{}")
     finally:
         (repo / module).write_text(source)
     assert set(status) == expected
@@ -387,12 +387,11 @@ def test_bad_sweep_rates_stop_before_anything_is_queued(repo):
 
 @pytest.mark.sweep  # skip with: make test PYTEST_ARGS='-m "not sweep"'
 def test_sweep_queues_runs_and_reports_with_cached_baseline(repo):
+    """One rate and the class-mean templates (the order of many rates is a unit test's)."""
     params = yaml.safe_load((repo / "params.yaml").read_text())
-    params["seeds"] = [0]
-    params["sweep"].update(rates=[0.5, 4.0], jobs=1)
+    params["sweep"].update(rates=[4.0], jobs=1)  # no stage reads `sweep`: nothing reruns
     (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    run(["dvc", "repro"], repo)
-    commit(repo, "one seed")
+    commit(repo, "a sweep of one rate")
     for step in ("queue", "wait"):
         run([sys.executable, "stages/sweep.py", step], repo)
     run([sys.executable, "stages/sweep.py", "report", "--csv", "reports/sweep.csv",
@@ -400,10 +399,9 @@ def test_sweep_queues_runs_and_reports_with_cached_baseline(repo):
     import pandas as pd
 
     table = pd.read_csv(repo / "reports" / "sweep.csv")
-    assert table["experiment"].tolist() == ["sweep-rate-0.5", "sweep-rate-4",
-                                            "sweep-class-mean"]  # fmt: skip
+    assert table["experiment"].tolist() == ["sweep-rate-4", "sweep-class-mean"]
     assert (table["state"] == "Success").all()
-    assert table.loc[:1, "anchor_rate"].tolist() == [0.5, 4.0]
+    assert table["anchor_rate"].tolist() == [4.0, 2.0]
     assert table["anchored.placed_rate"].notna().all()
     assert table["anchored.test_recon.mean"].notna().all()
     assert table["anchored.zeros_in_corner.median"].notna().all()  # from details.json
@@ -427,10 +425,10 @@ def test_sweep_queues_runs_and_reports_with_cached_baseline(repo):
 @pytest.mark.sweep
 def test_study_runs_every_variant_as_one_temp_experiment_and_reports(repo):
     params = yaml.safe_load((repo / "params.yaml").read_text())
-    params["study"]["seeds_per_variant"] = 2
+    params["study"]["seeds_per_variant"] = 3  # one seed more than the workspace trained
     (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     run(["dvc", "repro"], repo)
-    commit(repo, "study of 2 seeds")
+    commit(repo, "study of 3 seeds")
     summary_before = (repo / "metrics" / "details.json").read_bytes()
     run([sys.executable, "stages/study.py", "run"], repo)
     run([sys.executable, "stages/study.py", "report"], repo)
@@ -438,7 +436,7 @@ def test_study_runs_every_variant_as_one_temp_experiment_and_reports(repo):
 
     table = pd.read_csv(repo / "reports" / "study.csv")
     assert table["variant"].tolist() == list(params["variants"])
-    assert (table["n_seeds"] == 2).all()
+    assert (table["n_seeds"] == 3).all()
     assert (repo / "reports" / "study.png").stat().st_size > 10_000
     # --temp: the workspace's params and metrics are the committed ones still
     assert (repo / "metrics" / "details.json").read_bytes() == summary_before

@@ -1,6 +1,7 @@
 """Which project files each `dvc.yaml` stage's command imports, against what it depends on.
 
     python tools/stage_deps.py          # one line per stage whose deps miss or exceed its imports
+    python tools/stage_deps.py --write  # rewrite dvc.yaml's code deps to match the imports
 
 A stage's command runs one script; its import closure is every project module that
 script imports, directly or through others (imports under ``if TYPE_CHECKING:`` do not
@@ -120,7 +121,43 @@ def mismatches(root: Path = ROOT) -> dict[str, tuple[set[Path], set[Path]]]:
     return found
 
 
+def _listed(closure: set[Path], root: Path) -> list[str]:
+    """A closure as dvc.yaml lists it: a package that imports all its modules as a folder."""
+    folders = {p.parent for p in closure if p.name == "__init__.py" and (
+        "iter_modules" in (root / p).read_text())}  # fmt: skip
+    files = [str(p) for p in sorted(closure) if p.parent not in folders]
+    return files + [str(folder) for folder in sorted(folders)]
+
+
+def write_deps(root: Path = ROOT) -> None:
+    """Replace each stage's code deps in dvc.yaml (lines under ``deps:`` naming anchorvae/
+    or stages/ files) with its import closure, the script first; other lines stay."""
+    scripts = stage_scripts(root / "dvc.yaml")
+    lines, out, stage = (root / "dvc.yaml").read_text().splitlines(), [], None
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        if re.match(r"^  [\w-]+:$", line):
+            stage = line.strip()[:-1]
+        out.append(line)
+        i += 1
+        if line.strip() != "deps:" or stage not in scripts:
+            continue
+        kept = []
+        while i < len(lines) and lines[i].lstrip().startswith("- "):
+            path = lines[i].split("- ", 1)[1].split("#")[0].strip()
+            if not path.startswith((f"{PACKAGE}/", "stages/")):
+                kept.append(lines[i])
+            i += 1
+        script = str(scripts[stage])
+        listed = _listed(import_closure(root / script, root), root)
+        out += [f"      - {p}" for p in [script, *(p for p in listed if p != script)]] + kept
+    (root / "dvc.yaml").write_text("\n".join(out) + "\n")
+
+
 def main() -> int:
+    if sys.argv[1:] == ["--write"]:
+        write_deps()
     found = mismatches()
     for name, (missing, extra) in found.items():
         for path in sorted(missing):

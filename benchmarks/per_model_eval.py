@@ -1,0 +1,50 @@
+"""The evaluation as it ran before the ensemble: one model at a time, batches of 4096.
+
+Kept as the reference that tests/test_evaluate.py holds anchorvae.evaluate to (the same
+metrics within float tolerance) and that benchmarks/eval_speed.py times it against.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from anchorvae.classifier import predict
+from anchorvae.loss import kl_to_standard_normal
+from anchorvae.placement import (
+    corner_fractions,
+    digit_centroids,
+    grid_purity,
+    is_placed,
+    normal_grid,
+)
+
+
+@torch.no_grad()
+def evaluate_one(vae, classifier, images, labels, grid_size: int) -> tuple[dict, torch.Tensor]:
+    """(metrics, encoder means (N, D)) of one VAE, every image through it one batch at a time."""
+    device = next(vae.parameters()).device
+    sse = kl = 0.0
+    means, recons = [], []
+    for x in images.split(4096):
+        x = x.to(device)
+        mu, logvar = vae.encode(x)
+        recon = vae.decode(mu)
+        sse += torch.sum((recon - x) ** 2).item()
+        kl += kl_to_standard_normal(mu, logvar).item()
+        means.append(mu.cpu())
+        recons.append(recon.cpu())
+    means, recons = torch.cat(means), torch.cat(recons)
+    centroids = digit_centroids(means, labels)
+    metrics = {
+        **corner_fractions(means, labels),
+        "placed": is_placed(centroids),
+        "test_recon": sse / len(images),
+        "test_kl": kl / len(images),
+        "recon_accuracy": (predict(classifier, recons) == labels).float().mean().item(),
+    }
+    if means.shape[1] == 2:
+        codes = normal_grid(grid_size)
+        decoded = vae.decode(codes.reshape(-1, 2).to(device)).cpu()
+        predicted = predict(classifier, decoded).reshape(grid_size, grid_size)
+        metrics.update(grid_purity(codes, predicted))
+    return metrics, means
