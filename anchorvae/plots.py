@@ -9,10 +9,26 @@ import matplotlib
 matplotlib.use("Agg")  # no display on CI or a training box
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
 import torch  # noqa: E402
 
 from anchorvae.atomic import atomic_path  # noqa: E402
 from anchorvae.placement import normal_grid  # noqa: E402
+
+LATENT_POINTS = 400  # test means per model in plots/latent.csv: the page stays light
+
+
+def latent_table(panels: dict[str, list]) -> pd.DataFrame:
+    """variant, seed, digit, z1, z2 of the first LATENT_POINTS sampled test means of every
+    model: the headline figure as data, which `dvc plots show` draws first."""
+    frames = []
+    for variant, models in panels.items():
+        for seed, codes, labels in models:
+            n = min(LATENT_POINTS, len(codes))
+            z2 = codes[:n, 1] if codes.shape[1] > 1 else np.zeros(n)
+            columns = {"digit": labels[:n], "z1": codes[:n, 0], "z2": z2}
+            frames.append(pd.DataFrame({"variant": variant, "seed": seed, **columns}))
+    return pd.concat(frames, ignore_index=True)
 
 
 def save_figure(fig: plt.Figure, path: str | Path, dpi: int = 110) -> None:

@@ -1,18 +1,22 @@
-"""The README's result tables, written from the metrics files so that they cannot drift.
+"""The documents' generated parts, written from the metrics files and dvc.yaml so that
+they cannot drift.
 
-A block sits between ``<!-- generated: NAME -->`` and ``<!-- end: NAME -->``; `make readme`
-rewrites every block, and a test fails when the README and the files disagree.
+A block sits between ``<!-- generated: NAME -->`` and ``<!-- end: NAME -->`` in README.md
+or a page of docs/; `make readme` rewrites every block, and a test fails when a document
+and the files disagree.
 """
 
 from __future__ import annotations
 
 import json
+import re
+import subprocess
 from pathlib import Path
 
 import pandas as pd
 
-from anchorvae.errors import UsageError
-from anchorvae.study import flat_summary, placement_markdown, study_markdown
+from anchorvae.errors import StageFailure, UsageError
+from anchorvae.study import details_markdown, flat_summary, placement_markdown
 from anchorvae.sweep import sweep_markdown
 
 
@@ -42,22 +46,40 @@ def summary_table(details_json: str | Path) -> pd.DataFrame:
     return flat_summary(json.loads(Path(details_json).read_text()))
 
 
+def pipeline_markdown(repo: str | Path = ".") -> str:
+    """The pipeline as DVC draws it: `dvc dag --md`, one node per matrix stage."""
+    done = subprocess.run(["dvc", "dag", "--md", "--collapse-foreach-matrix"], cwd=repo,
+                          capture_output=True, text=True)  # fmt: skip
+    if done.returncode != 0:
+        raise StageFailure(f"dvc dag failed: {done.stderr.strip().splitlines()[-1:]}")
+    return done.stdout.strip()
+
+
 def blocks(
     details_json: str | Path, study_csv: str | Path, sweep_csv: str | Path
 ) -> dict[str, str]:
-    """Block name -> its markdown, from the default run's summary, the study's table and
-    the sweep's."""
+    """Block name -> its markdown, from the default run's summary, the study's table, the
+    sweep's and dvc.yaml."""
     return {
         "default-run": placement_markdown(summary_table(details_json)),
-        "study": study_markdown(pd.read_csv(study_csv)),
+        "study": placement_markdown(study := pd.read_csv(study_csv)),
+        "study-details": details_markdown(study),
         "sweep": sweep_markdown(pd.read_csv(sweep_csv)),
+        "pipeline": pipeline_markdown(Path(details_json).resolve().parents[1]),
     }
 
 
-def rewrite(readme: str | Path, details_json: str | Path, study_csv: str | Path,
-            sweep_csv: str | Path) -> str:  # fmt: skip
-    """The README's text with every block written anew."""
-    text = Path(readme).read_text()
-    for name, block in blocks(details_json, study_csv, sweep_csv).items():
-        text = replace_block(text, name, block)
+def names_in(text: str) -> list[str]:
+    """The names of the generated blocks a document holds."""
+    return re.findall(r"<!-- generated: ([\w-]+) -->", text)
+
+
+def rewrite(document: str | Path, generated: dict[str, str]) -> str:
+    """A document's text with each of its generated blocks written anew."""
+    text = Path(document).read_text()
+    for name in names_in(text):
+        if name not in generated:
+            raise UsageError(f"{document}: block {name} is unknown: allowed are "
+                             f"{', '.join(generated)}")  # fmt: skip
+        text = replace_block(text, name, generated[name])
     return text

@@ -131,10 +131,15 @@ def gap_markdown(table: pd.DataFrame) -> str:
 
 
 def study_markdown(table: pd.DataFrame) -> str:
-    """The README's tables of a study (or of any summary with the same statistics)."""
+    """A study's tables (or those of any summary with the same statistics): placement,
+    then :func:`details_markdown`."""
+    return placement_markdown(table) + "\n\n" + details_markdown(table)
+
+
+def details_markdown(table: pd.DataFrame) -> str:
+    """The arrangement per digit and the gap to the label reference."""
     return "\n\n".join(
         [
-            placement_markdown(table),
             "Arrangement: the mean resultant length of each digit's centroid direction "
             "across seeds (1 = the same direction every time), and the share of seeds in "
             "which digits 2–9 lie on their usual side of the line from the 0s' to the 1s' "

@@ -9,7 +9,7 @@ import pandas as pd
 from anchorvae.atomic import atomic_dir, atomic_path
 from anchorvae.checkpoints import read_history
 from anchorvae.cli import params_from, parser, run_stage
-from anchorvae.plots import headline_figure, model_figures, save_figure
+from anchorvae.plots import headline_figure, latent_table, model_figures, save_figure
 from anchorvae.results import load_sample
 
 
@@ -20,6 +20,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--figures", required=True, help="folder for the per-model PNGs")
     p.add_argument("--headline", required=True, help="PNG: variants x seeds")
     p.add_argument("--training", required=True, help="CSV: every model's per-epoch losses")
+    p.add_argument("--latent", required=True, help="CSV: test means of every model, a subset")
     args = p.parse_args(argv)
     params = params_from(args)
     models = [(v, s) for v in params.variants for s in params.seeds]
@@ -33,6 +34,8 @@ def main(argv: list[str] | None = None) -> None:
                 save_figure(manifold, Path(tmp) / f"{variant}_seed{seed}_manifold.png")
             panels[variant].append((seed, codes, labels))
     save_figure(headline_figure(panels), args.headline, dpi=100)  # it lives in git: ~0.5 MB
+    with atomic_path(args.latent) as tmp:
+        latent_table(panels).to_csv(tmp, index=False, float_format="%.3f")
     histories = [read_history(Path(args.models) / v).assign(variant=v) for v in params.variants]
     with atomic_path(args.training) as tmp:
         pd.concat(histories).to_csv(tmp, index=False, float_format="%.5f")

@@ -1,4 +1,4 @@
-"""`make readme`: rewrite the README's result tables from the metrics files."""
+"""`make readme`: rewrite the generated blocks of README.md and docs/*.md."""
 
 import _bootstrap  # noqa: F401  (first: ends with its parent, runs under .venv)
 
@@ -6,19 +6,26 @@ from pathlib import Path
 
 from anchorvae.atomic import atomic_path
 from anchorvae.cli import parser, run_stage
-from anchorvae.readme import rewrite
+from anchorvae.readme import blocks, rewrite
 
 
 def main(argv: list[str] | None = None) -> None:
     p = parser(__doc__)
-    p.add_argument("--readme", default="README.md")
+    p.add_argument(
+        "documents",
+        nargs="*",
+        default=["README.md", *sorted(str(p) for p in Path("docs").glob("*.md"))],
+        help="markdown files (default: README.md docs/*.md)",
+    )
     p.add_argument("--summary", default="metrics/details.json", help="the default run's")
     p.add_argument("--study", default="reports/study.csv", help="the many-seed study's")
     p.add_argument("--sweep", default="reports/sweep.csv", help="the anchor_rate sweep's")
     args = p.parse_args(argv)
-    text = rewrite(args.readme, args.summary, args.study, args.sweep)
-    with atomic_path(args.readme) as tmp:
-        Path(tmp).write_text(text)
+    generated = blocks(args.summary, args.study, args.sweep)
+    for document in args.documents:
+        text = rewrite(document, generated)
+        with atomic_path(document) as tmp:
+            Path(tmp).write_text(text)
 
 
 if __name__ == "__main__":

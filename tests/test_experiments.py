@@ -52,7 +52,7 @@ def test_headline_picks_and_rounds_the_summary():
 
 @pytest.mark.parametrize(
     "target, command",
-    [("metrics", "dvc metrics show -R metrics/variants"), ("exps", "python stages/exps.py")],
+    [("metrics", "python stages/exps.py --workspace"), ("exps", "python stages/exps.py")],
 )
 def test_the_make_targets_run_the_commands_the_tests_measure(target, command):
     makefile = (ROOT / "Makefile").read_text()

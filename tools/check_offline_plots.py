@@ -44,17 +44,23 @@ def main() -> int:
     p.add_argument("--chromium", default="/usr/bin/chromium")
     p.add_argument("--screenshot", help="also save a PNG of the page here")
     args = p.parse_args()
-    out = Path(tempfile.mkdtemp(prefix="dvc_plots_"))
+    with tempfile.TemporaryDirectory(prefix="dvc_plots_") as out:
+        return check(Path(out), args.chromium, args.screenshot)
+
+
+def check(out: Path, chromium: str, screenshot: str | None) -> int:
+    """Render `dvc plots show`'s page written into ``out``; 0 if every chart is drawn."""
     subprocess.run(["dvc", "plots", "show", "-o", str(out)], check=True, capture_output=True)
     page = out / "index.html"
     html = page.read_text()
     remote = re.findall(r"<script[^>]+src=\"(https?:[^\"]+)\"", html)
     expected = len(re.findall(r"vegaEmbed\(", html))
-    dom = render(args.chromium, page, ["--dump-dom"])
+    dom = render(chromium, page, ["--dump-dom"])
     drawn = len(re.findall(r"class=\"marks\"", dom))
-    if args.screenshot:
-        render(args.chromium, page, [f"--screenshot={args.screenshot}", "--window-size=1400,4000"])
-    print(f"{page}: {expected} vega charts declared, {drawn} drawn offline; "
+    if screenshot:
+        render(chromium, page, [f"--screenshot={Path(screenshot).resolve()}",
+                                "--window-size=1400,4000"])  # fmt: skip
+    print(f"dvc plots show: {expected} vega charts declared, {drawn} drawn offline; "
           f"remote scripts: {remote or 'none'}")  # fmt: skip
     return 0 if expected > 0 and drawn == expected and not remote else 1
 
