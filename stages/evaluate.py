@@ -20,10 +20,10 @@ from anchorvae.settings import run_settings
 
 def main(argv: list[str] | None = None) -> None:
     p = parser(__doc__.splitlines()[0])
-    p.add_argument("--models", required=True, help="a variant's folder of the train stage")
-    p.add_argument("--classifier", required=True, help="classifier checkpoint")
-    p.add_argument("--mnist", required=True, help="MNIST root (the test set is used)")
-    p.add_argument("--out", required=True, help="folder for seed<N>/ results")
+    p.add_argument("models", help="a variant's folder of the train stage")
+    p.add_argument("classifier", help="classifier checkpoint")
+    p.add_argument("mnist", help="MNIST root (the test set is used)")
+    p.add_argument("out", help="folder for seed<N>/ results")
     args = p.parse_args(argv)
     e = params_from(args).evaluate
     run = run_settings(os.environ)  # ANCHORVAE_DEVICE, ANCHORVAE_THREADS: not params

@@ -15,12 +15,12 @@ from anchorvae.results import load_sample
 
 def main(argv: list[str] | None = None) -> None:
     p = parser(__doc__)
-    p.add_argument("--models", required=True, help="folder with <variant>/history.csv")
-    p.add_argument("--eval", required=True, help="folder with <variant>/seed<N>/ results")
-    p.add_argument("--figures", required=True, help="folder for the per-model PNGs")
-    p.add_argument("--headline", required=True, help="PNG: variants x seeds")
-    p.add_argument("--training", required=True, help="CSV: every model's per-epoch losses")
-    p.add_argument("--latent", required=True, help="CSV: test means of every model, a subset")
+    p.add_argument("models", help="folder with <variant>/history.csv")
+    p.add_argument("eval", help="folder with <variant>/seed<N>/ results")
+    p.add_argument("figures", help="folder for the per-model PNGs")
+    p.add_argument("headline", help="PNG: variants x seeds")
+    p.add_argument("training", help="CSV: every model's per-epoch losses")
+    p.add_argument("latent", help="CSV: test means of every model, a subset")
     args = p.parse_args(argv)
     params = params_from(args)
     models = [(v, s) for v in params.variants for s in params.seeds]

@@ -17,10 +17,10 @@ from anchorvae.scores import SCORES, ScoreInputs, anchor_scores, load_maps
 
 def main(argv: list[str] | None = None) -> None:
     p = parser(__doc__)
-    p.add_argument("--variant", required=True, help="a key of `variants` in params.yaml")
-    p.add_argument("--mnist", required=True, help="MNIST root (the training set is scored)")
-    p.add_argument("--maps", required=True, help="folder of anchor maps (templates stage)")
-    p.add_argument("--out", required=True, help=".npy file of float32 scores (N, S)")
+    p.add_argument("variant", help="a key of `variants` in params.yaml")
+    p.add_argument("mnist", help="MNIST root (the training set is scored)")
+    p.add_argument("maps", help="folder of anchor maps (templates stage)")
+    p.add_argument("out", help=".npy file of float32 scores (N, S)")
     args = p.parse_args(argv)
     variant = params_from(args, tuple(SCORES)).variant(args.variant)
     images, labels = load_mnist(args.mnist, train=True)

@@ -14,11 +14,11 @@ from anchorvae.summary import headline, summarize
 
 def main(argv: list[str] | None = None) -> None:
     p = parser(__doc__.splitlines()[0])
-    p.add_argument("--eval", required=True, help="folder with <variant>/seed<N>/ results")
-    p.add_argument("--metrics", required=True, help="folder for <variant>.json headlines")
-    p.add_argument("--details", required=True, help="JSON of every statistic per variant")
-    p.add_argument("--table", required=True, help="per-model CSV")
-    p.add_argument("--centroids", required=True, help="CSV of every model's digit centroids")
+    p.add_argument("eval", help="folder with <variant>/seed<N>/ results")
+    p.add_argument("metrics", help="folder for <variant>.json headlines")
+    p.add_argument("details", help="JSON of every statistic per variant")
+    p.add_argument("table", help="per-model CSV")
+    p.add_argument("centroids", help="CSV of every model's digit centroids")
     args = p.parse_args(argv)
     params = params_from(args)
     check_evaluated(Path(args.eval), params.variants)

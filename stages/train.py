@@ -21,10 +21,10 @@ from anchorvae.train import train_seeds
 
 def main(argv: list[str] | None = None) -> None:
     p = parser(__doc__)
-    p.add_argument("--variant", required=True, help="a key of `variants` in params.yaml")
-    p.add_argument("--mnist", required=True, help="MNIST root")
-    p.add_argument("--scores", required=True, help="the variant's anchor scores (.npy)")
-    p.add_argument("--out", required=True, help="folder for seed<N>/model.pt and history.csv")
+    p.add_argument("variant", help="a key of `variants` in params.yaml")
+    p.add_argument("mnist", help="MNIST root")
+    p.add_argument("scores", help="the variant's anchor scores (.npy)")
+    p.add_argument("out", help="folder for seed<N>/model.pt and history.csv")
     args = p.parse_args(argv)
     params = params_from(args)
     variant = params.variant(args.variant)

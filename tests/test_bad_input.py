@@ -86,8 +86,7 @@ def test_evaluate_names_a_bad_model_file(work, case):
     models = work / case.replace(" ", "_")
     write_with(models / "seed0" / "model.pt", content)
     out = work / f"eval_{models.name}"
-    args = ["--models", str(models), "--classifier", str(work / "classifier.pt"),
-            "--mnist", str(work / "mnist"), "--out", str(out)]  # fmt: skip
+    args = [str(models), str(work / "classifier.pt"), str(work / "mnist"), str(out)]
     result = run_stage("evaluate", args, work)
     assert_one_line(result, 1, str(models / "seed0" / "model.pt"), message)
     assert "pwned" not in result.stdout
@@ -106,8 +105,7 @@ def test_evaluate_names_a_bad_classifier(work, classifier, code, message):
     write_with(work / "good" / "seed0" / "model.pt", vae_checkpoint())
     write_with(work / "vae.pt", vae_checkpoint())
     out = work / "eval_classifier"
-    args = ["--models", str(work / "good"), "--classifier", str(work / classifier),
-            "--mnist", str(work / "mnist"), "--out", str(out)]  # fmt: skip
+    args = [str(work / "good"), str(work / classifier), str(work / "mnist"), str(out)]
     assert_one_line(run_stage("evaluate", args, work), code, str(work / classifier), message)
     assert not out.exists()
 
@@ -140,8 +138,8 @@ def test_a_bad_mnist_file_is_named(work, tmp_path, name, content):
     split_stage = {
         "train": ["classifier", "--mnist", str(mnist), "--out", str(tmp_path / "c.pt"),
                   "--metrics", str(tmp_path / "c.json")],
-        "t10k": ["evaluate", "--models", str(work / "good"), "--classifier",
-                 str(work / "classifier.pt"), "--mnist", str(mnist), "--out", str(tmp_path / "e")],
+        "t10k": ["evaluate", str(work / "good"), str(work / "classifier.pt"), str(mnist),
+                 str(tmp_path / "e")],
     }[name.split("-")[0]]  # fmt: skip
     result = run_stage(split_stage[0], [*split_stage[1:], "--params", str(work / "params.yaml")],
                        tmp_path)  # fmt: skip

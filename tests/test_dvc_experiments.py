@@ -1,25 +1,34 @@
-"""End to end: `make sweep` and `make study` as DVC experiments in a tiny repo of their own."""
+"""End to end in a tiny repo of their own: a fresh clone reproduces every tracked file, and
+`make sweep` and `make study` run as DVC experiments. (Their own module, so that `make test`
+runs it beside tests/test_pipeline.py.)"""
 
 import subprocess
 import sys
 
 import pytest
 import yaml
-from tiny_repo import commit, make_repo, run
+from tiny_repo import commit, make_repo, ran_stages, run
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
 def repo(tmp_path_factory):
-    """The tiny repo on one seed, reproduced and committed: what the experiments start from."""
+    """The tiny repo, reproduced and committed: what the experiments start from."""
     repo = make_repo(tmp_path_factory.mktemp("experiments"))
-    params = yaml.safe_load((repo / "params.yaml").read_text())
-    params["seeds"] = [0]
-    (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     run(["dvc", "repro"], repo)
     commit(repo, "first run")
     return repo
+
+
+def test_a_fresh_clone_reproduces_every_tracked_file(repo):
+    """`dvc repro` from nothing in a fresh clone rewrites every tracked output (metrics,
+    tables, the headline figure, dvc.lock) byte for byte: `git status` stays clean."""
+    clone = repo.parent / "fresh"
+    run(["git", "clone", "-q", str(repo), str(clone)], repo.parent)
+    assert "train@anchored" in ran_stages(run(["dvc", "repro"], clone))
+    status = run(["git", "status", "--porcelain"], clone).strip()
+    assert status == "", run(["git", "diff", "HEAD"], clone)[:3000]
 
 
 def test_bad_sweep_rates_stop_before_anything_is_queued(repo):
@@ -75,7 +84,7 @@ def test_sweep_queues_runs_and_reports_with_cached_baseline(repo):
 @pytest.mark.sweep
 def test_study_runs_every_variant_as_one_temp_experiment_and_reports(repo):
     params = yaml.safe_load((repo / "params.yaml").read_text())
-    params["study"]["seeds_per_variant"] = 2  # one seed more than the workspace trained
+    params["study"]["seeds_per_variant"] = 2  # the workspace's seeds: DVC restores them
     (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     run(["dvc", "repro"], repo)
     commit(repo, "study of 2 seeds")

@@ -71,13 +71,9 @@ def scores(work, variant, params="params.yaml"):
     out = work / "scores" / f"{params}-{variant}.npy"
     stage("scores")(
         [
-            "--variant",
             variant,
-            "--mnist",
             str(work / "mnist"),
-            "--maps",
             str(work / "maps"),
-            "--out",
             str(out),
             "--params",
             str(work / params),
@@ -88,13 +84,9 @@ def scores(work, variant, params="params.yaml"):
 
 def train(work, variant, out, params="params.yaml"):
     argv = [
-        "--variant",
         variant,
-        "--mnist",
         str(work / "mnist"),
-        "--scores",
         str(scores(work, variant, params)),
-        "--out",
         str(out),
         "--params",
         str(work / params),
@@ -105,13 +97,9 @@ def train(work, variant, out, params="params.yaml"):
 def evaluate(work, models, classifier, out, params="params.yaml"):
     stage("evaluate")(
         [
-            "--models",
             str(models),
-            "--classifier",
             str(classifier),
-            "--mnist",
             str(work / "mnist"),
-            "--out",
             str(out),
             "--params",
             str(work / params),
@@ -206,13 +194,9 @@ def test_unknown_variant_and_mismatched_scores_are_usage_errors(workdir, tmp_pat
     with pytest.raises(UsageError, match=r"holds scores of shape \(200, 0\), expected \(200, 1\)"):
         stage("train")(
             [
-                "--variant",
                 "anchored",
-                "--mnist",
                 str(workdir / "mnist"),
-                "--scores",
                 str(scores(workdir, "baseline")),
-                "--out",
                 str(tmp_path / "y"),
                 "--params",
                 str(workdir / "params.yaml"),
@@ -268,15 +252,10 @@ def test_classifier_evaluate_summarize_chain(workdir):
     assert len((folder / "latent.csv").read_text().splitlines()) == 51
     stage("summarize")(
         [
-            "--eval",
             str(workdir / "eval"),
-            "--metrics",
             str(workdir / "metrics" / "variants"),
-            "--details",
             str(workdir / "metrics" / "details.json"),
-            "--table",
             str(workdir / "metrics" / "models.csv"),
-            "--centroids",
             str(workdir / "metrics" / "centroids.csv"),
             "--params",
             str(workdir / "params.yaml"),
@@ -309,15 +288,10 @@ def test_summarize_names_a_variant_not_yet_evaluated(tmp_path):
     with pytest.raises(UsageError, match=r"variants.strong has no evaluations .* evaluate@strong"):
         stage("summarize")(
             [
-                "--eval",
                 str(tmp_path / "eval"),
-                "--metrics",
                 str(tmp_path / "variants"),
-                "--details",
                 str(out),
-                "--table",
                 str(tmp_path / "models.csv"),
-                "--centroids",
                 str(tmp_path / "centroids.csv"),
                 "--params",
                 str(tmp_path / "params.yaml"),
