@@ -176,23 +176,23 @@ class Params(Section):
         return self.variants[name]
 
 
-def _walk(model: type[BaseModel], loc: tuple) -> tuple[type[BaseModel] | None, Any]:
-    """(the model that holds the last named field on ``loc``, that field's FieldInfo)."""
-    holder, info, current = None, None, model
+def _walk(model: type[BaseModel], loc: tuple) -> tuple[Any, Any]:
+    """(FieldInfo of the last named field on ``loc``, the type found at its end)."""
+    info, current = None, model
     parts = list(loc)
     while parts:
         part = parts.pop(0)
         fields = getattr(current, "model_fields", None)
         if not isinstance(part, str) or fields is None or part not in fields:
             break
-        holder, info = current, fields[part]
+        info = fields[part]
         current = info.annotation
         if typing.get_origin(current) is dict:  # a named entry: skip its key
             value = typing.get_args(current)[1]
             if hasattr(value, "model_fields") and parts:
                 parts.pop(0)
                 current = value
-    return holder, info
+    return info, current
 
 
 def key_of(loc: tuple) -> str:
@@ -211,12 +211,12 @@ def one_line(err: ValidationError, model: type[BaseModel], scores: tuple[str, ..
     if isinstance(cause, ParamsError):  # a rule across keys wrote its own message
         return str(cause)
     key = key_of(loc)
-    holder, info = _walk(model, loc)
+    info, _ = _walk(model, loc)
     if kind == "missing":
         return f"{key} is missing: every key must be stated in params.yaml"
     if kind == "extra_forbidden":
-        parent, _ = _walk(model, loc[:-1])
-        allowed = ", ".join((parent or model).model_fields)
+        _, parent = _walk(model, loc[:-1])  # the section the key was found in
+        allowed = ", ".join(parent.model_fields)
         return f"{key} is an unknown key: allowed are {allowed}"
     if info is None or info.description is None:
         return f"{key} = {first['input']!r} is invalid: expected {_kind_of(kind)}"

@@ -111,6 +111,19 @@ def test_bad_values_name_key_value_and_what_is_allowed(key, value, message):
     assert any(word in text for word in ("expected", "allowed", "must be stated"))
 
 
+@pytest.mark.parametrize(
+    "key, allowed",
+    [
+        ("train.epochz", "epochs, batch_size, lr, latent_dims, limit"),
+        ("variants.anchored.anchor_rat", "anchor_rate, anchors"),
+        ("trian", "templates, train, variants, seeds, classifier, evaluate, study, sweep"),
+    ],
+)
+def test_an_unknown_key_lists_the_keys_of_its_own_section(key, allowed):
+    with pytest.raises(ParamsError, match=f"allowed are {allowed}$"):
+        parse_params(changed(key, 1))
+
+
 def test_a_key_given_twice_is_refused(tmp_path):
     text = (ROOT / "params.yaml").read_text() + "\ntrain:\n  epochs: 3\n"
     (tmp_path / "params.yaml").write_text(text)
