@@ -19,15 +19,18 @@ LATENT_POINTS = 400  # test means per model in plots/latent.csv: the page stays 
 
 
 def latent_table(panels: dict[str, list]) -> pd.DataFrame:
-    """variant, seed, digit, z1, z2 of the first LATENT_POINTS sampled test means of every
-    model: the headline figure as data, which `dvc plots show` draws first."""
+    """variant, rank, seed, digit, z1, z2 of the first LATENT_POINTS sampled test means of
+    every model: the headline figure as data, which `dvc plots show` draws first. ``rank``
+    is the variant's place in params.yaml, by which the plot orders its columns."""
     frames = []
-    for variant, models in panels.items():
+    for rank, (variant, models) in enumerate(panels.items()):
         for seed, codes, labels in models:
             n = min(LATENT_POINTS, len(codes))
             z2 = codes[:n, 1] if codes.shape[1] > 1 else np.zeros(n)
             columns = {"digit": labels[:n], "z1": codes[:n, 0], "z2": z2}
-            frames.append(pd.DataFrame({"variant": variant, "seed": seed, **columns}))
+            frames.append(
+                pd.DataFrame({"variant": variant, "rank": rank, "seed": seed, **columns})
+            )
     return pd.concat(frames, ignore_index=True)
 
 

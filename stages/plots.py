@@ -36,7 +36,10 @@ def main(argv: list[str] | None = None) -> None:
     save_figure(headline_figure(panels), args.headline, dpi=100)  # it lives in git: ~0.5 MB
     with atomic_path(args.latent) as tmp:
         latent_table(panels).to_csv(tmp, index=False, float_format="%.3f")
-    histories = [read_history(Path(args.models) / v).assign(variant=v) for v in params.variants]
+    histories = [
+        read_history(Path(args.models) / v).assign(variant=v, rank=rank)
+        for rank, v in enumerate(params.variants)
+    ]  # rank: baseline first in plots
     with atomic_path(args.training) as tmp:
         pd.concat(histories).to_csv(tmp, index=False, float_format="%.5f")
 
