@@ -56,7 +56,7 @@ def pipeline_markdown(repo: str | Path = ".") -> str:
 
 
 def blocks(
-    details_json: str | Path, study_csv: str | Path, sweep_csv: str | Path
+    details_json: str | Path, study_csv: str | Path, sweep_csv: str | Path, repo: str | Path = "."
 ) -> dict[str, str]:
     """Block name -> its markdown, from the default run's summary, the study's table, the
     sweep's and dvc.yaml."""
@@ -65,7 +65,7 @@ def blocks(
         "study": placement_markdown(study := pd.read_csv(study_csv)),
         "study-details": details_markdown(study),
         "sweep": sweep_markdown(pd.read_csv(sweep_csv)),
-        "pipeline": pipeline_markdown(Path(details_json).resolve().parents[1]),
+        "pipeline": pipeline_markdown(repo),
     }
 
 

@@ -126,7 +126,7 @@ def test_params_with_a_key_given_twice_stop_a_stage(work, tmp_path):
     [
         ("train-labels-idx1-ubyte", b""),
         ("t10k-labels-idx1-ubyte", b""),
-        ("t10k-images-idx3-ubyte", gzip.compress(b"\0" * 1000)),
+        ("t10k-images-idx3-ubyte", gzip.compress(b"\0" * 1000, mtime=0)),  # a fixed id
         ("train-images-idx3-ubyte", b"\0\0\x08\x03" + struct.pack(">3I", 50, 28, 28) + b"\0" * 9),
     ],
 )
