@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: lock repro test test-fast metrics exps lint format bench clean-venv check-plots offline-template sweep study readme
+.PHONY: lock repro test test-fast metrics exps lint format bench clean-venv check-plots offline-template sweep study generality readme
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -80,6 +80,15 @@ study: $(STAMP)
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python stages/study.py report \
 		--csv reports/study.csv --figure reports/study.png
 	@echo "reports/study.* written; review the README's prose, then run make readme"
+
+# Beyond the post's setting (params.yaml `generality:`): one queued DVC experiment per
+# cell (architecture x latent_dims x epochs), then reports/generality.{csv,png}.
+generality: $(STAMP)
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python stages/generality.py queue
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python stages/generality.py wait
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python stages/generality.py report \
+		--csv reports/generality.csv --figure reports/generality.png
+	@echo "reports/generality.* written; review the README's prose, then run make readme"
 
 # The README's result tables, from metrics/details.json and reports/study.csv.
 readme: $(STAMP)

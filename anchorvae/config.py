@@ -63,6 +63,9 @@ class TrainParams(Section):
     batch_size: _int(1, INT32_MAX)  # images per Adam step
     lr: _number(0, 10, open_low=True)  # Adam learning rate
     latent_dims: _int(1, 1024)  # size of the latent code
+    # a key of anchorvae.model.ARCHITECTURES (the names are repeated here so that a bad
+    # one is refused before torch loads; tests/test_config.py holds them equal)
+    architecture: Literal["mlp", "conv"] = Field(description="one of mlp, conv")
     limit: _int(0, INT32_MAX)  # first N training images; 0 = all
 
 
@@ -120,6 +123,27 @@ class SweepParams(Section):
         return rates
 
 
+class GeneralityParams(Section):
+    # `make generality`: each cell (architecture, latent_dims, epochs) is one queued DVC
+    # experiment training `variants` on seeds 0..seeds_per_cell-1
+    architecture: list[Literal["mlp", "conv"]] = Field(
+        min_length=1, description="a non-empty list of: mlp, conv"
+    )
+    latent_dims: list[_int(1, 1024)] = Field(
+        min_length=1, description="a non-empty list of integers >= 1 and <= 1024"
+    )
+    epochs: list[_int(1, 100_000)] = Field(
+        min_length=1, description="a non-empty list of integers >= 1 and <= 100000"
+    )
+    # false: each axis varied alone from the first value of every list (the post's setting)
+    factorial: bool
+    variants: list[str] = Field(
+        min_length=1, description="a non-empty list of keys of `variants`, with baseline"
+    )
+    seeds_per_cell: _int(2, 100_000)
+    jobs: _int(1, 64)  # experiments run at once
+
+
 class Params(Section):
     templates: TemplatesParams
     train: TrainParams
@@ -131,6 +155,7 @@ class Params(Section):
     evaluate: EvaluateParams
     study: StudyParams
     sweep: SweepParams
+    generality: GeneralityParams
 
     @field_validator("variants")
     @classmethod
@@ -166,6 +191,13 @@ class Params(Section):
                     f"variants.{name}.anchor_rate = {variant.anchor_rate} is invalid: a variant "
                     "with no anchors is the plain VAE, expected 0"
                 )
+        chosen = self.generality.variants
+        if "baseline" not in chosen or not set(chosen) <= self.variants.keys():
+            allowed = ", ".join(self.variants)
+            raise ParamsError(
+                f"generality.variants = {chosen} is invalid: expected keys of variants "
+                f"({allowed}), baseline among them"
+            )
         return self
 
     def variant(self, name: str) -> VariantParams:

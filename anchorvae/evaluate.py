@@ -12,17 +12,22 @@ from dataclasses import dataclass
 
 import torch
 
+from anchorvae.anchors import ANCHORED_DIGITS
 from anchorvae.ensemble import Ensemble
 from anchorvae.loss import kl_to_standard_normal
 from anchorvae.placement import (
     corner_fractions,
     digit_centroids,
     grid_purity,
+    is_aligned,
     is_placed,
     normal_grid,
+    side_fractions,
 )
 
 SAMPLE_SEED = 0  # the latent-sample subset is the same for every model, for comparison
+ANCHOR_SAMPLES = 256  # codes drawn from N(anchor point, I) per anchored digit
+ANCHOR_SEED = 0  # the same draws for every model: a difference is the models'
 MEMBER_IMAGES = 2**19  # members x images per batch: about 1.6 GB of float32 reconstructions
 # Images the classifier reads at once: on the 2-core CPU 2048 took 1.8 s for 40,000
 # images against 2.3 s at 4096 (cache-sized); a GPU wants as many as fit (not measured).
@@ -81,12 +86,36 @@ def decoded_grids(ensemble: Ensemble, n: int) -> tuple[torch.Tensor, torch.Tenso
     return codes, images.reshape(ensemble.size, n, n, -1)
 
 
+def anchor_codes(points: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(codes (A * (1 + ANCHOR_SAMPLES), D), their intended digits): the anchored digits'
+    points of ``points`` (10, D), then ANCHOR_SAMPLES draws from N(point, I) around each."""
+    digits = torch.tensor(ANCHORED_DIGITS)
+    centres = points[digits]  # (A, D)
+    g = torch.Generator().manual_seed(ANCHOR_SEED)
+    noise = torch.randn(len(digits), ANCHOR_SAMPLES, centres.shape[1], generator=g)
+    codes = torch.cat([centres, (centres[:, None] + noise).flatten(0, 1)])
+    return codes, torch.cat([digits, digits.repeat_interleave(ANCHOR_SAMPLES)])
+
+
+@torch.no_grad()
+def anchor_reads(ensemble: Ensemble, classifier, points: torch.Tensor) -> dict[str, torch.Tensor]:
+    """Per member (K,): the share of the anchored digits whose anchor point decodes to an
+    image read as that digit, and the same share over the samples around the points."""
+    codes, intended = anchor_codes(points)
+    flat = codes.expand(ensemble.size, -1, -1).to(ensemble.device)
+    decoded = ensemble.map(lambda model, z: model.decode(z), flat)  # (K, codes, pixels)
+    right = (_classify(classifier, decoded).cpu() == intended).float()  # (K, codes)
+    n = len(ANCHORED_DIGITS)
+    return {"anchor_point_read": right[:, :n].mean(1), "anchor_decode": right[:, n:].mean(1)}
+
+
 def evaluate_seeds(
     vaes: list, classifier, images: torch.Tensor, labels: torch.Tensor, grid_size: int,
-    sample_size: int, device: torch.device,
+    sample_size: int, device: torch.device, points: torch.Tensor | None = None,
 ) -> list[Evaluation]:  # fmt: skip
     """Every per-model number of each VAE (trained seeds of one variant), in their order;
-    grid metrics are absent (not 0) unless latent_dims = 2."""
+    grid metrics are absent (not 0) unless latent_dims = 2, anchor reads unless the
+    anchor ``points`` (10, D) are given (anchorvae/anchors.py)."""
     ensemble = Ensemble([vae.eval() for vae in vaes], device)
     classifier = classifier.to(device).eval()
     sums, means, read = (t.cpu() for t in fit_and_read(ensemble, classifier, images))
@@ -96,12 +125,15 @@ def evaluate_seeds(
         codes, decoded = decoded_grids(ensemble, grid_size)
         cells_read, decoded = _classify(classifier, decoded).cpu(), decoded.cpu()
         grids = [(codes, cells_read[i], decoded[i]) for i in range(ensemble.size)]
+    reads = anchor_reads(ensemble, classifier, points) if points is not None else {}
     subset = torch.randperm(len(images), generator=torch.Generator().manual_seed(SAMPLE_SEED))
     subset = subset[:sample_size]
-    return [
-        _evaluation(means[i], sums[i], read[i], labels, grids[i], subset)
-        for i in range(ensemble.size)
-    ]
+    evaluations = []
+    for i in range(ensemble.size):
+        evaluation = _evaluation(means[i], sums[i], read[i], labels, grids[i], subset)
+        evaluation.metrics.update({key: value[i].item() for key, value in reads.items()})
+        evaluations.append(evaluation)
+    return evaluations
 
 
 def _evaluation(means, sums, read, labels, grid, subset) -> Evaluation:
@@ -111,6 +143,8 @@ def _evaluation(means, sums, read, labels, grid, subset) -> Evaluation:
     metrics = {
         **corner_fractions(means, labels),
         "placed": is_placed(centroids),
+        **side_fractions(means, labels),
+        "aligned": is_aligned(centroids),
         "test_recon": sums[0].item(),
         "test_kl": sums[1].item(),
         "recon_accuracy": (read == labels).float().mean().item(),

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import tempfile
+import time
 from io import StringIO
 
 import pandas as pd
@@ -30,6 +32,51 @@ def run_dvc(*args: str) -> str:
 def experiments_named(prefix: str) -> list[str]:
     return [row["Experiment"] for row in exp_show()
             if (row.get("Experiment") or "").startswith(prefix)]  # fmt: skip
+
+
+POLL_S = 10
+MAX_RESTARTS = 3  # queue workers restarted by `wait_for_queue` before it gives up
+DETAILS = "metrics/details.json"  # what summarize writes, committed in each experiment
+
+
+def queue_experiments(prefix: str, planned: list[tuple[str, list[str]]], jobs: int) -> None:
+    """Remove the experiments named ``prefix``..., queue each planned (name, `-S`
+    overrides) and start ``jobs`` queue workers."""
+    stale = experiments_named(prefix)
+    if stale:
+        run_dvc("exp", "remove", *stale)
+    for name, overrides in planned:
+        flags = [flag for override in overrides for flag in ("-S", override)]
+        run_dvc("exp", "run", "--queue", "--name", name, *flags)
+    run_dvc("queue", "start", "--jobs", str(jobs))
+
+
+def wait_for_queue(jobs: int) -> None:
+    """Block until nothing is queued or running. A queue worker that died with work left
+    (seen here: DVC's file-system broker failing to read a message) is restarted, a few
+    times at most, so one broken worker does not stall the queue for ever."""
+    restarts = 0
+    while True:
+        status = run_dvc("queue", "status")
+        if "Running" not in status and "Queued" not in status:
+            return
+        if "Queued" in status and "Running" not in status and "0 active" in status:
+            if restarts == MAX_RESTARTS:
+                raise StageFailure("experiments are queued but no queue worker runs them")
+            restarts += 1
+            run_dvc("queue", "start", "--jobs", str(jobs))
+        time.sleep(POLL_S)
+
+
+def with_details(rows: list[dict], prefix: str) -> list[dict]:
+    """exp_show rows, each of an experiment named ``prefix``... with the statistics of its
+    committed metrics/details.json added as flat keys ("anchored.placed_rate", ...)."""
+    for row in rows:
+        name = row.get("Experiment") or ""
+        text = committed_file(row["rev"], DETAILS) if name.startswith(prefix) else None
+        if text:
+            row.update(pd.json_normalize(json.loads(text), sep=".").iloc[0].to_dict())
+    return rows
 
 
 def committed_file(rev: str, path: str) -> str | None:

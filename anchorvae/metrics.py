@@ -15,8 +15,11 @@ from typing import Literal
 Kind = Literal["count", "share", "spread", "axis", "arrangement"]
 PER_MODEL: tuple[Kind, ...] = ("count", "share", "spread")
 
-# The summary keys of the placed count (the one count), as a sweep's table keeps them.
-COUNT_KEYS = ("placed_rate", "placed_count", "placed_ci_low", "placed_ci_high", "n_seeds")
+
+def count_keys(key: str) -> list[str]:
+    """The summary keys of a count metric (seeds for which ``key`` is true), as a table
+    keeps them: its rate, count, exact 95 % interval, and the number of seeds."""
+    return [f"{key}_rate", f"{key}_count", f"{key}_ci_low", f"{key}_ci_high", "n_seeds"]
 
 
 @dataclass(frozen=True)
@@ -27,6 +30,7 @@ class Metric:
     title: str = ""  # a figure panel's title ("" = the name)
     headline: str | None = None  # its name in metrics/variants/<variant>.json, if any
     gap: bool = False  # compared with the label reference in the study's gap table
+    shown: bool = False  # a column of the variant tables though not a headline (width)
     fmt: str = ".2f"  # how a cell writes its numbers
 
 
@@ -36,6 +40,12 @@ METRICS: tuple[Metric, ...] = (
            headline="zeros", gap=True),
     Metric("ones_in_corner", "1s in (+,+)", "share", "1s in the (+,+) corner",
            headline="ones", gap=True),
+    Metric("aligned", "aligned", "count", "seeds aligned along (1, …, 1)", gap=True,
+           shown=True),
+    Metric("zeros_on_side", "0s on − side", "share", "0s on the − side of (1, …, 1)",
+           gap=True),
+    Metric("ones_on_side", "1s on + side", "share", "1s on the + side of (1, …, 1)",
+           gap=True),
     Metric("axis", "0→1 axis", "axis"),
     Metric("arrangement_stability", "arrangement", "arrangement", headline="arrangement",
            gap=True),
@@ -45,6 +55,10 @@ METRICS: tuple[Metric, ...] = (
            headline="sse"),
     Metric("test_kl", "test KL", "spread", "test KL per image, nats", headline="kl"),
     Metric("recon_accuracy", "reconstructions read as their digit", "spread"),
+    Metric("anchor_point_read", "anchor points read as their digit", "spread", gap=True),
+    Metric("anchor_decode", "anchor samples read as their digit", "spread",
+           "samples around the 0s' and 1s' anchor points read as that digit", gap=True,
+           shown=True),
 )  # fmt: skip
 
 
@@ -64,9 +78,9 @@ def headline_paths() -> dict[str, tuple[str, ...]]:
         if m.kind == "count":
             paths.update(
                 {
-                    m.headline: ("placed_count",),
-                    "ci_low": ("placed_ci_low",),
-                    "ci_high": ("placed_ci_high",),
+                    m.headline: (f"{m.key}_count",),
+                    "ci_low": (f"{m.key}_ci_low",),
+                    "ci_high": (f"{m.key}_ci_high",),
                 }  # fmt: skip
             )
         elif m.kind == "share":
@@ -81,6 +95,10 @@ def headline_paths() -> dict[str, tuple[str, ...]]:
 def flat_columns(m: Metric) -> list[str]:
     """The flattened summary columns (``key.stat``) a sweep keeps of a per-model metric."""
     if m.kind == "count":
-        return list(COUNT_KEYS)
-    stats = ("median", "min", "max", "mean") if m.kind == "share" else ("mean", "std")
+        return count_keys(m.key)
+    stats = (
+        ("median", "min", "max", "mean")
+        if m.kind == "share"
+        else ("mean", "std", "ci_low", "ci_high")
+    )
     return [f"{m.key}.{stat}" for stat in stats]

@@ -1,4 +1,14 @@
-"""The MLP VAE of the seed post: 784-400-100 -> (mu, logvar) -> 100-400-784."""
+"""The VAEs: the seed post's MLP and a small convolutional one, with one interface.
+
+mlp:  784-400-100 -> (mu, logvar) -> 100-400-784, ReLU, Sigmoid output (the seed post).
+conv: 1x28x28 -conv-> 16x14x14 -conv-> 32x7x7 -> 100 -> (mu, logvar) -> 100 -> 32x7x7
+      -deconv-> 16x14x14 -deconv-> 1x28x28, ReLU, Sigmoid output.
+
+Both take and return flattened images (B, 784), so the loss, the trainer's stacked
+ensemble and the evaluation never see which one runs. Neither has BatchNorm or dropout:
+their state would differ between a member trained under vmap and one trained alone.
+A third architecture is one class here and its name in :data:`ARCHITECTURES`.
+"""
 
 from __future__ import annotations
 
@@ -15,13 +25,17 @@ from anchorvae.data import PIXELS
 if TYPE_CHECKING:
     from anchorvae.config import TrainParams
 
+SIDE = 28  # images are SIDE x SIDE, flattened to PIXELS
+
 
 @dataclass(frozen=True)
 class ModelConfig:
     latent_dims: int = 2  # size of the latent code z
+    architecture: str = "mlp"  # a key of ARCHITECTURES
     pixels: int = PIXELS  # input and output size, a flattened 28x28 image
-    hidden: int = 400  # first and last hidden layer
+    hidden: int = 400  # mlp: first and last hidden layer
     bottleneck: int = 100  # hidden layer next to the latent code
+    channels: int = 16  # conv: channels of the first conv layer (the second has twice)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -29,30 +43,27 @@ class ModelConfig:
 
 def config_for(train: TrainParams) -> ModelConfig:
     """The model that params.yaml's ``train`` section asks for."""
-    return ModelConfig(latent_dims=train.latent_dims)
+    return ModelConfig(latent_dims=train.latent_dims, architecture=train.architecture)
 
 
 class VAE(nn.Module):
+    """A VAE's shared part: subclasses build the encoder (x -> features of size
+    ``bottleneck``) and the decoder (z -> reconstruction (B, pixels) in (0, 1))."""
+
     def __init__(self, config: ModelConfig):
         super().__init__()
         self.config = config
-        c = config
-        self.encoder = nn.Sequential(
-            nn.Linear(c.pixels, c.hidden),
-            nn.ReLU(),
-            nn.Linear(c.hidden, c.bottleneck),
-            nn.ReLU(),
-        )
-        self.mu_head = nn.Linear(c.bottleneck, c.latent_dims)
-        self.logvar_head = nn.Linear(c.bottleneck, c.latent_dims)
-        self.decoder = nn.Sequential(
-            nn.Linear(c.latent_dims, c.bottleneck),
-            nn.ReLU(),
-            nn.Linear(c.bottleneck, c.hidden),
-            nn.ReLU(),
-            nn.Linear(c.hidden, c.pixels),
-            nn.Sigmoid(),
-        )
+        # Built in this order, which fixes how a seed's random stream initialises them.
+        self.encoder = self.make_encoder(config)
+        self.mu_head = nn.Linear(config.bottleneck, config.latent_dims)
+        self.logvar_head = nn.Linear(config.bottleneck, config.latent_dims)
+        self.decoder = self.make_decoder(config)
+
+    def make_encoder(self, config: ModelConfig) -> nn.Module:
+        raise NotImplementedError
+
+    def make_decoder(self, config: ModelConfig) -> nn.Module:
+        raise NotImplementedError
 
     def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """x (B, pixels) -> mu, logvar, each (B, latent_dims)."""
@@ -74,11 +85,80 @@ class VAE(nn.Module):
         return self.decode(z), mu, logvar
 
 
+class MLPVAE(VAE):
+    """The seed post's network. Its parameter names are those of the first checkpoints."""
+
+    def make_encoder(self, c: ModelConfig) -> nn.Module:
+        return nn.Sequential(
+            nn.Linear(c.pixels, c.hidden),
+            nn.ReLU(),
+            nn.Linear(c.hidden, c.bottleneck),
+            nn.ReLU(),
+        )
+
+    def make_decoder(self, c: ModelConfig) -> nn.Module:
+        return nn.Sequential(
+            nn.Linear(c.latent_dims, c.bottleneck),
+            nn.ReLU(),
+            nn.Linear(c.bottleneck, c.hidden),
+            nn.ReLU(),
+            nn.Linear(c.hidden, c.pixels),
+            nn.Sigmoid(),
+        )
+
+
+class ConvVAE(VAE):
+    """Two stride-2 4x4 convolutions down to 7x7, mirrored by transposed convolutions."""
+
+    QUARTER = SIDE // 4  # 28 -> 14 -> 7
+
+    def make_encoder(self, config: ModelConfig) -> nn.Module:
+        c, wide = config.channels, 2 * config.channels
+        return nn.Sequential(
+            nn.Unflatten(1, (1, SIDE, SIDE)),
+            nn.Conv2d(1, c, 4, stride=2, padding=1),
+            nn.ReLU(),
+            nn.Conv2d(c, wide, 4, stride=2, padding=1),
+            nn.ReLU(),
+            nn.Flatten(),
+            nn.Linear(wide * self.QUARTER**2, config.bottleneck),
+            nn.ReLU(),
+        )
+
+    def make_decoder(self, config: ModelConfig) -> nn.Module:
+        c, wide = config.channels, 2 * config.channels
+        return nn.Sequential(
+            nn.Linear(config.latent_dims, config.bottleneck),
+            nn.ReLU(),
+            nn.Linear(config.bottleneck, wide * self.QUARTER**2),
+            nn.ReLU(),
+            nn.Unflatten(1, (wide, self.QUARTER, self.QUARTER)),
+            nn.ConvTranspose2d(wide, c, 4, stride=2, padding=1),
+            nn.ReLU(),
+            nn.ConvTranspose2d(c, 1, 4, stride=2, padding=1),
+            nn.Flatten(),
+            nn.Sigmoid(),
+        )
+
+
+ARCHITECTURES: dict[str, type[VAE]] = {"mlp": MLPVAE, "conv": ConvVAE}
+
+
+def build_vae(config: ModelConfig) -> VAE:
+    """An untrained VAE of ``config.architecture``."""
+    if config.architecture not in ARCHITECTURES:
+        allowed = ", ".join(ARCHITECTURES)
+        raise ValueError(
+            f"architecture = {config.architecture!r} is unknown: allowed are {allowed}"
+        )
+    return ARCHITECTURES[config.architecture](config)
+
+
 def load_checkpoint(path, map_location: str | torch.device = "cpu") -> tuple[VAE, dict]:
     """Rebuild a VAE from a checkpoint file alone; returns (model in eval mode, checkpoint).
 
     A file that is not a VAE checkpoint stops with one line naming it (checkpoint_file.py).
     """
     checkpoint = read_checkpoint(path, map_location)
-    model = build_model(Path(path), checkpoint, lambda c: VAE(ModelConfig(**c)), "VAE")
+    model = build_model(Path(path), checkpoint, lambda c: build_vae(ModelConfig(**c)), "VAE")
     return model, checkpoint

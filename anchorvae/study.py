@@ -53,11 +53,16 @@ HEADINGS = {
 
 
 def study_cell(row: pd.Series, m: Metric) -> str:
-    """One variant's summary of metric ``m`` as the study table writes it."""
+    """One variant's summary of metric ``m`` as the study table writes it ("–" where the
+    variant lacks it: grid purities beyond 2-D, anchor reads without anchor points)."""
     f, key = m.fmt, m.key
+    first = {"count": f"{key}_count", "share": f"{key}.median", "axis": "axis_stability",
+             "arrangement": key, "spread": f"{key}.mean"}[m.kind]  # fmt: skip
+    if pd.isna(row.get(first, math.nan)):
+        return "–"
     if m.kind == "count":
-        n, k = int(row["n_seeds"]), int(row["placed_count"])
-        return f"{k}/{n} ({row['placed_ci_low']:{f}}–{row['placed_ci_high']:{f}})"
+        n, k = int(row["n_seeds"]), int(row[f"{key}_count"])
+        return f"{k}/{n} ({row[f'{key}_ci_low']:{f}}–{row[f'{key}_ci_high']:{f}})"
     if m.kind == "share":
         return f"{row[f'{key}.median']:{f}} [{row[f'{key}.p5']:{f}}, {row[f'{key}.min']:{f}}]"
     if m.kind == "axis":
@@ -68,12 +73,15 @@ def study_cell(row: pd.Series, m: Metric) -> str:
 
 
 def placement_markdown(table: pd.DataFrame) -> str:
-    """Per variant: every headline metric (placed with its CI, corner shares, arrangement,
-    cost in fit) and the 0s-to-1s axis, in the registry's order."""
-    shown = [m for m in METRICS if m.headline or m.kind == "axis"]
+    """Per variant: every headline or shown metric (placed and aligned with their CIs,
+    corner shares, anchor decode, arrangement, cost in fit) and the 0s-to-1s axis, in the
+    registry's order; a metric no variant has gets no column."""
+    shown = [m for m in METRICS if m.headline or m.shown or m.kind == "axis"]
+    cells = {m: [study_cell(r, m) for _, r in table.iterrows()] for m in shown}
+    shown = [m for m in shown if set(cells[m]) != {"–"}]  # no column of a metric not measured
     columns = ["variant", *(HEADINGS[m.kind].format(m.name) for m in shown)]
-    rows = [[f"`{r['variant']}`", *(study_cell(r, m) for m in shown)]
-            for _, r in table.iterrows()]  # fmt: skip
+    rows = [[f"`{variant}`", *(cells[m][i] for m in shown)]
+            for i, variant in enumerate(table["variant"])]  # fmt: skip
     return markdown_table(columns, rows)
 
 
@@ -98,7 +106,7 @@ def arrangement_markdown(table: pd.DataFrame) -> str:
 
 # The rows a metric gives the gap table, by kind: (summary column, label suffix).
 GAP_ROWS = {
-    "count": [("placed_rate", " rate")],
+    "count": [("_rate", " rate")],
     "share": [(".median", ", median"), (".p5", ", 5th percentile")],
     "spread": [(".mean", ", mean")],
     "arrangement": [("", " stability")],
@@ -108,7 +116,7 @@ GAP_ROWS = {
 def gap_keys() -> list[tuple[str, str]]:
     """(summary column, row label) of every metric the gap table compares."""
     return [
-        (column if m.kind == "count" else m.key + column, m.name + suffix)
+        (m.key + column, m.name + suffix)
         for m in METRICS if m.gap
         for column, suffix in GAP_ROWS[m.kind]
     ]  # fmt: skip

@@ -64,6 +64,18 @@ def placed_interval(placed: int, n: int) -> tuple[float, float]:
     return ci.low, ci.high
 
 
+def count_summary(key: str, metrics: list[dict]) -> dict:
+    """How many seeds have ``key`` true: ``key``_count, _rate and its exact interval;
+    nothing if a model lacks the metric (as for absent shares and spreads)."""
+    if any(key not in m for m in metrics):
+        return {}
+    n = len(metrics)
+    count = sum(bool(m[key]) for m in metrics)
+    low, high = placed_interval(count, n)
+    return {f"{key}_count": count, f"{key}_rate": count / n, f"{key}_ci_low": low,
+            f"{key}_ci_high": high}  # fmt: skip
+
+
 def share_summary(values: list[float]) -> dict[str, float]:
     """Corner shares across seeds: a mean hides the seed that fails, so quantiles too."""
     return {
@@ -76,10 +88,21 @@ def share_summary(values: list[float]) -> dict[str, float]:
 
 
 def spread_summary(values: list[float]) -> dict[str, float]:
+    """Mean, sd and minimum across seeds, and the mean's 95 % t-interval (the mean itself
+    when the seeds agree or there is one)."""
+    mean = statistics.fmean(values)
+    sd = statistics.stdev(values) if len(values) > 1 else 0.0
+    low = high = mean
+    if sd > 0:
+        low, high = stats.t.interval(
+            CONFIDENCE, len(values) - 1, mean, sd / math.sqrt(len(values))
+        )
     return {
-        "mean": statistics.fmean(values),
-        "std": statistics.stdev(values) if len(values) > 1 else 0.0,
+        "mean": mean,
+        "std": sd,
         "min": min(values),
+        "ci_low": float(low),
+        "ci_high": float(high),
     }
 
 
@@ -131,18 +154,12 @@ def arrangement(centroids: torch.Tensor) -> dict:
 def summarize_variant(metrics: list[dict], centroids: torch.Tensor) -> dict:
     """``metrics``: per seed, the evaluation's scalar metrics; ``centroids`` (n, 10, D)."""
     n = len(metrics)
-    placed = sum(bool(m["placed"]) for m in metrics)
-    low, high = placed_interval(placed, n)
-    summary = {
-        "n_seeds": n,
-        "placed_count": placed,
-        "placed_rate": placed / n,
-        "placed_ci_low": low,
-        "placed_ci_high": high,
-    }
+    summary = {"n_seeds": n}
     reducers = {"share": share_summary, "spread": spread_summary}
     for metric in per_model():
-        if metric.kind in reducers:
+        if metric.kind == "count":
+            summary.update(count_summary(metric.key, metrics))
+        elif metric.kind in reducers:
             key = metric.key
             values = [m[key] for m in metrics if key in m and not math.isnan(m[key])]
             if values:
@@ -167,8 +184,9 @@ def headline(summary: dict) -> dict[str, float]:
     for name, path in headline_paths().items():
         value = summary
         for key in path:
-            value = value[key]
-        picked[name] = round(value, HEADLINE_DIGITS)
+            value = value.get(key) if isinstance(value, dict) else None
+        if value is not None:  # absent for this variant (e.g. no anchor points to decode)
+            picked[name] = round(value, HEADLINE_DIGITS)
     return picked
 
 

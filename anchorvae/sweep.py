@@ -82,8 +82,8 @@ def spread_of(rows: pd.DataFrame | pd.Series, variant: str, m: Metric) -> tuple:
     costs as mean +- sd."""
     col = f"{variant}.{m.key}"
     if m.kind == "count":
-        ci = (rows[f"{variant}.placed_ci_low"], rows[f"{variant}.placed_ci_high"])
-        return rows[f"{variant}.placed_rate"], *ci
+        ci = (rows[f"{col}_ci_low"], rows[f"{col}_ci_high"])
+        return rows[f"{col}_rate"], *ci
     if m.kind == "share":
         return rows[f"{col}.median"], rows[f"{col}.min"], rows[f"{col}.max"]
     mean, sd = rows[f"{col}.mean"], rows[f"{col}.std"]
@@ -138,11 +138,16 @@ def sweep_figure(table: pd.DataFrame) -> plt.Figure:
 
 
 def _sweep_cell(row: pd.Series, variant: str, m: Metric) -> str:
-    """One metric of one variant with the figure's spread."""
+    """One metric of one variant with the figure's spread ("–" where it lacks it)."""
+    first = f"{variant}.{m.key}" + (
+        "_rate" if m.kind == "count" else ".mean" if m.kind == "spread" else ".median"
+    )
+    if pd.isna(row.get(first, math.nan)):
+        return "–"
     centre, low, high = spread_of(row, variant, m)
     f = m.fmt
     if m.kind == "count":
-        n, k = int(row[f"{variant}.n_seeds"]), int(row[f"{variant}.placed_count"])
+        n, k = int(row[f"{variant}.n_seeds"]), int(row[f"{variant}.{m.key}_count"])
         return f"{k}/{n} ({low:{f}}–{high:{f}})"
     if m.kind == "share":
         return f"{centre:{f}} [{low:{f}}, {high:{f}}]"

@@ -18,6 +18,7 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
+from anchorvae.anchors import anchor_directions
 from anchorvae.config import TrainParams, VariantParams
 from anchorvae.ensemble import Ensemble, seeded_member
 from anchorvae.errors import StageFailure
@@ -44,12 +45,6 @@ class EpochRecord:
 class TrainedSeeds:
     state_dicts: dict[int, dict[str, torch.Tensor]]  # seed -> CPU state dict
     history: list[EpochRecord]  # every epoch of every seed
-
-
-def anchor_directions(variant: VariantParams, latent_dims: int) -> torch.Tensor:
-    """(S, D) latent direction of each anchor score, in params.yaml's order."""
-    rows = list(variant.anchors.values())
-    return torch.tensor(rows, dtype=torch.float32).reshape(len(rows), latent_dims)
 
 
 def train_seeds(

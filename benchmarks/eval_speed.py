@@ -34,10 +34,10 @@ MANY = (100, 1000)  # ensemble sizes measured on a GPU
 
 def _models(k: int, device: str):
     from anchorvae.classifier import DigitClassifier
-    from anchorvae.model import VAE, ModelConfig
+    from anchorvae.model import ModelConfig, build_vae
 
     torch.manual_seed(0)
-    return [VAE(ModelConfig()) for _ in range(k)], DigitClassifier().to(device).eval()
+    return [build_vae(ModelConfig()) for _ in range(k)], DigitClassifier().to(device).eval()
 
 
 def _test_set(root: str):

@@ -8,20 +8,27 @@ from __future__ import annotations
 
 import torch
 
+from anchorvae.anchors import ANCHORED_DIGITS
 from anchorvae.classifier import predict
+from anchorvae.evaluate import anchor_codes
 from anchorvae.loss import kl_to_standard_normal
 from anchorvae.placement import (
     corner_fractions,
     digit_centroids,
     grid_purity,
+    is_aligned,
     is_placed,
     normal_grid,
+    side_fractions,
 )
 
 
 @torch.no_grad()
-def evaluate_one(vae, classifier, images, labels, grid_size: int) -> tuple[dict, torch.Tensor]:
-    """(metrics, encoder means (N, D)) of one VAE, every image through it one batch at a time."""
+def evaluate_one(
+    vae, classifier, images, labels, grid_size: int, points: torch.Tensor | None = None
+) -> tuple[dict, torch.Tensor]:
+    """(metrics, encoder means (N, D)) of one VAE, every image through it one batch at a
+    time; with anchor ``points`` (10, D), the anchor reads too (the same codes drawn)."""
     device = next(vae.parameters()).device
     sse = kl = 0.0
     means, recons = [], []
@@ -38,6 +45,8 @@ def evaluate_one(vae, classifier, images, labels, grid_size: int) -> tuple[dict,
     metrics = {
         **corner_fractions(means, labels),
         "placed": is_placed(centroids),
+        **side_fractions(means, labels),
+        "aligned": is_aligned(centroids),
         "test_recon": sse / len(images),
         "test_kl": kl / len(images),
         "recon_accuracy": (predict(classifier, recons) == labels).float().mean().item(),
@@ -47,4 +56,10 @@ def evaluate_one(vae, classifier, images, labels, grid_size: int) -> tuple[dict,
         decoded = vae.decode(codes.reshape(-1, 2).to(device)).cpu()
         predicted = predict(classifier, decoded).reshape(grid_size, grid_size)
         metrics.update(grid_purity(codes, predicted))
+    if points is not None:
+        codes, intended = anchor_codes(points)
+        right = (predict(classifier, vae.decode(codes.to(device)).cpu()) == intended).float()
+        n = len(ANCHORED_DIGITS)
+        metrics.update(anchor_point_read=right[:n].mean().item(),
+                       anchor_decode=right[n:].mean().item())  # fmt: skip
     return metrics, means

@@ -31,7 +31,7 @@ from functools import partial
 import torch
 
 from anchorvae.config import VariantParams, load_params
-from anchorvae.model import VAE, ModelConfig
+from anchorvae.model import ModelConfig, build_vae
 
 ANCHORED = VariantParams(anchor_rate=2.0, anchors={"donutness": [1.0, 1.0]})
 TEXTBOOK_BATCH, TEXTBOOK_LR = 128, 1e-3
@@ -76,7 +76,7 @@ def textbook_loop(root: str, epochs: int, device: str) -> tuple[float, float, fl
     torch.manual_seed(0)
     data = MNIST(root, train=True, download=False, transform=transforms.ToTensor())
     loader = DataLoader(data, batch_size=TEXTBOOK_BATCH, shuffle=True)
-    model = VAE(ModelConfig()).to(device)
+    model = build_vae(ModelConfig()).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=TEXTBOOK_LR)
     maps = _maps(device)
     start = time.perf_counter()
@@ -106,7 +106,7 @@ def in_memory_loop(
     torch.manual_seed(0)
     x_all = as_flat_floats(load_mnist(root, train=True)[0]).to(device)
     shift_all = _shift(_scores(x_all))
-    model = VAE(ModelConfig()).to(device)
+    model = build_vae(ModelConfig()).to(device)
     optimizer = make_optimizer(model.parameters(), lr, torch.device(device))
     start = time.perf_counter()
     for _ in range(epochs):
@@ -141,7 +141,7 @@ def anchorvae_loop(
         images,
         _scores(images),
         list(range(k)),
-        partial(VAE, ModelConfig()),
+        partial(build_vae, ModelConfig()),
         params,
         ANCHORED,
         choose_device(device),
@@ -157,7 +157,7 @@ def flop_per_epoch(n_images: int, batch: int) -> float:
 
     from anchorvae.loss import vae_loss
 
-    model = VAE(ModelConfig())
+    model = build_vae(ModelConfig())
     x = torch.rand(batch, 784)
     with FlopCounterMode(display=False) as counter:
         recon, mu, logvar = model(x, torch.randn(batch, 2))

@@ -6,11 +6,13 @@ import _bootstrap  # noqa: F401  (first: ends with its parent, runs under .venv)
 import os
 from pathlib import Path
 
+from anchorvae.anchors import CONTROL
 from anchorvae.atomic import atomic_dir
-from anchorvae.checkpoints import model_path, trained_seeds
+from anchorvae.checkpoints import model_path, read_anchor_points, trained_seeds
 from anchorvae.classifier import load_classifier
 from anchorvae.cli import params_from, parser, run_stage
 from anchorvae.data import as_flat_floats, load_mnist
+from anchorvae.errors import UsageError
 from anchorvae.evaluate import evaluate_seeds
 from anchorvae.model import load_checkpoint
 from anchorvae.results import save_evaluation
@@ -30,12 +32,19 @@ def main(argv: list[str] | None = None) -> None:
     configure_cpu(run.threads)
     device = choose_device(run.device)
     seeds = trained_seeds(args.models)
+    if not seeds:
+        raise UsageError(f"{args.models} holds no seed<N>/model.pt: run the train stage")
     vaes = [load_checkpoint(model_path(args.models, seed))[0] for seed in seeds]
+    # A plain VAE decodes the control's anchor points (the post's loss), beside its folder.
+    points = read_anchor_points(args.models)
+    if points is None:
+        points = read_anchor_points(Path(args.models).parent / CONTROL)
     classifier = load_classifier(args.classifier)
     images, labels = load_mnist(args.mnist, train=False)
     evaluations = evaluate_seeds(
-        vaes, classifier, as_flat_floats(images), labels, e.grid_size, e.sample_size, device
-    )
+        vaes, classifier, as_flat_floats(images), labels, e.grid_size, e.sample_size, device,
+        points,
+    )  # fmt: skip
     with atomic_dir(args.out) as tmp:
         for seed, evaluation in zip(seeds, evaluations, strict=True):
             save_evaluation(Path(tmp) / f"seed{seed}", evaluation)

@@ -5,15 +5,12 @@ import _bootstrap  # noqa: F401  (first: ends with its parent, runs under .venv)
 import os
 from functools import partial
 
-import numpy as np
-import torch
-
+from anchorvae.anchors import anchor_directions, anchor_points, has_anchors, load_scores
 from anchorvae.atomic import atomic_dir
 from anchorvae.checkpoints import save_models
 from anchorvae.cli import params_from, parser, run_stage
 from anchorvae.data import as_flat_floats, load_mnist
-from anchorvae.errors import UsageError
-from anchorvae.model import VAE, config_for
+from anchorvae.model import build_vae, config_for
 from anchorvae.runtime import choose_device, configure_cpu
 from anchorvae.settings import run_settings
 from anchorvae.train import train_seeds
@@ -31,33 +28,22 @@ def main(argv: list[str] | None = None) -> None:
     run = run_settings(os.environ)  # ANCHORVAE_DEVICE, ANCHORVAE_THREADS: not params
     configure_cpu(run.threads)
     device = choose_device(run.device)
-    images, _ = load_mnist(args.mnist, train=True)
+    images, labels = load_mnist(args.mnist, train=True)
     scores = load_scores(args.scores, len(images), len(variant.anchors))
     if params.train.limit:
-        images, scores = images[: params.train.limit], scores[: params.train.limit]
+        n = params.train.limit
+        images, scores, labels = images[:n], scores[:n], labels[:n]
     model_config = config_for(params.train)
     trained = train_seeds(
-        as_flat_floats(images), scores, params.seeds, partial(VAE, model_config),
+        as_flat_floats(images), scores, params.seeds, partial(build_vae, model_config),
         params.train, variant, device, name=args.variant,
     )  # fmt: skip
+    points = None
+    if has_anchors(variant):  # where the loss pulled each digit, for the evaluation
+        directions = anchor_directions(variant, params.train.latent_dims)
+        points = anchor_points(scores, labels, directions, variant.anchor_rate)
     with atomic_dir(args.out) as tmp:
-        save_models(tmp, trained, args.variant, model_config.to_dict())
-
-
-def load_scores(path: str, n_images: int, n_scores: int) -> torch.Tensor:
-    """The (N, S) scores of the scores stage, checked against the images and the anchors."""
-    try:
-        scores = np.load(path)
-    except (OSError, ValueError) as err:
-        raise UsageError(
-            f"{path} cannot be read as scores ({err}): run the scores stage"
-        ) from None
-    if scores.shape != (n_images, n_scores):
-        raise UsageError(
-            f"{path} holds scores of shape {scores.shape}, expected ({n_images}, {n_scores}): "
-            "run the scores stage for this variant"
-        )
-    return torch.from_numpy(scores)
+        save_models(tmp, trained, args.variant, model_config.to_dict(), points)
 
 
 if __name__ == "__main__":

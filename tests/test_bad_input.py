@@ -13,7 +13,7 @@ import torch
 import yaml
 
 from anchorvae.classifier import ClassifierConfig, DigitClassifier
-from anchorvae.model import VAE, ModelConfig
+from anchorvae.model import ModelConfig, build_vae
 
 from synthetic import synthetic_raw_files, write_raw_files
 
@@ -28,7 +28,7 @@ class Exploit:
 
 
 def vae_checkpoint(**changes) -> dict:
-    checkpoint = {"state_dict": VAE(ModelConfig()).state_dict(),
+    checkpoint = {"state_dict": build_vae(ModelConfig()).state_dict(),
                   "model_config": ModelConfig().to_dict(), "variant": "anchored", "seed": 0,
                   "epoch": 1, "metrics": {}}  # fmt: skip
     return {**checkpoint, **changes}

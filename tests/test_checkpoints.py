@@ -6,7 +6,7 @@ import torch
 from anchorvae.checkpoints import model_path, read_history, save_models, trained_seeds
 from anchorvae.ensemble import Ensemble
 from anchorvae.errors import UsageError
-from anchorvae.model import VAE, ModelConfig, load_checkpoint
+from anchorvae.model import ModelConfig, build_vae, load_checkpoint
 from anchorvae.train import EpochRecord, TrainedSeeds
 
 
@@ -14,7 +14,7 @@ def trained(seeds=(2, 10)) -> TrainedSeeds:
     states = {}
     for seed in seeds:
         torch.manual_seed(seed)
-        states[seed] = VAE(ModelConfig()).state_dict()
+        states[seed] = build_vae(ModelConfig()).state_dict()
     history = [EpochRecord(e, s, 10.0 / e, 8.0 / e, 2.0 / e) for e in (1, 2) for s in seeds]
     return TrainedSeeds(states, history)
 
@@ -27,7 +27,7 @@ def test_every_seed_is_loadable_alone_with_its_last_epoch(tmp_path):
     assert checkpoint["epoch"] == 2
     assert checkpoint["metrics"] == {"loss": 5.0, "recon": 4.0, "kl": 1.0}
     torch.manual_seed(10)
-    expected = VAE(ModelConfig()).state_dict()
+    expected = build_vae(ModelConfig()).state_dict()
     for key, value in model.state_dict().items():
         assert torch.equal(value, expected[key])
     table = read_history(tmp_path)
@@ -37,7 +37,7 @@ def test_every_seed_is_loadable_alone_with_its_last_epoch(tmp_path):
 
 def test_a_checkpoint_holds_its_own_weights_only(tmp_path):
     """An ensemble's weights are slices of stacked tensors; each file must hold one seed's."""
-    members = [VAE(ModelConfig()) for _ in range(8)]
+    members = [build_vae(ModelConfig()) for _ in range(8)]
     states = Ensemble(members, torch.device("cpu")).state_dicts()
     history = [EpochRecord(1, s, 1.0, 1.0, 0.0) for s in range(8)]
     save_models(tmp_path, TrainedSeeds(dict(enumerate(states)), history), "v", {})

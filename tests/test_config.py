@@ -52,6 +52,35 @@ def test_int_is_accepted_where_a_number_is_expected():
         ("train.lr", -0.001, "train.lr = -0.001"),
         ("train.lr", 0, "train.lr = 0"),
         ("train.latent_dims", 0, "train.latent_dims = 0"),
+        (
+            "train.latent_dims",
+            1025,
+            "train.latent_dims = 1025 is invalid: expected an integer >= 1 and <= 1024",
+        ),
+        (
+            "train.architecture",
+            "resnet",
+            "train.architecture = 'resnet' is invalid: expected one of mlp, conv",
+        ),
+        (
+            "generality.architecture",
+            ["mlp", "vit"],
+            "generality.architecture[1] = 'vit' is "
+            "invalid: expected a non-empty list of: mlp, conv",
+        ),
+        ("generality.latent_dims", [2, 0], "generality.latent_dims[1] = 0 is invalid"),
+        ("generality.epochs", [], "generality.epochs = [] is invalid"),
+        (
+            "generality.variants",
+            ["anchored"],
+            "generality.variants = ['anchored'] is invalid: expected keys of variants",
+        ),
+        (
+            "generality.variants",
+            ["baseline", "nope"],
+            "generality.variants = ['baseline', 'nope'] is invalid",
+        ),
+        ("generality.seeds_per_cell", 1, "generality.seeds_per_cell = 1"),
         ("train.epochz", 3, "train.epochz is an unknown key"),
         ("trian", {}, "trian is an unknown key"),
         ("seeds", [], "seeds = []"),
@@ -114,9 +143,12 @@ def test_bad_values_name_key_value_and_what_is_allowed(key, value, message):
 @pytest.mark.parametrize(
     "key, allowed",
     [
-        ("train.epochz", "epochs, batch_size, lr, latent_dims, limit"),
+        ("train.epochz", "epochs, batch_size, lr, latent_dims, architecture, limit"),
         ("variants.anchored.anchor_rat", "anchor_rate, anchors"),
-        ("trian", "templates, train, variants, seeds, classifier, evaluate, study, sweep"),
+        (
+            "trian",
+            "templates, train, variants, seeds, classifier, evaluate, study, sweep, generality",
+        ),
     ],
 )
 def test_an_unknown_key_lists_the_keys_of_its_own_section(key, allowed):

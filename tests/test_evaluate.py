@@ -8,7 +8,7 @@ import torch
 
 from anchorvae.classifier import DigitClassifier
 from anchorvae.evaluate import evaluate_seeds
-from anchorvae.model import VAE, ModelConfig
+from anchorvae.model import ModelConfig, build_vae
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 from per_model_eval import evaluate_one  # noqa: E402
@@ -17,13 +17,16 @@ from per_model_eval import evaluate_one  # noqa: E402
 @pytest.mark.parametrize("latent_dims", [2, 3])
 def test_every_seed_at_once_matches_each_model_alone(latent_dims):
     torch.manual_seed(0)
-    vaes = [VAE(ModelConfig(latent_dims=latent_dims)) for _ in range(3)]
+    vaes = [build_vae(ModelConfig(latent_dims=latent_dims)) for _ in range(3)]
     classifier = DigitClassifier().eval()
     images, labels = torch.rand(500, 784), torch.arange(500) % 10
-    together = evaluate_seeds(vaes, classifier, images, labels, 5, 40, torch.device("cpu"))
+    points = torch.randn(10, latent_dims)
+    cpu = torch.device("cpu")
+    together = evaluate_seeds(vaes, classifier, images, labels, 5, 40, cpu, points)
     assert len(together) == 3
     for vae, evaluation in zip(vaes, together, strict=True):
-        alone, means = evaluate_one(vae, classifier, images, labels, 5)
+        alone, means = evaluate_one(vae, classifier, images, labels, 5, points)
+        assert "anchor_decode" in alone
         assert evaluation.metrics.keys() == alone.keys()
         assert evaluation.metrics == pytest.approx(alone, rel=1e-5, abs=1e-6)
         torch.testing.assert_close(evaluation.centroids[0], means[labels == 0].mean(dim=0))
@@ -37,7 +40,7 @@ def test_the_batches_do_not_change_the_numbers(monkeypatch):
     import anchorvae.evaluate as evaluate
 
     torch.manual_seed(1)
-    vaes = [VAE(ModelConfig()) for _ in range(2)]
+    vaes = [build_vae(ModelConfig()) for _ in range(2)]
     classifier = DigitClassifier().eval()
     images, labels = torch.rand(300, 784), torch.arange(300) % 10
     one = evaluate_seeds(vaes, classifier, images, labels, 4, 10, torch.device("cpu"))

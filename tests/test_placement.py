@@ -101,6 +101,7 @@ def test_chance_level_matches_known_values_and_is_deterministic():
 def model_metrics(placed: bool, share: float) -> dict:
     return {
         "placed": placed,
+        "aligned": placed,
         "zeros_in_corner": share,
         "ones_in_corner": share,
         "test_recon": 30.0,
@@ -127,11 +128,13 @@ def test_summarize_variant_counts_shares_and_spreads():
     summary = summarize_variant(metrics, repeated_arrangement(3))
     assert summary["placed_rate"] == pytest.approx(2 / 3)
     assert summary["placed_count"] == 2
+    assert summary["aligned_count"] == 2 and summary["aligned_ci_high"] < 1
     assert summary["zeros_in_corner"]["mean"] == pytest.approx(0.5)
     assert summary["zeros_in_corner"]["median"] == pytest.approx(0.5)
     assert summary["zeros_in_corner"]["p5"] == pytest.approx(0.05)  # linear between 0 and .5
     assert summary["zeros_in_corner"]["min"] == 0.0
     assert summary["test_kl"]["std"] == 0.0
+    assert summary["test_kl"]["ci_low"] == summary["test_kl"]["ci_high"] == 5.0
     assert "grid_zero_purity" not in summary  # absent, not 0
     assert 0 < summary["stability_by_chance"] < 1
 

@@ -34,6 +34,8 @@ def tiny_params(**sections) -> dict:
             params[name].update(values)
         else:
             params[name] = values
+    kept = [v for v in params["generality"]["variants"] if v in params["variants"]]
+    params["generality"]["variants"] = kept  # `make generality` trains only known variants
     return params
 
 
@@ -68,7 +70,7 @@ def workdir(tmp_path_factory, raw_files):
 
 
 def scores(work, variant, params="params.yaml"):
-    out = work / "scores" / f"{params}-{variant}.npy"
+    out = work / "scores" / params / f"{variant}.npy"
     stage("scores")(
         [
             variant,
@@ -217,6 +219,7 @@ def test_latent_dims_other_than_two_work_end_to_end(workdir, tmp_path):
     evaluate(workdir, tmp_path / "m", tmp_path / "c.pt", tmp_path / "e", params="dims3.yaml")
     metrics = json.loads((tmp_path / "e" / "seed0" / "metrics.json").read_text())
     assert "grid_zero_purity" not in metrics and "zeros_in_corner" in metrics
+    assert {"aligned", "zeros_on_side", "anchor_decode", "anchor_point_read"} <= metrics.keys()
     assert not (tmp_path / "e" / "seed0" / "grid.npy").exists()
     assert (tmp_path / "e" / "seed1" / "latent.csv").read_text().splitlines()[
         0
@@ -242,6 +245,11 @@ def test_classifier_evaluate_summarize_chain(workdir):
         "zeros_in_corner",
         "ones_in_corner",
         "placed",
+        "zeros_on_side",
+        "ones_on_side",
+        "aligned",
+        "anchor_point_read",
+        "anchor_decode",
         "test_recon",
         "test_kl",
         "recon_accuracy",
@@ -249,6 +257,14 @@ def test_classifier_evaluate_summarize_chain(workdir):
         "grid_one_purity",
     }
     assert np.load(folder / "grid.npy").shape == (4, 4, 28, 28)
+    # The plain VAE decodes the anchored variant's points: the control of the anchor decode.
+    control = json.loads((workdir / "eval" / "baseline" / "seed0" / "metrics.json").read_text())
+    assert 0 <= control["anchor_decode"] <= 1 and "anchor_point_read" in control
+    points = json.loads((workdir / "models" / "anchored" / "anchors.json").read_text())["points"]
+    assert len(points) == 10 and len(points[0]) == 2
+    assert json.loads((workdir / "models" / "baseline" / "anchors.json").read_text()) == {
+        "points": None
+    }
     assert len((folder / "latent.csv").read_text().splitlines()) == 51
     stage("summarize")(
         [

@@ -74,14 +74,9 @@ def test_figure_spreads_stay_within_shares_and_class_mean_sits_beside_its_rate()
 
 
 def sweep_stage(monkeypatch, statuses):
-    """stages/sweep.py with `dvc` replaced by a script of queue statuses."""
-    import importlib.util
-    from pathlib import Path
+    """anchorvae.experiments with `dvc` replaced by a script of queue statuses."""
+    import anchorvae.experiments as module
 
-    path = Path(__file__).resolve().parents[1] / "stages" / "sweep.py"
-    spec = importlib.util.spec_from_file_location("sweep_stage", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
     calls = []
 
     def fake_dvc(*args):
@@ -100,7 +95,7 @@ DONE = "a  sweep-rate-1  Success\nWorker status: 0 active, 0 idle"
 
 def test_wait_restarts_a_dead_worker_then_returns(monkeypatch):
     module, calls = sweep_stage(monkeypatch, [BUSY, DEAD, BUSY, DONE])
-    module.wait(jobs=2)
+    module.wait_for_queue(jobs=2)
     assert ("queue", "start", "--jobs", "2") in calls
     assert sum(c[:2] == ("queue", "start") for c in calls) == 1
 
@@ -112,4 +107,4 @@ def test_wait_gives_up_when_workers_keep_dying(monkeypatch):
 
     module, _ = sweep_stage(monkeypatch, [DEAD] * 10)
     with pytest.raises(StageFailure, match="queued but no queue worker runs them"):
-        module.wait(jobs=1)
+        module.wait_for_queue(jobs=1)

@@ -53,6 +53,8 @@ def tiny_params() -> dict:
     params["train"].update(epochs=1, batch_size=64, limit=0)
     params["seeds"] = [0, 1]
     params["variants"] = {name: params["variants"][name] for name in TINY_VARIANTS}
+    kept = [name for name in params["generality"]["variants"] if name in TINY_VARIANTS]
+    params["generality"].update(variants=kept, seeds_per_cell=2)
     params["classifier"]["epochs"] = 1
     params["evaluate"].update(grid_size=4, sample_size=50)
     return params

@@ -1,0 +1,123 @@
+"""The generality study: its cells and overrides, its table, figure and README table,
+and (slow) a two-cell grid run as queued DVC experiments in a tiny repo of its own: a
+conv VAE and an 8-D latent space through the whole pipeline."""
+
+import sys
+
+import pandas as pd
+import pytest
+import yaml
+from tiny_repo import commit, make_repo, run
+
+from anchorvae.config import ParamsError, parse_params
+from anchorvae.generality import (
+    Cell,
+    cells,
+    generality_figure,
+    generality_markdown,
+    generality_table,
+    planned_experiments,
+)
+
+ROOT_PARAMS = "params.yaml"
+
+
+def project_params(**generality):
+    from pathlib import Path
+
+    raw = yaml.safe_load((Path(__file__).resolve().parents[1] / ROOT_PARAMS).read_text())
+    raw["generality"].update(generality)
+    return parse_params(raw)
+
+
+def test_one_axis_at_a_time_varies_each_axis_alone_from_the_first_values():
+    g = project_params(architecture=["mlp", "conv"], latent_dims=[2, 8], epochs=[10, 50],
+                       factorial=False).generality  # fmt: skip
+    assert cells(g) == [Cell("mlp", 2, 10), Cell("conv", 2, 10), Cell("mlp", 8, 10),
+                        Cell("mlp", 2, 50)]  # fmt: skip
+    assert len(cells(g.model_copy(update={"factorial": True}))) == 8
+
+
+def test_each_cell_sets_its_settings_seeds_and_diagonal_directions_and_drops_the_rest():
+    params = project_params(architecture=["conv"], latent_dims=[4], epochs=[3],
+                            seeds_per_cell=3, variants=["baseline", "anchored"])  # fmt: skip
+    [(name, flags)] = planned_experiments(params)
+    assert name == "gen-conv-4d-3ep"
+    assert flags == [
+        "train.architecture=conv",
+        "train.latent_dims=4",
+        "train.epochs=3",
+        "seeds=[0,1,2]",
+        "variants.anchored.anchors.donutness=[1,1,1,1]",
+        "~variants.label_reference",
+        "~variants.two_axis",
+    ]
+
+
+def test_a_direction_off_the_diagonal_cannot_be_carried_to_other_sizes():
+    params = project_params(variants=["baseline", "two_axis"])
+    with pytest.raises(ParamsError, match=r"variants.two_axis.anchors.sevenness = \[1.0, -1.0\] "
+                       r"is invalid for `make generality`"):  # fmt: skip
+        planned_experiments(params)
+
+
+def exp_row(name, arch, dims, placed):
+    row = {"Experiment": name, "rev": "abc", "State": "Success", "train.architecture": arch,
+           "train.latent_dims": dims, "train.epochs": 10}  # fmt: skip
+    for variant in ("baseline", "anchored"):
+        row.update({f"{variant}.n_seeds": 4, f"{variant}.placed_count": placed,
+                    f"{variant}.placed_rate": placed / 4, f"{variant}.placed_ci_low": 0.1,
+                    f"{variant}.placed_ci_high": 0.9, f"{variant}.aligned_count": 4,
+                    f"{variant}.aligned_rate": 1.0, f"{variant}.aligned_ci_low": 0.4,
+                    f"{variant}.aligned_ci_high": 1.0, f"{variant}.axis_stability": 0.5,
+                    f"{variant}.test_recon.mean": 40.0})  # fmt: skip
+    row["anchored.anchor_decode.mean"] = 0.8
+    row["anchored.anchor_decode.ci_low"] = 0.7
+    row["anchored.anchor_decode.ci_high"] = 0.9
+    return row
+
+
+def test_table_has_a_row_per_cell_and_variant_in_the_planned_order():
+    rows = [exp_row("gen-mlp-8d-10ep", "mlp", 8, 1), exp_row("gen-mlp-2d-10ep", "mlp", 2, 3),
+            {"Experiment": "other", "rev": "x"}]  # fmt: skip
+    table = generality_table(
+        rows, ["baseline", "anchored"], ["gen-mlp-2d-10ep", "gen-mlp-8d-10ep"]
+    )
+    assert list(zip(table["experiment"], table["variant"], strict=True)) == [
+        ("gen-mlp-2d-10ep", "baseline"), ("gen-mlp-2d-10ep", "anchored"),
+        ("gen-mlp-8d-10ep", "baseline"), ("gen-mlp-8d-10ep", "anchored"),
+    ]  # fmt: skip
+    assert table["placed_rate"].tolist() == [0.75, 0.75, 0.25, 0.25]
+    markdown = generality_markdown(table)
+    assert (
+        "| mlp, 8-D, 10 ep | `anchored` | 1/4 (0.10–0.90) | 4/4 (0.40–1.00) | 0.80 (0.70–0.90)"
+        in markdown
+    )
+    assert "| mlp, 2-D, 10 ep | `baseline` | 3/4 (0.10–0.90) | 4/4 (0.40–1.00) | – |" in markdown
+    figure = generality_figure(table)
+    assert len(figure.axes) == 3
+    assert [t.get_text() for t in figure.axes[-1].get_xticklabels()] == [
+        "mlp, 2-D, 10 ep", "mlp, 8-D, 10 ep"]  # fmt: skip
+
+
+@pytest.mark.slow
+def test_a_conv_cell_and_an_8d_cell_run_as_queued_experiments(tmp_path_factory):
+    repo = make_repo(tmp_path_factory.mktemp("generality"))
+    params = yaml.safe_load((repo / "params.yaml").read_text())
+    params["generality"].update(architecture=["conv"], latent_dims=[2, 8], epochs=[1],
+                                factorial=True, seeds_per_cell=2)  # fmt: skip
+    (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    commit(repo, "a grid of two cells")
+    for step in ("queue", "wait"):
+        run([sys.executable, "stages/generality.py", step], repo)
+    run([sys.executable, "stages/generality.py", "report"], repo)
+    table = pd.read_csv(repo / "reports" / "generality.csv")
+    assert table["experiment"].tolist() == ["gen-conv-2d-1ep"] * 2 + ["gen-conv-8d-1ep"] * 2
+    assert (table["state"] == "Success").all(), table
+    assert table["variant"].tolist() == ["baseline", "anchored"] * 2
+    assert (table["n_seeds"] == 2).all()
+    assert table["aligned_rate"].notna().all() and table["placed_rate"].notna().all()
+    assert table["anchor_decode.mean"].between(0, 1).all()  # the baseline: at anchored's
+    assert (repo / "reports" / "generality.png").stat().st_size > 10_000
+    log = run(["dvc", "queue", "logs", "gen-conv-8d-1ep"], repo)
+    assert "Running stage 'train@two_axis'" not in log  # dropped from the cell
