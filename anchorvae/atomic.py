@@ -34,13 +34,22 @@ def _staging(path: Path) -> tuple[Path, str]:
     """(folder, name prefix) of the temporary entries of output ``path``.
 
     A relative path of three or more parts (as dvc.yaml gives them) stages in its first
-    folder, on the same file system, so the final rename stays atomic; the prefix names
-    the rest of the path. Other paths stage beside themselves.
+    folder, if that is on the output's file system (a rename cannot cross one: a
+    ``data/models`` mounted or linked elsewhere stages beside the output); the prefix
+    names the rest of the path. Other paths stage beside themselves.
     """
     parts = path.parts
-    if path.is_absolute() or len(parts) < 3:
-        return path.parent, f".tmp-{path.name}."
+    beside = path.parent, f".tmp-{path.name}."
+    if path.is_absolute() or len(parts) < 3 or not _same_device(Path(parts[0]), path.parent):
+        return beside
     return Path(parts[0]), ".tmp-" + "__".join(parts[1:]) + "."
+
+
+def _same_device(a: Path, b: Path) -> bool:
+    try:
+        return a.stat().st_dev == b.stat().st_dev
+    except OSError:  # not there yet: the caller makes the parent folders
+        return True
 
 
 def _remove_stale(path: Path) -> None:
@@ -71,6 +80,18 @@ def _replace_dir(new: Path, path: Path) -> None:
 
 
 @contextmanager
+def _named(path: Path) -> Iterator[None]:
+    """An OSError that names no file (numpy's and pandas' writers on a full disk say only
+    "12544 requested and 8064 written") is raised again naming the output ``path``."""
+    try:
+        yield
+    except OSError as err:
+        if err.filename:
+            raise
+        raise OSError(err.errno, err.strerror or str(err), str(path)) from None
+
+
+@contextmanager
 def atomic_path(path: str | Path) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; rename it onto ``path`` on success."""
     path = Path(path)
@@ -82,7 +103,8 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     tmp = Path(tmp)
     _usual_mode(tmp, is_dir=False)
     try:
-        yield tmp
+        with _named(path):
+            yield tmp
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
@@ -98,7 +120,8 @@ def atomic_dir(path: str | Path) -> Iterator[Path]:
     tmp = Path(tempfile.mkdtemp(prefix=prefix, dir=folder))
     _usual_mode(tmp, is_dir=True)
     try:
-        yield tmp
+        with _named(path):
+            yield tmp
         _replace_dir(tmp, path)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

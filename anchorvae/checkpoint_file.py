@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import pickle
 import warnings
 from collections.abc import Callable
@@ -47,6 +48,17 @@ def read_checkpoint(path: str | Path, map_location="cpu") -> dict:
     return checkpoint
 
 
+def write_checkpoint(checkpoint: dict, path: str | Path) -> None:
+    """``torch.save``, whose writer fails on a full disk with a RuntimeError ("PytorchStream
+    Writer failed writing file ..."): an OSError instead, which the atomic output it is
+    written into (anchorvae/atomic.py) names by the output's path."""
+    try:
+        torch.save(checkpoint, path)
+    except RuntimeError as err:
+        reason = str(err).strip().splitlines()[0] if str(err).strip() else "write failed"
+        raise OSError(errno.EIO, f"cannot write a checkpoint ({reason})") from None
+
+
 def build_model(path: Path, checkpoint: dict, make: Callable[[dict], M], kind: str) -> M:
     """``make(model_config)`` with the checkpoint's weights; BadInputFile if they do not fit."""
     try:
@@ -55,4 +67,11 @@ def build_model(path: Path, checkpoint: dict, make: Callable[[dict], M], kind: s
     except (TypeError, KeyError, ValueError, RuntimeError, AttributeError) as err:
         reason = str(err).strip().splitlines()[0]
         raise BadInputFile(f"{path} is not a {kind} checkpoint ({reason})") from None
+    broken = [name for name, t in model.state_dict().items()
+              if t.is_floating_point() and not torch.isfinite(t).all()]  # fmt: skip
+    if broken:
+        raise BadInputFile(
+            f"{path} holds weights that are not finite ({broken[0]}): a diverged model, "
+            "not a result (retrain it)"
+        )
     return model.eval()

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 import torch
 
+from anchorvae.checkpoint_file import write_checkpoint
 from anchorvae.errors import BadInputFile, UsageError
 
 if TYPE_CHECKING:  # a type only: reading models must not depend on the trainer
@@ -50,7 +51,7 @@ def save_models(
             "epoch": record.epoch,
             "metrics": {"loss": record.loss, "recon": record.recon, "kl": record.kl},
         }
-        torch.save(checkpoint, path)
+        write_checkpoint(checkpoint, path)
     history = pd.DataFrame([dataclasses.asdict(r) for r in trained.history])
     history.to_csv(Path(folder) / HISTORY, index=False, float_format="%.5f")
     listed = None if points is None else points.tolist()

@@ -54,14 +54,20 @@ def run_stage(main: Callable[[list[str] | None], None], argv: list[str] | None =
     try:
         main(argv)
     except (ParamsError, UsageError) as err:
-        log.error("error: %s", err)
+        log.error("error: %s", _flat(err))
         sys.exit(BAD_INPUT_EXIT)
     except StageFailure as err:
-        log.error("failed: %s", err)
+        log.error("failed: %s", _flat(err))
         sys.exit(FAILED_EXIT)
     except OSError as err:  # a full disk, a permission refused: name the path
         where = f": {err.filename}" if err.filename else ""
         log.error("failed: %s%s", err.strerror or err, where)
+        sys.exit(FAILED_EXIT)
+    except (MemoryError, RuntimeError) as err:
+        if not _out_of_memory(err):
+            raise
+        log.error("failed: out of memory (%s): use fewer seeds or a smaller batch, or a "
+                  "device with more memory", _first_line(err))  # fmt: skip
         sys.exit(FAILED_EXIT)
     except KeyboardInterrupt:
         log.error("interrupted: no output was written")
@@ -69,3 +75,22 @@ def run_stage(main: Callable[[list[str] | None], None], argv: list[str] | None =
     except Terminated:
         log.error("terminated: no output was written")
         sys.exit(128 + signal.SIGTERM)
+
+
+# How torch says it ran out: CPU ("DefaultCPUAllocator: can't allocate memory"), CUDA
+# (torch.OutOfMemoryError, "CUDA out of memory"), or a size too large to compute.
+OUT_OF_MEMORY = ("can't allocate memory", "out of memory", "size calculation overflowed")
+
+
+def _out_of_memory(err: BaseException) -> bool:
+    return isinstance(err, MemoryError) or any(s in str(err) for s in OUT_OF_MEMORY)
+
+
+def _first_line(err: BaseException) -> str:
+    text = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+    return text[:160]
+
+
+def _flat(err: BaseException) -> str:
+    """The message on one line, even when it quotes a value with a line break in it."""
+    return " ".join(str(err).splitlines())

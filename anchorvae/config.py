@@ -104,14 +104,17 @@ class EvaluateParams(Section):
 
 
 class StudyParams(Section):
-    # `make study` trains every variant on seeds 0..seeds_per_variant-1
-    seeds_per_variant: _int(2, 100_000)
+    # `make study` trains every variant on seeds 0..seeds_per_variant-1, passed to DVC as
+    # one `-S seeds=[...]` argument: Linux takes at most 128 KiB in one argument, which
+    # 10,000 seeds fit (about 49 KiB) and 30,000 do not
+    seeds_per_variant: _int(2, 10_000)
 
 
 class SweepParams(Section):
     # anchor_rate of each queued experiment of `make sweep` (the anchored variant only)
     rates: list[float] = Field(
-        min_length=1, description=f"a non-empty list of numbers >= 0 and <= {RATE_MAX:g}"
+        min_length=1,
+        description=f"a non-empty list of distinct numbers >= 0 and <= {RATE_MAX:g}",
     )
     jobs: _int(1, 64)  # experiments run at once
 
@@ -120,6 +123,8 @@ class SweepParams(Section):
     def _in_range(cls, rates: list[float]) -> list[float]:
         if not all(0 <= r <= RATE_MAX for r in rates):
             raise ValueError("out of range")
+        if len(set(rates)) != len(rates):  # each rate is one experiment, named by its rate
+            raise ValueError("repeated")
         return rates
 
 
@@ -140,7 +145,7 @@ class GeneralityParams(Section):
     variants: list[str] = Field(
         min_length=1, description="a non-empty list of keys of `variants`, with baseline"
     )
-    seeds_per_cell: _int(2, 100_000)
+    seeds_per_cell: _int(2, 10_000)  # one `-S seeds=[...]` argument, as for the study
     jobs: _int(1, 64)  # experiments run at once
 
 
@@ -227,11 +232,21 @@ def _walk(model: type[BaseModel], loc: tuple) -> tuple[Any, Any]:
     return info, current
 
 
+SHOWN_CHARS = 60  # a value longer than this is cut in a message (a 400-digit number)
+KEY_CHARS = 40  # and a key
+
+
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= SHOWN_CHARS else text[: SHOWN_CHARS - 1] + "…"
+
+
 def key_of(loc: tuple) -> str:
     """("sweep", "rates", 1) -> "sweep.rates[1]"."""
     key = ""
     for part in loc:
-        key += f"[{part}]" if isinstance(part, int) else f".{part}" if key else str(part)
+        text = str(part) if len(str(part)) <= KEY_CHARS else str(part)[: KEY_CHARS - 1] + "…"
+        key += f"[{text}]" if isinstance(part, int) else f".{text}" if key else text
     return key
 
 
@@ -251,9 +266,9 @@ def one_line(err: ValidationError, model: type[BaseModel], scores: tuple[str, ..
         allowed = ", ".join(parent.model_fields)
         return f"{key} is an unknown key: allowed are {allowed}"
     if info is None or info.description is None:
-        return f"{key} = {first['input']!r} is invalid: expected {_kind_of(kind)}"
+        return f"{key} = {_shown(first['input'])} is invalid: expected {_kind_of(kind)}"
     allowed = info.description.replace("{scores}", ", ".join(scores) or "see anchorvae/scores")
-    return f"{key} = {first['input']!r} is invalid: expected {allowed}"
+    return f"{key} = {_shown(first['input'])} is invalid: expected {allowed}"
 
 
 def _kind_of(error_type: str) -> str:
@@ -274,27 +289,45 @@ def parse_params(raw: Any, scores: tuple[str, ...] | None = None) -> Params:
 
 
 class _UniqueKeyLoader(yaml.SafeLoader):
-    """YAML's safe loader, except that a key given twice in a mapping is an error
-    (PyYAML would keep the last one silently)."""
+    """YAML's safe loader, except that a key given twice in a mapping, or a key that is not
+    a name, is an error (PyYAML would keep the last one silently), and that every float
+    YAML 1.2 reads is a float: `dvc exp run -S train.lr=0.00005` writes ``5e-05``, which
+    YAML 1.1 (PyYAML) would read as a string."""
 
     def construct_mapping(self, node, deep=False):
         seen: dict[Any, int] = {}
         for key_node, _ in node.value:
             key = self.construct_object(key_node, deep=deep)
             line = key_node.start_mark.line + 1
+            if not isinstance(key, str):
+                raise ParamsError(
+                    f"{_shown(key)} (line {line}) is not a valid key: keys are names"
+                )
             if key in seen:
                 raise ParamsError(f"{key} is given twice (lines {seen[key]} and {line}): keep one")
             seen[key] = line
         return super().construct_mapping(node, deep)
 
 
+# YAML 1.2's floats without a dot (5e-05, 1E3) that YAML 1.1 leaves as strings.
+_UniqueKeyLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
+    list("-+0123456789"),
+)
+
+
 def load_params(path: str | Path = "params.yaml", scores: tuple[str, ...] | None = None) -> Params:
     """Read and validate params.yaml (see :func:`parse_params` for ``scores``)."""
     path = Path(path)
     try:
-        raw = yaml.load(path.read_text(), Loader=_UniqueKeyLoader)  # noqa: S506 (a safe loader)
+        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader)  # noqa: S506 (a safe loader)
     except OSError as err:
         raise ParamsError(f"{path}: cannot be read ({err.strerror})") from None
+    except UnicodeDecodeError as err:
+        raise ParamsError(
+            f"{path}: is not UTF-8 text (byte {err.object[err.start]:#04x} at offset {err.start})"
+        ) from None
     except yaml.YAMLError as err:
         raise ParamsError(f"{path}: is not valid YAML ({str(err).splitlines()[0]})") from None
     except ParamsError as err:

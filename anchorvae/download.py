@@ -77,6 +77,15 @@ def install_verified(tmp: Path, dest: Path, sha256: str) -> None:
     tmp.replace(dest)
 
 
+def _content_length(header: str | None, url: str) -> int | None:
+    """The byte count a server promises, None if it promises none."""
+    if not header:
+        return None
+    if not header.strip().isdigit():
+        raise SourceError(f"{url}: Content-Length {header[:40]!r} is not a byte count")
+    return int(header)
+
+
 def http_get(url: str, dest: Path, timeout_s: float, accept: str | None = None) -> None:
     """Stream ``url`` into ``dest`` with a byte progress bar; SourceError on any failure."""
     headers = {"User-Agent": "anchorvae"}
@@ -85,8 +94,7 @@ def http_get(url: str, dest: Path, timeout_s: float, accept: str | None = None) 
     request = urllib.request.Request(url, headers=headers)
     try:
         with urllib.request.urlopen(request, timeout=timeout_s) as resp:
-            expected = resp.headers.get("Content-Length")
-            expected = int(expected) if expected else None
+            expected = _content_length(resp.headers.get("Content-Length"), url)
             received = _copy_with_progress(resp, dest, expected, url)
     except urllib.error.HTTPError as err:
         raise SourceError(f"{url}: HTTP {err.code} {err.reason}") from None
@@ -181,8 +189,10 @@ class PackageIndexSource:
                 files = json.loads(page.read_text())["files"]
             except (ValueError, KeyError, TypeError):
                 raise SourceError(f"{page_url}: not a PEP 691 JSON project page") from None
-        for entry in files:
+        for entry in files if isinstance(files, list) else []:
             if isinstance(entry, dict) and entry.get("filename") == WHEEL_NAME:
+                if not isinstance(entry.get("url"), str):
+                    raise SourceError(f"{page_url}: the entry of {WHEEL_NAME} has no url")
                 return urllib.parse.urljoin(page_url, entry["url"])
         raise SourceError(f"{page_url}: lists no {WHEEL_NAME}")
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import logging
 import re
+import signal
 import subprocess
 import tempfile
 import time
@@ -12,8 +14,11 @@ from io import StringIO
 import pandas as pd
 from dvc.api import exp_show
 
-from anchorvae.errors import StageFailure
+from anchorvae.errors import BadInputFile, StageFailure
 from anchorvae.metrics import headline_paths
+
+log = logging.getLogger(__name__)
+STOP_WAIT_S = 120  # how long an interrupted `dvc` may take to clean up after itself
 
 
 def run_dvc(*args: str) -> str:
@@ -27,6 +32,33 @@ def run_dvc(*args: str) -> str:
         if code != 0:
             raise StageFailure(f"dvc {' '.join(args)}: {err.read().strip().splitlines()[-1:]}")
         return out.read()
+
+
+def run_dvc_shown(*args: str) -> None:
+    """`dvc *args` with its output on the terminal (its stages' messages included).
+
+    DVC runs in a session of its own, so a Ctrl-C (or SIGTERM) reaches this process
+    alone, which then interrupts DVC once with SIGINT and waits for it: DVC unwinds its
+    run and cleans up after itself. (subprocess.run would kill it 0.25 s after a Ctrl-C,
+    leaving a temporary experiment behind that DVC shows as Running for ever.)
+    """
+    process = subprocess.Popen(["dvc", *args], start_new_session=True)
+    try:
+        code = process.wait()
+    except BaseException:  # KeyboardInterrupt, or cli.Terminated (SIGTERM)
+        _stop(process)
+        raise
+    if code != 0:
+        raise StageFailure(f"dvc {' '.join(args[:2])} failed (exit {code}): see its output above")
+
+
+def _stop(process: subprocess.Popen) -> None:
+    process.send_signal(signal.SIGINT)
+    try:
+        process.wait(timeout=STOP_WAIT_S)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 def experiments_named(prefix: str) -> list[str]:
@@ -45,16 +77,50 @@ def queue_experiments(prefix: str, planned: list[tuple[str, list[str]]], jobs: i
     stale = experiments_named(prefix)
     if stale:
         run_dvc("exp", "remove", *stale)
-    for name, overrides in planned:
-        flags = [flag for override in overrides for flag in ("-S", override)]
-        run_dvc("exp", "run", "--queue", "--name", name, *flags)
-    run_dvc("queue", "start", "--jobs", str(jobs))
+    try:
+        for name, overrides in planned:
+            flags = [flag for override in overrides for flag in ("-S", override)]
+            run_dvc("exp", "run", "--queue", "--name", name, *flags)
+        run_dvc("queue", "start", "--jobs", str(jobs))
+    except BaseException:  # none of a half-queued plan runs on its own later
+        stop_queue()
+        raise
 
 
 def wait_for_queue(jobs: int) -> None:
     """Block until nothing is queued or running. A queue worker that died with work left
     (seen here: DVC's file-system broker failing to read a message) is restarted, a few
-    times at most, so one broken worker does not stall the queue for ever."""
+    times at most, so one broken worker does not stall the queue for ever. Interrupted
+    (Ctrl-C, SIGTERM), it stops the queue first: see :func:`stop_queue`."""
+    log.info("waiting for the DVC queue (`dvc queue status`; Ctrl-C stops it)")
+    try:
+        _wait(jobs)
+    except BaseException:
+        stop_queue()
+        raise
+
+
+def stop_queue() -> None:
+    """Remove the queued experiments, interrupt the running ones (as a Ctrl-C would) and
+    stop the workers: the queue workers run detached, so they would otherwise go on."""
+    log.warning("stopping the DVC queue: queued experiments removed, running ones ended")
+    for args in (("queue", "remove", "--queued"), ("queue", "kill", *_running()),
+                 ("queue", "stop", "--kill")):  # fmt: skip
+        if args[1] != "kill" or len(args) > 2:
+            try:
+                run_dvc(*args)
+            except StageFailure as err:  # go on: stop as much as can be stopped
+                log.warning("%s", err)
+
+
+def _running() -> list[str]:
+    """The names of the queue's running experiments (`dvc queue status`)."""
+    status = run_dvc("queue", "status")
+    return [line.split()[1] for line in status.splitlines()
+            if len(line.split()) > 3 and line.split()[-1] == "Running"]  # fmt: skip
+
+
+def _wait(jobs: int) -> None:
     restarts = 0
     while True:
         status = run_dvc("queue", "status")
@@ -95,8 +161,17 @@ def experiment_csvs(name: str, *paths: str) -> list[pd.DataFrame]:
         text = committed_file(revs[0], path)
         if text is None:
             raise StageFailure(f"experiment {name} has no {path}")
-        tables.append(pd.read_csv(StringIO(text)))
+        tables.append(read_csv(StringIO(text), f"experiment {name}: {path}"))
     return tables
+
+
+def read_csv(source, name: str | None = None) -> pd.DataFrame:
+    """pandas' read_csv; a file that is empty or not CSV is a BadInputFile naming it."""
+    try:
+        return pd.read_csv(source)
+    except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError) as err:
+        reason = str(err).strip().splitlines()[0][:120]
+        raise BadInputFile(f"{name or source}: not a CSV table ({reason})") from None
 
 
 METRIC_KEY = re.compile(r"^(?:.*/)?variants/(?P<variant>[^/:]+)\.json:(?P<key>.+)$")

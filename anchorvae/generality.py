@@ -18,6 +18,7 @@ from anchorvae.config import GeneralityParams, Params, ParamsError
 from anchorvae.metrics import METRICS, Metric, flat_columns
 from anchorvae.plots import plt
 from anchorvae.study import markdown_table
+from anchorvae.sweep import named_rows, number
 
 PREFIX = "gen-"  # every experiment this module queues is named PREFIX...
 
@@ -99,13 +100,9 @@ def generality_table(
     reported metric's summary columns and the 0->1 axis stability; cells in the order of
     ``planned`` (experiment names), any others after them."""
     records = []
-    for row in exp_rows:
-        name = row.get("Experiment") or ""
-        if not name.startswith(PREFIX):
-            continue
+    for row, named in named_rows(exp_rows, PREFIX):
         cell = {
-            "experiment": name,
-            "state": row.get("State") or "Success",
+            **named,
             "architecture": row.get("train.architecture"),
             "latent_dims": int(row.get("train.latent_dims") or 0),
             "epochs": int(row.get("train.epochs") or 0),
@@ -114,23 +111,20 @@ def generality_table(
             record = {**cell, "variant": variant}
             for metric in reported():
                 for column in flat_columns(metric):
-                    record[column] = _number_or_nan(row.get(f"{variant}.{column}"))
+                    record[column] = number(row.get(f"{variant}.{column}"))
             for column in ("axis_stability", "arrangement_stability", "stability_by_chance"):
-                record[column] = _number_or_nan(row.get(f"{variant}.{column}"))
+                record[column] = number(row.get(f"{variant}.{column}"))
             if math.isnan(record["placed_rate"]) and record["state"] == "Success":
                 record["state"] = "Failed"  # ran, but left no summary
             records.append(record)
     table = pd.DataFrame.from_records(records)
     if table.empty:
         return table
-    rank = {name: i for i, name in enumerate([*planned, *sorted(set(table["experiment"]))])}
+    order = list(dict.fromkeys([*planned, *sorted(set(table["experiment"]))]))
+    rank = {name: i for i, name in enumerate(order)}
     order = table.assign(_cell=table["experiment"].map(rank),
                          _variant=table["variant"].map(variants.index))  # fmt: skip
     return table.loc[order.sort_values(["_cell", "_variant"]).index].reset_index(drop=True)
-
-
-def _number_or_nan(value) -> float:
-    return math.nan if value is None or value == "-" else float(value)
 
 
 # Each panel: (title, summary columns (centre, low, high), a fixed y range or None).
@@ -157,6 +151,7 @@ def generality_figure(table: pd.DataFrame) -> plt.Figure:
     for ax, (title, (centre, low, high), ylim) in zip(axes[:, 0], PANELS, strict=True):
         for i, variant in enumerate(variants):
             rows = ok[ok["variant"] == variant].set_index("experiment").reindex(cells_in_order)
+            rows = rows.assign(**{low: rows[low].clip(lower=0), high: rows[high].clip(upper=1)})
             x = [j + (i - (len(variants) - 1) / 2) * width for j in range(len(cells_in_order))]
             error = [rows[centre] - rows[low], rows[high] - rows[centre]]
             ax.errorbar(x, rows[centre], yerr=error, fmt="o", capsize=3, color=f"C{i}",
@@ -164,13 +159,16 @@ def generality_figure(table: pd.DataFrame) -> plt.Figure:
         ax.set_title(title, fontsize=10)
         ax.set_ylim(*ylim)
         ax.grid(axis="y", color="0.9")
-    axes[0, 0].legend(fontsize=9, ncol=len(variants), loc="lower right")
+    handles, names = axes[0, 0].get_legend_handles_labels()
+    fig.legend(handles, names, loc="lower center", ncol=len(variants), fontsize=9)
     axes[-1, 0].set_xticks(range(len(labels)), labels, rotation=20, ha="right")
     seeds = ok["n_seeds"].max() if not ok.empty else math.nan
-    failed = table.loc[table["state"] != "Success", "experiment"].unique().tolist()
     title = f"Beyond the post's setting: {seeds:.0f} seeds per cell and variant"
-    fig.suptitle(title + (f"\nfailed: {', '.join(failed)}" if failed else ""))
-    fig.tight_layout()
+    for state in ("Failed", "Queued", "Running"):  # cells with no result, and why
+        names = table.loc[table["state"] == state, "experiment"].unique().tolist()
+        title += f"\n{state.lower()}: {', '.join(names)}" if names else ""
+    fig.suptitle(title)
+    fig.tight_layout(rect=(0, 0.03, 1, 1))
     return fig
 
 
@@ -185,22 +183,25 @@ def _count(row: pd.Series, key: str) -> str:
     return f"{k}/{n} ({row[f'{key}_ci_low']:.2f}–{row[f'{key}_ci_high']:.2f})"
 
 
-def _mean_ci(row: pd.Series, key: str) -> str:
+def _share_ci(row: pd.Series, key: str) -> str:
+    """A share's mean over seeds and its t-interval, cut to [0, 1] (with 4 seeds the
+    t-interval of a spread-out share can pass 0)."""
     if pd.isna(row.get(f"{key}.mean", math.nan)):
         return "–"
-    return f"{row[f'{key}.mean']:.2f} ({row[f'{key}.ci_low']:.2f}–{row[f'{key}.ci_high']:.2f})"
+    low, high = max(0.0, row[f"{key}.ci_low"]), min(1.0, row[f"{key}.ci_high"])
+    return f"{row[f'{key}.mean']:.2f} ({low:.2f}–{high:.2f})"
 
 
 def generality_markdown(table: pd.DataFrame) -> str:
     """The README's table: per cell and variant, placed and aligned with their exact
     intervals, the anchor decode with its t-interval, the axis stability and the fit."""
     columns = ["cell", "variant", "placed (95 % CI)", "aligned (95 % CI)",
-               "anchor samples read as their digit (95 % CI)", "0→1 axis stability",
+               "anchor samples read as their digit (95 % CI, cut to 0–1)", "0→1 axis stability",
                "test SSE"]  # fmt: skip
     rows = []
     for _, r in table[table["state"] == "Success"].iterrows():
         sse = "–" if pd.isna(r.get("test_recon.mean")) else f"{r['test_recon.mean']:.1f}"
         rows.append([_cell_label(r), f"`{r['variant']}`", _count(r, "placed"),
-                     _count(r, "aligned"), _mean_ci(r, "anchor_decode"),
+                     _count(r, "aligned"), _share_ci(r, "anchor_decode"),
                      f"{r['axis_stability']:.2f}", sse])  # fmt: skip
     return markdown_table(columns, rows)

@@ -16,6 +16,7 @@ from pathlib import Path
 import pandas as pd
 
 from anchorvae.errors import StageFailure, UsageError
+from anchorvae.generality import generality_markdown
 from anchorvae.study import details_markdown, flat_summary, placement_markdown
 from anchorvae.sweep import sweep_markdown
 
@@ -56,15 +57,17 @@ def pipeline_markdown(repo: str | Path = ".") -> str:
 
 
 def blocks(
-    details_json: str | Path, study_csv: str | Path, sweep_csv: str | Path, repo: str | Path = "."
-) -> dict[str, str]:
+    details_json: str | Path, study_csv: str | Path, sweep_csv: str | Path,
+    generality_csv: str | Path, repo: str | Path = ".",
+) -> dict[str, str]:  # fmt: skip
     """Block name -> its markdown, from the default run's summary, the study's table, the
-    sweep's and dvc.yaml."""
+    sweep's, the generality study's and dvc.yaml."""
     return {
         "default-run": placement_markdown(summary_table(details_json)),
         "study": placement_markdown(study := pd.read_csv(study_csv)),
         "study-details": details_markdown(study),
         "sweep": sweep_markdown(pd.read_csv(sweep_csv)),
+        "generality": generality_markdown(pd.read_csv(generality_csv)),
         "pipeline": pipeline_markdown(repo),
     }
 

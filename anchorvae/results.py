@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -16,7 +17,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from anchorvae.errors import UsageError
+from anchorvae.errors import BadInputFile, UsageError
 
 if TYPE_CHECKING:  # a type only: summaries and plots must not depend on the evaluation code
     from anchorvae.evaluate import Evaluation
@@ -49,7 +50,22 @@ def load_result(folder: Path) -> dict:
         centroids = pd.read_csv(folder / "centroids.tsv", sep="\t").set_index("digit")
     except FileNotFoundError as err:
         raise UsageError(f"{err.filename} is missing: run the evaluate stage first") from None
+    _check_finite(folder / "metrics.json", metrics)
     return {"metrics": metrics, "centroids": torch.tensor(centroids.to_numpy())}
+
+
+# A share of a digit's test images is NaN where the test set has none of that digit (the
+# same for every model); any other number that is not finite is a broken model.
+MAY_BE_NAN = ("zeros_in_corner", "ones_in_corner", "zeros_on_side", "ones_on_side")
+
+
+def _check_finite(path: Path, metrics: dict) -> None:
+    for key, value in metrics.items():
+        if key not in MAY_BE_NAN and isinstance(value, float) and not math.isfinite(value):
+            raise BadInputFile(
+                f"{path}: {key} = {value} is not finite: the model is broken, not a result "
+                "(retrain it)"
+            )
 
 
 def model_table(results: dict[str, dict[int, dict]]) -> pd.DataFrame:

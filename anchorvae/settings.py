@@ -21,8 +21,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Annotated, Literal, TypeVar
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+)
 
 from anchorvae.errors import UsageError
 
@@ -55,14 +63,42 @@ def _words(text: str) -> list[str]:
     return text.split()
 
 
+URL_SCHEMES = ("http", "https", "file")
+
+
+def _is_url(text: str, schemes: tuple[str, ...] = URL_SCHEMES) -> bool:
+    """True for a URL urllib can take apart, with one of ``schemes`` (and a host for http)."""
+    try:
+        parts = urlsplit(text)
+        parts.port  # noqa: B018  (raises on a port that is not a number)
+    except ValueError:
+        return False
+    return parts.scheme in schemes and (parts.scheme == "file" or bool(parts.hostname))
+
+
+def _mirrors(mirrors: list[str]) -> list[str]:
+    """A mirror is a folder, or a URL (anything with "://") that urllib can fetch."""
+    if not all(_is_url(m) for m in mirrors if "://" in m):
+        raise ValueError("not a URL")
+    return mirrors
+
+
+def _index_url(url: str) -> str:
+    if url and not _is_url(url, ("http", "https")):
+        raise ValueError("not a URL")
+    return url
+
+
 class DownloadSettings(Settings):
-    mirrors: Annotated[list[str], BeforeValidator(_words)] = Field(
-        [], description="folders or base URLs separated by spaces"
+    mirrors: Annotated[list[str], BeforeValidator(_words), AfterValidator(_mirrors)] = Field(
+        [], description="folders or base URLs (http, https, file) separated by spaces"
     )
     timeout_s: float = Field(
         30.0, gt=0, le=MAX_TIMEOUT_S, description=f"a number > 0 and <= {MAX_TIMEOUT_S:g}"
     )
-    index_url: str = Field("", description="a package index URL, or empty for pip's own")
+    index_url: Annotated[str, AfterValidator(_index_url)] = Field(
+        "", description="a package index URL (http or https), or empty for pip's own"
+    )
 
 
 def from_env(model: type[S], env: Mapping[str, str]) -> S:

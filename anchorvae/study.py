@@ -11,6 +11,7 @@ import math
 import numpy as np
 import pandas as pd
 
+from anchorvae.errors import BadInputFile
 from anchorvae.metrics import METRICS, Metric
 from anchorvae.placement import N_DIGITS
 from anchorvae.plots import DIGIT_COLORS, plt
@@ -25,6 +26,33 @@ def flat_summary(summary: dict[str, dict]) -> pd.DataFrame:
     row per variant, nested keys flattened with dots: the layout every table here reads."""
     rows = [{"variant": name, **stats} for name, stats in summary.items()]
     return pd.json_normalize(rows, sep=".")
+
+
+MODEL_COLUMNS = ("model", "variant", "seed", "placed")
+CENTROID_COLUMNS = ("variant", "seed", "digit", "z1")
+
+
+def check_tables(models: pd.DataFrame, centroids: pd.DataFrame, where: str) -> None:
+    """BadInputFile naming ``where`` unless both are summarize's tables of the same
+    models: their columns, some rows, ten digits and no empty cell per model."""
+    named = (("models.csv", models, MODEL_COLUMNS), ("centroids.csv", centroids, CENTROID_COLUMNS))
+    for name, table, columns in named:
+        missing = [c for c in columns if c not in table.columns]
+        if missing:
+            raise BadInputFile(f"{where}: {name} has no column {missing[0]}: not summarize's")
+        if table.empty:
+            raise BadInputFile(f"{where}: {name} has no rows")
+        if table.isna().any().any() and name == "centroids.csv":
+            raise BadInputFile(f"{where}: {name} has empty cells (a truncated copy?)")
+    in_models = set(zip(models["variant"], models["seed"], strict=True))
+    in_centroids = set(zip(centroids["variant"], centroids["seed"], strict=True))
+    if in_models != in_centroids:
+        raise BadInputFile(
+            f"{where}: models.csv and centroids.csv list different models ({len(in_models)} "
+            f"and {len(in_centroids)}): copy both from one run"
+        )
+    if (centroids.groupby(["variant", "seed"]).size() != N_DIGITS).any():
+        raise BadInputFile(f"{where}: centroids.csv lacks digits: expected {N_DIGITS} per model")
 
 
 def study_table(models: pd.DataFrame, centroids: pd.DataFrame) -> pd.DataFrame:
@@ -91,10 +119,11 @@ def arrangement_markdown(table: pd.DataFrame) -> str:
     columns = ["variant", "all digits (chance)", "same side (chance)", *digits]
     rows = []
     for _, r in table.iterrows():
+        side = r.get("side_consistency", math.nan)  # 2-D only: a line has sides
         cells = [
             f"`{r['variant']}`",
             f"{r['arrangement_stability']:.2f} ({r['stability_by_chance']:.2f})",
-            f"{r['side_consistency']:.2f} ({r['side_by_chance']:.2f})",
+            "–" if pd.isna(side) else f"{side:.2f} ({r['side_by_chance']:.2f})",
         ]
         for d in digits:
             side = r.get(f"digit_side_share.{d}", math.nan)
@@ -166,6 +195,7 @@ def centroid_figure(centroids: pd.DataFrame, lim: float = 3.0) -> plt.Figure:
     """One panel per variant: every seed's ten digit centroids overlaid, one colour per
     digit, the digit written at its median place; what repeats forms a tight cluster."""
     variants = list(dict.fromkeys(centroids["variant"]))
+    axes_beyond = ["z2"] if "z2" in centroids else []  # beyond 2-D: the first two axes
     cols = min(len(variants), 2)
     rows = math.ceil(len(variants) / cols)
     fig, axes = plt.subplots(rows, cols, figsize=(4.6 * cols, 4.6 * rows), squeeze=False)
@@ -175,7 +205,8 @@ def centroid_figure(centroids: pd.DataFrame, lim: float = 3.0) -> plt.Figure:
         chosen = centroids[centroids["variant"] == variant]
         n_seeds = chosen["seed"].nunique()
         for digit in range(N_DIGITS):
-            z = chosen.loc[chosen["digit"] == digit, ["z1", "z2"]].to_numpy()
+            z = chosen.loc[chosen["digit"] == digit, ["z1", *axes_beyond]].to_numpy()
+            z = np.pad(z, ((0, 0), (0, 2 - z.shape[1])))  # a 1-D code: drawn on z2 = 0
             z = np.clip(z, -lim, lim)  # points beyond the frame sit on its edge
             ax.scatter(z[:, 0], z[:, 1], s=8, color=DIGIT_COLORS(digit), alpha=0.45, lw=0)
             mid = np.median(z, axis=0)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 
 import pandas as pd
 
@@ -23,39 +24,50 @@ def reported() -> list[Metric]:
 
 def experiment_name(rate: float | None = None) -> str:
     """``sweep-rate-0.25`` for a rate; ``sweep-class-mean`` for the template ablation."""
-    return f"{PREFIX}class-mean" if rate is None else f"{PREFIX}rate-{rate:g}"
+    # repr: the shortest text that reads back as the same float, so no two rates share a
+    # name (``:g`` keeps 6 digits: 0.1234561 and 0.1234562 would both be 0.123456)
+    return f"{PREFIX}class-mean" if rate is None else f"{PREFIX}rate-{_shortest(rate)}"
+
+
+def _shortest(rate: float) -> str:
+    text = repr(float(rate))
+    return text[:-2] if text.endswith(".0") else text
 
 
 def planned_experiments(rates: list[float]) -> list[tuple[str, list[str]]]:
     """(name, `-S` overrides) for each rate, then class-mean templates at the default rate."""
-    planned = [(experiment_name(r), [f"{RATE_PARAM}={r:g}"]) for r in rates]
+    planned = [(experiment_name(r), [f"{RATE_PARAM}={_shortest(r)}"]) for r in rates]
     planned.append((experiment_name(None), [f"{KIND_PARAM}=class_mean"]))
     return planned
 
 
-def _metric(row: dict, variant: str, column: str) -> float:
-    """A summary column from a flat `dvc.api.exp_show` row, NaN if absent."""
-    value = row.get(f"{variant}.{column}")
+def number(value) -> float:
+    """A value of a flat `dvc.api.exp_show` row as a float, NaN where it is absent."""
     return math.nan if value is None or value == "-" else float(value)
+
+
+def named_rows(exp_rows: list[dict], prefix: str) -> Iterator[tuple[dict, dict]]:
+    """(row, its experiment's name and state) for each `dvc.api.exp_show` row of an
+    experiment named ``prefix``..."""
+    for row in exp_rows:
+        name = row.get("Experiment") or ""
+        if name.startswith(prefix):
+            yield row, {"experiment": name, "state": row.get("State") or "Success"}
 
 
 def sweep_table(exp_rows: list[dict]) -> pd.DataFrame:
     """One row per sweep experiment (anchored metrics) plus the baseline's metrics."""
     records = []
-    for row in exp_rows:
-        name = row.get("Experiment") or ""
-        if not name.startswith(PREFIX):
-            continue
+    for row, named in named_rows(exp_rows, PREFIX):
         record = {
-            "experiment": name,
-            "state": row.get("State") or "Success",
+            **named,
             "anchor_rate": float(row.get(RATE_PARAM, math.nan)),
             "templates": row.get(KIND_PARAM, ""),
         }
         for variant in ("anchored", "baseline"):
             for metric in reported():
                 for column in flat_columns(metric):
-                    record[f"{variant}.{column}"] = _metric(row, variant, column)
+                    record[f"{variant}.{column}"] = number(row.get(f"{variant}.{column}"))
         if math.isnan(record["anchored.placed_rate"]) and record["state"] == "Success":
             record["state"] = "Failed"  # ran, but left no summary
         records.append(record)

@@ -5,9 +5,8 @@ import _bootstrap  # noqa: F401  (first: ends with its parent, runs under .venv)
 import os
 from pathlib import Path
 
-import torch
-
 from anchorvae.atomic import atomic_path, write_json
+from anchorvae.checkpoint_file import write_checkpoint
 from anchorvae.classifier import ClassifierConfig, accuracy
 from anchorvae.classifier_train import train_classifier
 from anchorvae.cli import params_from, parser, run_stage
@@ -40,7 +39,7 @@ def main(argv: list[str] | None = None) -> None:
         "metrics": {"test_accuracy": test_accuracy},
     }
     with atomic_path(Path(args.out)) as tmp:
-        torch.save(checkpoint, tmp)
+        write_checkpoint(checkpoint, tmp)
     write_json(args.metrics, {"test_accuracy": test_accuracy})
 
 

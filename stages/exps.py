@@ -13,10 +13,9 @@ import sys
 import textwrap
 
 import pandas as pd
-import yaml
 from dvc.api import exp_show
 
-from anchorvae.cli import parser, run_stage
+from anchorvae.cli import params_from, parser, run_stage
 from anchorvae.experiments import changed_params, headline_table
 
 WIDTH = 120  # a terminal's columns
@@ -26,8 +25,8 @@ def main(argv: list[str] | None = None) -> None:
     p = parser(__doc__.splitlines()[0])
     p.add_argument("--workspace", action="store_true", help="the workspace's metrics only")
     args = p.parse_args(argv)
-    with open(args.params) as f:
-        param_keys = set(pd.json_normalize(yaml.safe_load(f)).columns)
+    params = params_from(args)  # a bad file is one line, as for every stage
+    param_keys = set(pd.json_normalize(params.model_dump()).columns)
     rows = exp_show()
     if args.workspace:
         rows = [row for row in rows if row.get("rev") == "workspace"]

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from anchorvae.atomic import atomic_path
 from anchorvae.cli import parser, run_stage
+from anchorvae.errors import UsageError
 from anchorvae.readme import blocks, rewrite
 
 
@@ -20,8 +21,13 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--summary", default="metrics/details.json", help="the default run's")
     p.add_argument("--study", default="reports/study.csv", help="the many-seed study's")
     p.add_argument("--sweep", default="reports/sweep.csv", help="the anchor_rate sweep's")
+    p.add_argument("--generality", default="reports/generality.csv", help="make generality's")
     args = p.parse_args(argv)
-    generated = blocks(args.summary, args.study, args.sweep)
+    inputs = (args.summary, args.study, args.sweep, args.generality)
+    for path in (*inputs, *args.documents):
+        if not Path(path).is_file():
+            raise UsageError(f"{path} is not a file: run the make target that writes it")
+    generated = blocks(*inputs)
     for document in args.documents:
         text = rewrite(document, generated)
         with atomic_path(document) as tmp:

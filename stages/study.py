@@ -16,38 +16,61 @@ import pandas as pd
 from anchorvae.atomic import atomic_path
 from anchorvae.cli import params_from, parser, run_stage
 from anchorvae.errors import UsageError
-from anchorvae.experiments import experiment_csvs, experiments_named, run_dvc
+from anchorvae.experiments import (
+    experiment_csvs,
+    experiments_named,
+    read_csv,
+    run_dvc,
+    run_dvc_shown,
+)
 from anchorvae.plots import save_figure
-from anchorvae.study import centroid_figure, study_table
+from anchorvae.study import centroid_figure, check_tables, study_table
 
 log = logging.getLogger("anchorvae.study")
 EXPERIMENT = "study"
+NEXT = "study-next"  # a study being run, renamed EXPERIMENT once it has succeeded
 TABLES = ("metrics/models.csv", "metrics/centroids.csv")  # what summarize writes
 
 
 def run(seeds_per_variant: int) -> None:
-    if EXPERIMENT in experiments_named(EXPERIMENT):  # a rerun replaces the last study
-        run_dvc("exp", "remove", EXPERIMENT)
+    """Run the study as experiment NEXT; only once it has succeeded does it replace the
+    last study (an interrupted or failed run leaves the last one as it was)."""
+    _remove(NEXT)  # left by a run that could not even clean up (SIGKILL)
     seeds = ",".join(str(s) for s in range(seeds_per_variant))
     log.info("study: every variant on seeds 0..%d as experiment %s", seeds_per_variant - 1,
              EXPERIMENT)  # fmt: skip
     start = time.monotonic()
-    run_dvc("exp", "run", "--temp", "--name", EXPERIMENT, "-S", f"seeds=[{seeds}]")
+    try:
+        run_dvc_shown("exp", "run", "--temp", "--name", NEXT, "-S", f"seeds=[{seeds}]")
+    except BaseException:
+        _remove(NEXT)
+        raise
+    _remove(EXPERIMENT)
+    run_dvc("exp", "rename", NEXT, EXPERIMENT)
     log.info("study: done in %.1f min", (time.monotonic() - start) / 60)  # the log only
+
+
+def _remove(name: str) -> None:
+    if name in experiments_named(name):
+        run_dvc("exp", "remove", name)
 
 
 def read_tables(tables: str | None) -> tuple[pd.DataFrame, pd.DataFrame]:
     if tables is None:
-        return tuple(experiment_csvs(EXPERIMENT, *TABLES))
+        models, centroids = experiment_csvs(EXPERIMENT, *TABLES)
+        check_tables(models, centroids, f"experiment {EXPERIMENT}")
+        return models, centroids
     paths = [Path(tables) / Path(path).name for path in TABLES]
     for path in paths:
         if not path.is_file():
             raise UsageError(f"--tables {tables}: {path.name} is missing (summarize writes it)")
-    return tuple(pd.read_csv(path) for path in paths)
+    models, centroids = (read_csv(path) for path in paths)
+    check_tables(models, centroids, tables)
+    return models, centroids
 
 
 def report(csv: str, figure: str, tables: str | None) -> None:
-    models, centroids = read_tables(tables)
+    models, centroids = read_tables(tables)  # checked before anything is written
     table = study_table(models, centroids)
     with atomic_path(csv) as tmp:
         table.to_csv(tmp, index=False, float_format="%.5f")

@@ -22,9 +22,11 @@ class Route:
         content_type: str = "application/octet-stream",
         status: int = 200,
         truncate_to: int | None = None,
+        content_length: str | None = None,  # the header as sent; None: the body's length
     ):
         self.body, self.content_type = body, content_type
         self.status, self.truncate_to = status, truncate_to
+        self.content_length = content_length
 
 
 class LocalServer:
@@ -44,7 +46,8 @@ class LocalServer:
                     return
                 self.send_response(route.status)
                 self.send_header("Content-Type", route.content_type)
-                self.send_header("Content-Length", str(len(route.body)))
+                length = route.content_length or str(len(route.body))
+                self.send_header("Content-Length", length)
                 self.end_headers()
                 self.wfile.write(route.body[: route.truncate_to])
                 self.close_connection = True
@@ -74,3 +77,11 @@ def local_server():
 @pytest.fixture(scope="session")
 def raw_files() -> dict[str, bytes]:
     return synthetic_raw_files()
+
+
+def pytest_collection_modifyitems(config, items):
+    """The modules with end-to-end (slow) tests first. `make test` hands whole modules to
+    two workers in this order: the two longest then start at once, instead of one of them
+    queueing behind the unit tests and running on alone at the end."""
+    slow = {item.module.__name__ for item in items if item.get_closest_marker("slow")}
+    items.sort(key=lambda item: item.module.__name__ not in slow)  # stable: order kept within

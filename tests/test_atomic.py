@@ -1,4 +1,7 @@
 import os
+import shutil
+import tempfile
+from pathlib import Path
 
 import pytest
 
@@ -79,3 +82,39 @@ def test_a_nested_output_stages_in_its_top_folder_out_of_other_stages_deps(tmp_p
         (tmp / "model.pt").write_text("newer")
         assert not list((tmp_path / "data" / "models").glob(".tmp-*"))
     assert [p.name for p in (tmp_path / "data").iterdir()] == ["models"]
+
+
+def test_a_write_error_that_names_no_file_is_raised_naming_the_output(tmp_path):
+    """numpy on a full disk: "12544 requested and 8064 written", no path; the stage's one
+    line must still say which output failed."""
+    from anchorvae.atomic import atomic_dir, atomic_path
+
+    out = tmp_path / "out.npy"
+    with pytest.raises(OSError) as err, atomic_path(out):
+        raise OSError("12544 requested and 8064 written")
+    assert err.value.filename == str(out) and "12544 requested" in str(err.value)
+    with pytest.raises(OSError) as err, atomic_dir(tmp_path / "folder"):
+        raise OSError(28, "No space left on device")
+    assert err.value.filename == str(tmp_path / "folder") and err.value.errno == 28
+    assert sorted(p.name for p in tmp_path.iterdir()) == []  # nothing half-written
+
+
+def test_a_nested_output_on_another_file_system_stages_beside_itself(tmp_path, monkeypatch):
+    """data/models linked onto another file system (here /dev/shm, a tmpfs): staging in
+    data/ would make the final rename fail with "Invalid cross-device link"."""
+    elsewhere = Path("/dev/shm")
+    if not elsewhere.is_dir() or elsewhere.stat().st_dev == tmp_path.stat().st_dev:
+        pytest.skip("needs /dev/shm on a file system of its own")
+    target = Path(tempfile.mkdtemp(dir=elsewhere))
+    try:
+        monkeypatch.chdir(tmp_path)
+        (tmp_path / "data").mkdir()
+        (tmp_path / "data" / "models").symlink_to(target)
+        for attempt in range(2):  # a new output, then a replaced one
+            with atomic_dir("data/models/anchored") as tmp:
+                (tmp / "model.pt").write_text(str(attempt))
+        assert (target / "anchored" / "model.pt").read_text() == "1"
+        assert sorted(p.name for p in target.iterdir()) == ["anchored"]
+        assert sorted(p.name for p in (tmp_path / "data").iterdir()) == ["models"]
+    finally:
+        shutil.rmtree(target)

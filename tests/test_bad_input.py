@@ -34,6 +34,13 @@ def vae_checkpoint(**changes) -> dict:
     return {**checkpoint, **changes}
 
 
+def nan_weights() -> dict:
+    """A VAE's state dict with one NaN: what a diverged run would have saved."""
+    state = build_vae(ModelConfig()).state_dict()
+    state["mu_head.bias"][0] = float("nan")
+    return state
+
+
 def write_with(path: Path, content) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     if isinstance(content, bytes):
@@ -77,6 +84,7 @@ BAD_MODELS = {
     "wrong model_config": (vae_checkpoint(model_config={"hidden_units": 3}), "not a VAE"),
     "empty state_dict": (vae_checkpoint(state_dict={}), "is not a VAE checkpoint"),
     "a list": ([1, 2], "expected a state_dict and a model_config"),
+    "NaN weights": (vae_checkpoint(state_dict=nan_weights()), "holds weights that are not finite"),
 }
 
 
@@ -91,6 +99,40 @@ def test_evaluate_names_a_bad_model_file(work, case):
     assert_one_line(result, 1, str(models / "seed0" / "model.pt"), message)
     assert "pwned" not in result.stdout
     assert not out.exists()
+
+
+def test_evaluate_refuses_a_folder_without_checkpoints(work):
+    (work / "no_models").mkdir()
+    out = work / "eval_none"
+    args = [str(work / "no_models"), str(work / "classifier.pt"), str(work / "mnist"), str(out)]
+    result = run_stage("evaluate", args, work)
+    assert_one_line(result, 2, str(work / "no_models"), "holds no seed<N>/model.pt")
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("value", ["NaN", "Infinity"])
+def test_summarize_refuses_a_metric_that_is_not_finite(work, tmp_path, value):
+    """A broken model's evaluation is a failed stage naming it, never a dropped seed."""
+    params = yaml.safe_load((work / "params.yaml").read_text())
+    params["variants"] = {k: params["variants"][k] for k in ("baseline", "anchored")}
+    params["generality"]["variants"] = ["baseline", "anchored"]
+    params["seeds"] = [0, 1]
+    (tmp_path / "two.yaml").write_text(yaml.safe_dump(params))
+    for variant, seed in [(v, s) for v in ("baseline", "anchored") for s in (0, 1)]:
+        folder = tmp_path / "eval" / variant / f"seed{seed}"
+        folder.mkdir(parents=True)
+        recon = value if (variant, seed) == ("anchored", 1) else "30.0"
+        (folder / "metrics.json").write_text(
+            f'{{"placed": true, "zeros_in_corner": NaN, "test_recon": {recon}}}'
+        )
+        (folder / "centroids.tsv").write_text("digit\tz1\tz2\n" + "".join(
+            f"{d}\t0.5\t0.5\n" for d in range(10)))  # fmt: skip
+    outs = [str(tmp_path / name) for name in ("v", "details.json", "models.csv", "c.csv")]
+    params_arg = ["--params", str(tmp_path / "two.yaml")]
+    result = run_stage("summarize", [str(tmp_path / "eval"), *outs, *params_arg], work)
+    bad = tmp_path / "eval" / "anchored" / "seed1" / "metrics.json"
+    assert_one_line(result, 1, str(bad), "test_recon", "is not finite")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["eval", "two.yaml"]
 
 
 @pytest.mark.parametrize(

@@ -59,3 +59,23 @@ def test_missing_folder_and_history_are_usage_errors(tmp_path):
         trained_seeds(tmp_path / "nowhere")
     with pytest.raises(UsageError, match="history.csv is missing"):
         read_history(tmp_path)
+
+
+def test_a_checkpoint_that_cannot_be_written_is_an_error_naming_the_output(tmp_path, monkeypatch):
+    """torch.save on a full disk raises a RuntimeError naming no file: the stage's one
+    line names the models folder instead, and nothing is left half-written."""
+    import pytest
+
+    from anchorvae.atomic import atomic_dir
+
+    def full_disk(*args, **kwargs):
+        raise RuntimeError("[enforce fail at inline_container.cc:783] . PytorchStreamWriter "
+                           "failed writing file data/0: file write failed")  # fmt: skip
+
+    monkeypatch.setattr(torch, "save", full_disk)
+    out = tmp_path / "models" / "anchored"
+    with pytest.raises(OSError) as err, atomic_dir(out) as tmp:
+        save_models(tmp, trained(), "anchored", ModelConfig().to_dict())
+    assert err.value.filename == str(out)
+    assert "PytorchStreamWriter failed writing file" in err.value.strerror
+    assert list((tmp_path / "models").iterdir()) == []

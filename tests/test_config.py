@@ -1,3 +1,4 @@
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -81,6 +82,11 @@ def test_int_is_accepted_where_a_number_is_expected():
             "generality.variants = ['baseline', 'nope'] is invalid",
         ),
         ("generality.seeds_per_cell", 1, "generality.seeds_per_cell = 1"),
+        (
+            "study.seeds_per_variant",
+            30_000,
+            "study.seeds_per_variant = 30000 is invalid: expected an integer >= 2 and <= 10000",
+        ),
         ("train.epochz", 3, "train.epochz is an unknown key"),
         ("trian", {}, "trian is an unknown key"),
         ("seeds", [], "seeds = []"),
@@ -224,3 +230,54 @@ def test_bad_command_line_is_one_line_exit_2(tmp_path):
     )
     assert result.returncode == 2
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("value", ["0.00005", "1e-3", "2.5E-4", "0.0001", "3"])
+def test_every_number_dvc_exp_run_writes_is_read_back(tmp_path, value):
+    """`dvc exp run -S train.lr=0.00005` writes `5e-05` (YAML 1.2), which YAML 1.1 reads as
+    a string; the params reader takes it as the number it is."""
+    from dvc.utils.hydra import apply_overrides
+
+    path = tmp_path / "params.yaml"
+    path.write_text((ROOT / "params.yaml").read_text())
+    apply_overrides(path, [f"train.lr={value}"])
+    assert load_params(path).train.lr == float(value)
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("1: 2\n", r"params.yaml: 1 \(line \d+\) is not a valid key: keys are names$"),
+        ("train:\n  3: x\n", r"params.yaml: 3 \(line \d+\) is not a valid key"),
+        ("train:\n  lr: " + "9" * 400 + "\n", "train.lr = " + "9" * 59 + "… is invalid"),
+    ],
+)
+def test_odd_yaml_is_one_short_line(tmp_path, text, message):
+    path = tmp_path / "params.yaml"
+    base = yaml.safe_load((ROOT / "params.yaml").read_text())
+    odd = yaml.safe_load(text)
+    for section, values in odd.items():
+        if isinstance(values, dict) and isinstance(base.get(section), dict):
+            base[section].update(values)
+        else:
+            base[section] = values
+    path.write_text(yaml.safe_dump(base))
+    with pytest.raises(ParamsError) as err:
+        load_params(path)
+    assert re.search(message, str(err.value)) and len(str(err.value)) < 250
+
+
+def test_a_params_file_that_is_not_utf8_is_one_line(tmp_path):
+    path = tmp_path / "params.yaml"
+    path.write_bytes((ROOT / "params.yaml").read_bytes() + b"\n# caf\xe9\n")
+    with pytest.raises(ParamsError, match=r"params.yaml: is not UTF-8 text \(byte 0xe9 at"):
+        load_params(path)
+
+
+def test_the_most_seeds_allowed_fit_one_command_line_argument():
+    """`make study` passes `-S seeds=[0,...,N-1]` to DVC as one argument (Linux: 128 KiB)."""
+    from anchorvae.config import StudyParams
+
+    most = StudyParams.model_fields["seeds_per_variant"].metadata[1].le
+    argument = "seeds=[" + ",".join(str(s) for s in range(most)) + "]"
+    assert subprocess.run(["true", argument]).returncode == 0

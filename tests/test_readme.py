@@ -14,7 +14,8 @@ DOCUMENTS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 @pytest.fixture(scope="module")
 def generated() -> dict[str, str]:
     files = ROOT / "metrics" / "details.json", ROOT / "reports" / "study.csv"
-    return blocks(*files, ROOT / "reports" / "sweep.csv", repo=ROOT)
+    reports = ROOT / "reports"
+    return blocks(*files, reports / "sweep.csv", reports / "generality.csv", repo=ROOT)
 
 
 @pytest.mark.parametrize("document", DOCUMENTS, ids=lambda p: p.name)

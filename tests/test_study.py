@@ -71,3 +71,52 @@ def test_report_names_a_missing_table(tmp_path):
     with pytest.raises(UsageError, match="models.csv is missing"):
         stage("study")(["report", "--tables", str(tmp_path), "--params",
                         str(tmp_path / "params.yaml")])  # fmt: skip
+
+
+@pytest.mark.parametrize("dims", [1, 3])
+def test_report_and_markdown_with_a_latent_size_other_than_two(dims):
+    models, centroids = tables()
+    centroids = centroids.drop(columns=["z2"]) if dims == 1 else centroids.assign(z3=0.5)
+    table = study_table(models, centroids)
+    text = study_markdown(table)
+    assert "| `anchored` | 1.00 (" in text and "| – |" in text  # no sides off the plane
+    fig = centroid_figure(centroids)
+    assert len([ax for ax in fig.axes if ax.get_title()]) == 3
+
+
+def truncated(text: str) -> str:
+    return text[: len(text) * 2 // 3]  # cut mid-row
+
+
+@pytest.mark.parametrize(
+    "models_text, centroids_text, message",
+    [
+        ("", None, "models.csv: not a CSV table"),
+        ("model,variant,seed,placed\n", None, "models.csv has no rows"),
+        (None, "truncated", "centroids.csv has empty cells"),
+        ("drop_one", None, r"list different models \(14 and 15\)"),
+        ("x,y\n1,2\n", None, "models.csv has no column model"),
+    ],
+)
+def test_report_refuses_tables_it_cannot_summarize(tmp_path, models_text, centroids_text,
+                                                   message):  # fmt: skip
+    """Nothing is written from an empty, header-only, truncated or mismatched copy."""
+    from anchorvae.errors import BadInputFile
+
+    models, centroids = tables()
+    models_csv, centroids_csv = models.to_csv(index=False), centroids.to_csv(index=False)
+    if models_text == "drop_one":
+        models_csv = models.iloc[1:].to_csv(index=False)
+    elif models_text is not None:
+        models_csv = models_text
+    if centroids_text == "truncated":
+        centroids_csv = truncated(centroids_csv)
+    (tmp_path / "models.csv").write_text(models_csv)
+    (tmp_path / "centroids.csv").write_text(centroids_csv)
+    (tmp_path / "params.yaml").write_text((ROOT / "params.yaml").read_text())
+    out = tmp_path / "out"
+    with pytest.raises(BadInputFile, match=message):
+        stage("study")(["report", "--tables", str(tmp_path), "--csv", str(out / "s.csv"),
+                        "--figure", str(out / "s.png"), "--params",
+                        str(tmp_path / "params.yaml")])  # fmt: skip
+    assert not out.exists()

@@ -108,3 +108,25 @@ def test_wait_gives_up_when_workers_keep_dying(monkeypatch):
     module, _ = sweep_stage(monkeypatch, [DEAD] * 10)
     with pytest.raises(StageFailure, match="queued but no queue worker runs them"):
         module.wait_for_queue(jobs=1)
+
+
+def test_close_rates_get_distinct_names_and_the_exact_value():
+    planned = dict(planned_experiments([0.1234561, 0.1234562, 1e-05]))
+    assert planned["sweep-rate-0.1234561"] == ["variants.anchored.anchor_rate=0.1234561"]
+    assert planned["sweep-rate-0.1234562"] == ["variants.anchored.anchor_rate=0.1234562"]
+    assert planned["sweep-rate-1e-05"] == ["variants.anchored.anchor_rate=1e-05"]
+
+
+def test_a_rate_given_twice_is_refused():
+    from pathlib import Path
+
+    import pytest
+    import yaml
+
+    from anchorvae.config import ParamsError, parse_params
+
+    raw = yaml.safe_load((Path(__file__).resolve().parents[1] / "params.yaml").read_text())
+    raw["sweep"]["rates"] = [0.5, 1.0, 0.5]
+    with pytest.raises(ParamsError, match=r"sweep.rates = \[0.5, 1.0, 0.5\] is invalid: "
+                       "expected a non-empty list of distinct numbers"):  # fmt: skip
+        parse_params(raw)
