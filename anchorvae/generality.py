@@ -120,8 +120,8 @@ def generality_table(
     table = pd.DataFrame.from_records(records)
     if table.empty:
         return table
-    order = list(dict.fromkeys([*planned, *sorted(set(table["experiment"]))]))
-    rank = {name: i for i, name in enumerate(order)}
+    names = list(dict.fromkeys([*planned, *sorted(set(table["experiment"]))]))
+    rank = {name: i for i, name in enumerate(names)}
     order = table.assign(_cell=table["experiment"].map(rank),
                          _variant=table["variant"].map(variants.index))  # fmt: skip
     return table.loc[order.sort_values(["_cell", "_variant"]).index].reset_index(drop=True)
