@@ -18,14 +18,14 @@ from typing import TYPE_CHECKING
 import numpy as np
 import torch
 
-from anchorvae.digits import N_DIGITS, ONE, ZERO
-from anchorvae.errors import UsageError
+from anchorvae.checkpoints import read_anchor_points
+from anchorvae.digits import N_DIGITS
+from anchorvae.errors import BadInputFile, UsageError
 from anchorvae.loss import anchor_shift
 
 if TYPE_CHECKING:
-    from anchorvae.config import VariantParams
+    from anchorvae.config import Params, VariantParams
 
-ANCHORED_DIGITS = (ZERO, ONE)  # the digits whose anchor points are decoded and read
 CONTROL = "anchored"  # a variant without anchors decodes this one's points (the post's loss)
 
 
@@ -69,3 +69,26 @@ def anchor_points(
         ]
     )  # (10, S)
     return -anchor_shift(mean_scores, directions.double(), rate)
+
+
+def points_to_decode(models: str | Path, variant: str, params: Params) -> torch.Tensor | None:
+    """The (10, D) anchor points the evaluation of ``variant`` (its models in folder
+    ``models``) decodes: its own if it is anchored; else the control's, which sit beside
+    its folder (None when the control has no anchors either, at anchor_rate 0). What a
+    file holds must agree with the params that trained it: a BadInputFile otherwise."""
+    dims = params.train.latent_dims
+    own = _expected_points(Path(models), variant, params, dims)
+    if has_anchors(params.variant(variant)):
+        return own
+    return _expected_points(Path(models).parent / CONTROL, CONTROL, params, dims)
+
+
+def _expected_points(folder: Path, name: str, params: Params, dims: int) -> torch.Tensor | None:
+    points = read_anchor_points(folder, dims)
+    anchored = has_anchors(params.variant(name))
+    if anchored == (points is None):
+        holds = "no anchor points" if anchored else "anchor points"
+        which = "anchored" if anchored else "a plain VAE (no anchors or rate 0)"
+        raise BadInputFile(f"{folder}/anchors.json holds {holds}, but variant {name} is "
+                           f"{which} in params.yaml: run the train stage")  # fmt: skip
+    return points

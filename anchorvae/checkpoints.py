@@ -17,6 +17,7 @@ import pandas as pd
 import torch
 
 from anchorvae.checkpoint_file import write_checkpoint
+from anchorvae.digits import ANCHORED_DIGITS, N_DIGITS
 from anchorvae.errors import BadInputFile, UsageError
 
 if TYPE_CHECKING:  # a type only: reading models must not depend on the trainer
@@ -24,7 +25,7 @@ if TYPE_CHECKING:  # a type only: reading models must not depend on the trainer
 
 HISTORY = "history.csv"
 ANCHORS = "anchors.json"
-SEED_FOLDER = re.compile(r"^seed(\d+)$")
+SEED_FOLDER = re.compile(r"seed([0-9]+)")  # matched in full
 
 
 def model_path(folder: str | Path, seed: int) -> Path:
@@ -58,17 +59,45 @@ def save_models(
     (Path(folder) / ANCHORS).write_text(json.dumps({"points": listed}, indent=1) + "\n")
 
 
-def read_anchor_points(folder: str | Path) -> torch.Tensor | None:
-    """The (10, D) anchor points the train stage wrote into ``folder``; None for a plain
-    VAE or a folder without them (models trained before the anchor decode existed)."""
+def read_anchor_points(folder: str | Path, latent_dims: int) -> torch.Tensor | None:
+    """The (10, latent_dims) anchor points the train stage wrote into ``folder``, None
+    where it wrote ``null`` (a plain VAE). A missing file, or points of another shape or
+    not finite where a digit is decoded, is a BadInputFile naming the file."""
     path = Path(folder) / ANCHORS
-    if not path.is_file():
-        return None
     try:
         points = json.loads(path.read_text())["points"]
-        return None if points is None else torch.tensor(points, dtype=torch.float32)
+        if points is None:
+            return None
+        points = torch.tensor(points, dtype=torch.float64)
+    except FileNotFoundError:
+        raise BadInputFile(f"{path} is missing: run the train stage") from None
     except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError) as err:
-        raise BadInputFile(f"{path} is not an anchors file ({err})") from None
+        reason = " ".join(str(err).split())[:80]
+        raise BadInputFile(f"{path} is not an anchors file ({reason})") from None
+    _check_points(path, points, latent_dims)
+    return points.float()
+
+
+def _check_points(path: Path, points: torch.Tensor, latent_dims: int) -> None:
+    """(10, D) points, finite in the decoded digits' rows; a row of NaN is allowed for a
+    digit that had no training image (anchorvae.anchors.anchor_points), inf nowhere."""
+    expected = (N_DIGITS, latent_dims)
+    if tuple(points.shape) != expected:
+        raise BadInputFile(f"{path} holds points of shape {tuple(points.shape)}, expected "
+                           f"{expected} (a point per digit): run the train stage")  # fmt: skip
+    decoded = points[list(ANCHORED_DIGITS)]
+    rows_ok = points.isfinite().all(dim=1) | points.isnan().all(dim=1)
+    if not decoded.isfinite().all() or not rows_ok.all():
+        raise BadInputFile(f"{path} holds points that are not finite numbers: run the train "
+                           "stage")  # fmt: skip
+
+
+def variant_of(checkpoint: dict, path: str | Path) -> str:
+    """The name of the variant that trained a checkpoint (save_models writes it)."""
+    name = checkpoint.get("variant")
+    if not isinstance(name, str):
+        raise BadInputFile(f"{path} names no variant: not a checkpoint of the train stage")
+    return name
 
 
 def trained_seeds(folder: str | Path) -> list[int]:
@@ -76,7 +105,7 @@ def trained_seeds(folder: str | Path) -> list[int]:
     folder = Path(folder)
     if not folder.is_dir():
         raise UsageError(f"{folder} is not a folder of trained models: run the train stage")
-    found = (SEED_FOLDER.match(p.name) for p in folder.iterdir())
+    found = (SEED_FOLDER.fullmatch(p.name) for p in folder.iterdir())
     return sorted(
         int(m.group(1)) for m in found if m and model_path(folder, int(m.group(1))).is_file()
     )

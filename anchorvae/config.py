@@ -32,7 +32,7 @@ class ParamsError(ValueError):
 INT32_MAX = 2**31 - 1  # torch.set_num_threads and tensor sizes take C ints
 SEED_MAX = 2**32 - 1  # NumPy seeds are unsigned 32-bit
 RATE_MAX = 1000.0  # anchor rates beyond this only saturate the KL
-NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
+NAME_PATTERN = re.compile(r"[a-z][a-z0-9_]*")  # matched in full: `$` passes "x\n"
 
 
 def _int(lo: int, hi: int) -> Any:
@@ -132,21 +132,28 @@ class GeneralityParams(Section):
     # `make generality`: each cell (architecture, latent_dims, epochs) is one queued DVC
     # experiment training `variants` on seeds 0..seeds_per_cell-1
     architecture: list[Literal["mlp", "conv"]] = Field(
-        min_length=1, description="a non-empty list of: mlp, conv"
+        min_length=1, description="a non-empty list of distinct values of: mlp, conv"
     )
     latent_dims: list[_int(1, 1024)] = Field(
-        min_length=1, description="a non-empty list of integers >= 1 and <= 1024"
+        min_length=1, description="a non-empty list of distinct integers >= 1 and <= 1024"
     )
     epochs: list[_int(1, 100_000)] = Field(
-        min_length=1, description="a non-empty list of integers >= 1 and <= 100000"
+        min_length=1, description="a non-empty list of distinct integers >= 1 and <= 100000"
     )
     # false: each axis varied alone from the first value of every list (the post's setting)
-    factorial: bool
+    factorial: bool = Field(description="true or false")
     variants: list[str] = Field(
-        min_length=1, description="a non-empty list of keys of `variants`, with baseline"
+        min_length=1, description="a non-empty list of distinct keys of `variants`, with baseline"
     )
     seeds_per_cell: _int(2, 10_000)  # one `-S seeds=[...]` argument, as for the study
     jobs: _int(1, 64)  # experiments run at once
+
+    @field_validator("architecture", "latent_dims", "epochs", "variants")
+    @classmethod
+    def _distinct(cls, values: list) -> list:
+        if len(set(values)) != len(values):  # a value given twice would be a cell run twice
+            raise ValueError("repeated")
+        return values
 
 
 class Params(Section):
@@ -167,7 +174,7 @@ class Params(Section):
     def _named_variants(cls, variants: dict) -> dict:
         if not {"baseline", "anchored"} <= variants.keys():
             raise ValueError("baseline or anchored missing")
-        if not all(NAME_PATTERN.match(name) for name in variants):
+        if not all(NAME_PATTERN.fullmatch(name) for name in variants):
             raise ValueError("bad name")
         return variants
 
@@ -332,4 +339,7 @@ def load_params(path: str | Path = "params.yaml", scores: tuple[str, ...] | None
         raise ParamsError(f"{path}: is not valid YAML ({str(err).splitlines()[0]})") from None
     except ParamsError as err:
         raise ParamsError(f"{path}: {err}") from None
+    except ValueError as err:  # Python refuses an integer of over 4,300 digits
+        reason = " ".join(str(err).split())[:120]
+        raise ParamsError(f"{path}: holds a value that cannot be read ({reason})") from None
     return parse_params(raw, scores)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import torch
 
-from anchorvae.anchors import ANCHORED_DIGITS
+from anchorvae.digits import ANCHORED_DIGITS
 from anchorvae.ensemble import Ensemble
 from anchorvae.loss import kl_to_standard_normal
 from anchorvae.placement import (

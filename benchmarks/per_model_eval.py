@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import torch
 
-from anchorvae.anchors import ANCHORED_DIGITS
 from anchorvae.classifier import predict
+from anchorvae.digits import ANCHORED_DIGITS
 from anchorvae.evaluate import anchor_codes
 from anchorvae.loss import kl_to_standard_normal
 from anchorvae.placement import (

@@ -6,9 +6,9 @@ import _bootstrap  # noqa: F401  (first: ends with its parent, runs under .venv)
 import os
 from pathlib import Path
 
-from anchorvae.anchors import CONTROL
+from anchorvae.anchors import points_to_decode
 from anchorvae.atomic import atomic_dir
-from anchorvae.checkpoints import model_path, read_anchor_points, trained_seeds
+from anchorvae.checkpoints import model_path, trained_seeds, variant_of
 from anchorvae.classifier import load_classifier
 from anchorvae.cli import params_from, parser, run_stage
 from anchorvae.data import as_flat_floats, load_mnist
@@ -27,22 +27,24 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("mnist", help="MNIST root (the test set is used)")
     p.add_argument("out", help="folder for seed<N>/ results")
     args = p.parse_args(argv)
-    e = params_from(args).evaluate
+    params = params_from(args)
+    e = params.evaluate
     run = run_settings(os.environ)  # ANCHORVAE_DEVICE, ANCHORVAE_THREADS: not params
     configure_cpu(run.threads)
     device = choose_device(run.device)
     seeds = trained_seeds(args.models)
     if not seeds:
         raise UsageError(f"{args.models} holds no seed<N>/model.pt: run the train stage")
-    vaes = [load_checkpoint(model_path(args.models, seed))[0] for seed in seeds]
+    vaes, checkpoints = zip(
+        *(load_checkpoint(model_path(args.models, s)) for s in seeds), strict=True
+    )
+    variant = variant_of(checkpoints[0], model_path(args.models, seeds[0]))
     # A plain VAE decodes the control's anchor points (the post's loss), beside its folder.
-    points = read_anchor_points(args.models)
-    if points is None:
-        points = read_anchor_points(Path(args.models).parent / CONTROL)
+    points = points_to_decode(args.models, variant, params)
     classifier = load_classifier(args.classifier)
     images, labels = load_mnist(args.mnist, train=False)
     evaluations = evaluate_seeds(
-        vaes, classifier, as_flat_floats(images), labels, e.grid_size, e.sample_size, device,
+        list(vaes), classifier, as_flat_floats(images), labels, e.grid_size, e.sample_size, device,
         points,
     )  # fmt: skip
     with atomic_dir(args.out) as tmp:

@@ -1,14 +1,26 @@
 """Anchor points, and the anchor decode read on models whose decoder output is known."""
 
+import json
 import math
+from pathlib import Path
 
 import pytest
 import torch
+import yaml
 from torch import nn
 
-from anchorvae.anchors import anchor_points
+from anchorvae.anchors import anchor_points, points_to_decode
+from anchorvae.checkpoints import ANCHORS, read_anchor_points
+from anchorvae.config import parse_params
 from anchorvae.ensemble import Ensemble
+from anchorvae.errors import BadInputFile
 from anchorvae.evaluate import ANCHOR_SAMPLES, anchor_reads
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def project_params():
+    return parse_params(yaml.safe_load((ROOT / "params.yaml").read_text()))
 
 
 def test_a_digits_point_is_minus_rate_times_its_mean_scores_along_the_directions():
@@ -23,18 +35,72 @@ def test_a_digits_point_is_minus_rate_times_its_mean_scores_along_the_directions
     assert torch.isnan(points[2:]).all()  # digits without images
 
 
-def test_points_round_trip_beside_the_checkpoints_and_a_bad_file_is_named(tmp_path):
-    from anchorvae.checkpoints import ANCHORS, read_anchor_points
-    from anchorvae.errors import BadInputFile
+def points_json(rows) -> str:
+    return json.dumps({"points": rows})
 
-    assert read_anchor_points(tmp_path) is None  # no file: no anchor decode
+
+GOOD = [[-0.5, -0.5], [1.0, 1.0], *[[0.25, 0.75]] * 8]  # float32 exactly
+
+
+def test_points_round_trip_beside_the_checkpoints(tmp_path):
     (tmp_path / ANCHORS).write_text('{"points": null}')
-    assert read_anchor_points(tmp_path) is None
-    (tmp_path / ANCHORS).write_text('{"points": [[1.5, -2.0]]}')
-    assert read_anchor_points(tmp_path).tolist() == [[1.5, -2.0]]
-    (tmp_path / ANCHORS).write_text("{not json")
-    with pytest.raises(BadInputFile, match=f"{ANCHORS} is not an anchors file"):
-        read_anchor_points(tmp_path)
+    assert read_anchor_points(tmp_path, 2) is None  # a plain VAE's
+    (tmp_path / ANCHORS).write_text(points_json(GOOD))
+    assert read_anchor_points(tmp_path, 2).tolist() == GOOD
+    no_fives = [*GOOD[:5], [math.nan, math.nan], *GOOD[6:]]  # no 5 among the images: allowed
+    (tmp_path / ANCHORS).write_text(json.dumps({"points": no_fives}))
+    assert read_anchor_points(tmp_path, 2)[5].isnan().all()
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (None, "anchors.json is missing: run the train stage"),
+        ("{not json", "is not an anchors file"),
+        ('{"pts": null}', "is not an anchors file"),
+        ('{"points": [[1, "a"]]}', "is not an anchors file"),
+        (points_json([[1.0, 2.0, 3.0]] * 10), r"shape \(10, 3\), expected \(10, 2\)"),
+        (points_json([[1.0, 2.0]]), r"shape \(1, 2\), expected \(10, 2\)"),
+        (points_json(7), r"shape \(\), expected"),
+        (json.dumps({"points": [[math.nan, math.nan], *GOOD[1:]]}), "not finite"),
+        (json.dumps({"points": [*GOOD[:1], [math.inf, 1.0], *GOOD[2:]]}), "not finite"),
+        (json.dumps({"points": [*GOOD[:7], [0.0, -math.inf], *GOOD[8:]]}), "not finite"),
+        (json.dumps({"points": [*GOOD[:7], [0.0, math.nan], *GOOD[8:]]}), "not finite"),
+    ],
+    ids=["missing", "not-json", "no-points", "text", "10x3", "one-row", "scalar", "nan-0s",
+         "inf-1s", "inf-elsewhere", "half-nan"],
+)  # fmt: skip
+def test_a_bad_anchors_file_is_named_never_decoded(tmp_path, text, message):
+    if text is not None:
+        (tmp_path / ANCHORS).write_text(text)
+    with pytest.raises(BadInputFile, match=message):
+        read_anchor_points(tmp_path, 2)
+
+
+def test_the_points_a_variant_decodes_must_agree_with_its_params(tmp_path):
+    params = project_params()
+    for name in ("baseline", "anchored", "label_reference"):
+        (tmp_path / name).mkdir()
+    (tmp_path / "baseline" / ANCHORS).write_text('{"points": null}')
+    (tmp_path / "anchored" / ANCHORS).write_text(points_json(GOOD))
+    (tmp_path / "label_reference" / ANCHORS).write_text(points_json(GOOD[::-1]))
+    own = points_to_decode(tmp_path / "label_reference", "label_reference", params)
+    assert own.tolist() == GOOD[::-1]
+    control = points_to_decode(tmp_path / "baseline", "baseline", params)
+    assert control.tolist() == GOOD  # a plain VAE decodes anchored's points
+    (tmp_path / "anchored" / ANCHORS).write_text('{"points": null}')  # edited by hand
+    with pytest.raises(BadInputFile, match="holds no anchor points, but variant anchored is "
+                       "anchored in params.yaml"):  # fmt: skip
+        points_to_decode(tmp_path / "baseline", "baseline", params)
+    (tmp_path / "baseline" / ANCHORS).write_text(points_json(GOOD))
+    with pytest.raises(BadInputFile, match="holds anchor points, but variant baseline is a "
+                       "plain VAE"):  # fmt: skip
+        points_to_decode(tmp_path / "baseline", "baseline", params)
+    # at anchor_rate 0 the control has no points, and nothing is decoded
+    raw = yaml.safe_load((ROOT / "params.yaml").read_text())
+    raw["variants"]["anchored"]["anchor_rate"] = 0.0
+    (tmp_path / "baseline" / ANCHORS).write_text('{"points": null}')
+    assert points_to_decode(tmp_path / "baseline", "baseline", parse_params(raw)) is None
 
 
 class SignDecoder(nn.Module):

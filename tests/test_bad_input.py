@@ -101,6 +101,32 @@ def test_evaluate_names_a_bad_model_file(work, case):
     assert not out.exists()
 
 
+GOOD_ANCHORS = '{"points": [[-1, -1]' + ", [1, 1]" * 9 + "]}"
+BAD_ANCHORS = {
+    "missing": (None, "anchors.json is missing"),
+    "null": ('{"points": null}', "holds no anchor points, but variant anchored is anchored"),
+    "NaN": ('{"points": [[NaN, NaN]' + ", [1, 1]" * 9 + "]}", "not finite"),
+    "10x3": ('{"points": [' + ", ".join(["[1, 1, 1]"] * 10) + "]}", "shape (10, 3)"),
+    "one row": ('{"points": [[1, 1]]}', "shape (1, 2)"),
+}
+
+
+@pytest.mark.parametrize("case", BAD_ANCHORS)
+def test_evaluate_names_a_bad_anchors_file(work, case):
+    """What the train stage wrote beside the checkpoints is checked before a number is
+    written from it (an anchored variant's own points here)."""
+    text, message = BAD_ANCHORS[case]
+    models = work / f"anchors_{case.replace(' ', '_')}" / "anchored"
+    write_with(models / "seed0" / "model.pt", vae_checkpoint())
+    if text is not None:
+        (models / "anchors.json").write_text(text)
+    out = work / f"eval_anchors_{case.replace(' ', '_')}"
+    args = [str(models), str(work / "classifier.pt"), str(work / "mnist"), str(out)]
+    result = run_stage("evaluate", args, work)
+    assert_one_line(result, 1, str(models / "anchors.json"), message)
+    assert not out.exists()
+
+
 def test_evaluate_refuses_a_folder_without_checkpoints(work):
     (work / "no_models").mkdir()
     out = work / "eval_none"
@@ -145,6 +171,7 @@ def test_summarize_refuses_a_metric_that_is_not_finite(work, tmp_path, value):
 )
 def test_evaluate_names_a_bad_classifier(work, classifier, code, message):
     write_with(work / "good" / "seed0" / "model.pt", vae_checkpoint())
+    (work / "good" / "anchors.json").write_text(GOOD_ANCHORS)
     write_with(work / "vae.pt", vae_checkpoint())
     out = work / "eval_classifier"
     args = [str(work / "good"), str(work / classifier), str(work / "mnist"), str(out)]
@@ -177,6 +204,7 @@ def test_a_bad_mnist_file_is_named(work, tmp_path, name, content):
     raw = write_raw_files(mnist, synthetic_raw_files(n_train=50, n_test=20))
     (raw / name).write_bytes(content)
     write_with(work / "good" / "seed0" / "model.pt", vae_checkpoint())
+    (work / "good" / "anchors.json").write_text(GOOD_ANCHORS)
     split_stage = {
         "train": ["classifier", "--mnist", str(mnist), "--out", str(tmp_path / "c.pt"),
                   "--metrics", str(tmp_path / "c.json")],
