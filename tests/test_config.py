@@ -67,7 +67,7 @@ def test_int_is_accepted_where_a_number_is_expected():
             "generality.architecture",
             ["mlp", "vit"],
             "generality.architecture[1] = 'vit' is "
-            "invalid: expected a non-empty list of: mlp, conv",
+            "invalid: expected a non-empty list of distinct values of: mlp, conv",
         ),
         ("generality.latent_dims", [2, 0], "generality.latent_dims[1] = 0 is invalid"),
         ("generality.epochs", [], "generality.epochs = [] is invalid"),
@@ -135,8 +135,17 @@ def test_int_is_accepted_where_a_number_is_expected():
         ("variants.anchored.anchor_rate", DELETE, "variants.anchored.anchor_rate is missing"),
         ("variants.baseline.anchors", DELETE, "variants.baseline.anchors is missing"),
         ("classifier", DELETE, "classifier is missing"),
+        ("generality.factorial", 1, "generality.factorial = 1 is invalid: expected true or false"),
+        ("generality.factorial", "true", "generality.factorial = 'true' is invalid: expected"),
+        ("generality.latent_dims", [2, 2], "generality.latent_dims = [2, 2] is invalid: expected "
+         "a non-empty list of distinct integers"),
+        ("generality.architecture", ["mlp", "mlp"], "generality.architecture = ['mlp', 'mlp']"),
+        ("generality.epochs", [10, 10], "generality.epochs = [10, 10]"),
+        ("generality.variants", ["baseline", "anchored", "baseline"], "generality.variants = "),
+        ("variants", {**repo_raw()["variants"], "x\n": {"anchor_rate": 0.0, "anchors": {}}},
+         "variants = "),  # `$` in a regex matches before a final newline
     ],
-)
+)  # fmt: skip
 def test_bad_values_name_key_value_and_what_is_allowed(key, value, message):
     with pytest.raises(ParamsError) as info:
         parse_params(changed(key, value), tuple(SCORES))
@@ -219,6 +228,20 @@ def test_stage_exits_2_with_one_line_and_writes_nothing(tmp_path):
     assert len(lines) == 1, result.stderr
     assert "train.lr = -1 is invalid: expected a number > 0" in lines[0]
     assert not out.exists()
+
+
+def test_an_integer_python_cannot_read_is_one_line_in_a_stage(tmp_path):
+    text = (ROOT / "params.yaml").read_text().replace("epochs: 10", "epochs: " + "9" * 5000, 1)
+    (tmp_path / "params.yaml").write_text(text)
+    out = tmp_path / "checked"
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "stages" / "check_params.py"), "--out", str(out)],
+        capture_output=True, text=True, cwd=tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 2, result.stderr
+    [line] = result.stderr.strip().splitlines()
+    assert "params.yaml: holds a value that cannot be read (Exceeds the limit" in line
+    assert len(line) < 250 and not out.exists()
 
 
 def test_bad_command_line_is_one_line_exit_2(tmp_path):
