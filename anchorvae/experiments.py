@@ -14,8 +14,9 @@ from io import StringIO
 import pandas as pd
 from dvc.api import exp_show
 
-from anchorvae.errors import BadInputFile, StageFailure
+from anchorvae.errors import StageFailure
 from anchorvae.metrics import headline_paths
+from anchorvae.tables import read_csv
 
 log = logging.getLogger(__name__)
 STOP_WAIT_S = 120  # how long an interrupted `dvc` may take to clean up after itself
@@ -163,15 +164,6 @@ def experiment_csvs(name: str, *paths: str) -> list[pd.DataFrame]:
             raise StageFailure(f"experiment {name} has no {path}")
         tables.append(read_csv(StringIO(text), f"experiment {name}: {path}"))
     return tables
-
-
-def read_csv(source, name: str | None = None) -> pd.DataFrame:
-    """pandas' read_csv; a file that is empty or not CSV is a BadInputFile naming it."""
-    try:
-        return pd.read_csv(source)
-    except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError) as err:
-        reason = str(err).strip().splitlines()[0][:120]
-        raise BadInputFile(f"{name or source}: not a CSV table ({reason})") from None
 
 
 METRIC_KEY = re.compile(r"^(?:.*/)?variants/(?P<variant>[^/:]+)\.json:(?P<key>.+)$")

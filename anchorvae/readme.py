@@ -8,7 +8,6 @@ and the files disagree.
 
 from __future__ import annotations
 
-import json
 import re
 import subprocess
 from pathlib import Path
@@ -19,10 +18,37 @@ from anchorvae.errors import StageFailure, UsageError
 from anchorvae.generality import generality_markdown
 from anchorvae.study import details_markdown, flat_summary, placement_markdown
 from anchorvae.sweep import sweep_markdown
+from anchorvae.tables import made_from, read_csv, read_json
 
 
 def _markers(name: str) -> tuple[str, str]:
     return f"<!-- generated: {name} -->", f"<!-- end: {name} -->"
+
+
+MARKER = re.compile(r"<!-- (generated|end): ([^>]*?) -->")
+
+
+def check_markers(text: str, document: str | Path) -> None:
+    """UsageError unless every marker pairs up: ``generated: X`` then ``end: X``, one
+    block at a time, each name once (a reversed or repeated pair would be written twice,
+    an unclosed one would swallow the text after it)."""
+    open_name, seen = None, set()
+    for match in MARKER.finditer(text):
+        kind, name = match.groups()
+        line = text.count("\n", 0, match.start()) + 1
+        where = f"{document}, line {line}: <!-- {kind}: {name} -->"
+        if kind == "generated" and open_name is None and name not in seen:
+            open_name = name
+            seen.add(name)
+        elif kind == "end" and name == open_name:
+            open_name = None
+        else:
+            expected = f"<!-- end: {open_name} -->" if open_name else "a <!-- generated: -->"
+            again = " (a block given twice)" if name in seen and open_name is None else ""
+            raise UsageError(f"{where} is out of place{again}: expected {expected}")
+    if open_name is not None:
+        raise UsageError(f"{document}: <!-- generated: {open_name} --> has no <!-- end: "
+                         f"{open_name} -->")  # fmt: skip
 
 
 def _span(text: str, name: str) -> tuple[int, int]:
@@ -44,7 +70,8 @@ def replace_block(text: str, name: str, block: str) -> str:
 
 def summary_table(details_json: str | Path) -> pd.DataFrame:
     """metrics/details.json as one flattened row per variant (the study table's layout)."""
-    return flat_summary(json.loads(Path(details_json).read_text()))
+    with made_from(details_json, "the summarize stage"):
+        return flat_summary(read_json(details_json))
 
 
 def pipeline_markdown(repo: str | Path = ".") -> str:
@@ -62,12 +89,23 @@ def blocks(
 ) -> dict[str, str]:  # fmt: skip
     """Block name -> its markdown, from the default run's summary, the study's table, the
     sweep's, the generality study's and dvc.yaml."""
+    with made_from(study_csv, "`make study`"):
+        study = read_csv(study_csv)
+        study_blocks = {
+            "study": placement_markdown(study),
+            "study-details": details_markdown(study),
+        }
+    with made_from(sweep_csv, "`make sweep`"):
+        sweep = sweep_markdown(read_csv(sweep_csv))
+    with made_from(generality_csv, "`make generality`"):
+        generality = generality_markdown(read_csv(generality_csv))
+    with made_from(details_json, "the summarize stage"):
+        default_run = placement_markdown(summary_table(details_json))
     return {
-        "default-run": placement_markdown(summary_table(details_json)),
-        "study": placement_markdown(study := pd.read_csv(study_csv)),
-        "study-details": details_markdown(study),
-        "sweep": sweep_markdown(pd.read_csv(sweep_csv)),
-        "generality": generality_markdown(pd.read_csv(generality_csv)),
+        "default-run": default_run,
+        **study_blocks,
+        "sweep": sweep,
+        "generality": generality,
         "pipeline": pipeline_markdown(repo),
     }
 
@@ -80,6 +118,7 @@ def names_in(text: str) -> list[str]:
 def rewrite(document: str | Path, generated: dict[str, str]) -> str:
     """A document's text with each of its generated blocks written anew."""
     text = Path(document).read_text()
+    check_markers(text, document)
     for name in names_in(text):
         if name not in generated:
             raise UsageError(f"{document}: block {name} is unknown: allowed are "

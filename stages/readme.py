@@ -28,8 +28,8 @@ def main(argv: list[str] | None = None) -> None:
         if not Path(path).is_file():
             raise UsageError(f"{path} is not a file: run the make target that writes it")
     generated = blocks(*inputs)
-    for document in args.documents:
-        text = rewrite(document, generated)
+    texts = {document: rewrite(document, generated) for document in args.documents}
+    for document, text in texts.items():  # only once every document is known to be good
         with atomic_path(document) as tmp:
             Path(tmp).write_text(text)
 

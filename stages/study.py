@@ -16,15 +16,10 @@ import pandas as pd
 from anchorvae.atomic import atomic_path
 from anchorvae.cli import params_from, parser, run_stage
 from anchorvae.errors import UsageError
-from anchorvae.experiments import (
-    experiment_csvs,
-    experiments_named,
-    read_csv,
-    run_dvc,
-    run_dvc_shown,
-)
+from anchorvae.experiments import experiment_csvs, experiments_named, run_dvc, run_dvc_shown
 from anchorvae.plots import save_figure
 from anchorvae.study import centroid_figure, check_tables, study_table
+from anchorvae.tables import read_csv
 
 log = logging.getLogger("anchorvae.study")
 EXPERIMENT = "study"

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from anchorvae.errors import UsageError
+from anchorvae.errors import BadInputFile, UsageError
 from anchorvae.readme import blocks, names_in, read_block, replace_block, rewrite
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -46,3 +46,66 @@ def test_an_unknown_block_is_named(tmp_path):
     document.write_text("<!-- generated: nope -->\n<!-- end: nope -->\n")
     with pytest.raises(UsageError, match="block nope is unknown"):
         rewrite(document, {"x": ""})
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("<!-- end: x -->\nold\n<!-- generated: x -->\n", "line 1: <!-- end: x --> is out of"),
+        ("<!-- generated: x -->\n<!-- end: x -->\n<!-- generated: x -->\n<!-- end: x -->\n",
+         r"line 3: <!-- generated: x --> is out of place \(a block given twice\)"),
+        ("<!-- generated: x -->\n<!-- generated: y -->\n<!-- end: y -->\n<!-- end: x -->\n",
+         "line 2: <!-- generated: y --> is out of place: expected <!-- end: x -->"),
+        ("text\n<!-- generated: x -->\nold\n", "<!-- generated: x --> has no <!-- end: x -->"),
+        ("<!-- generated: x -->\n<!-- end: y -->\n", "line 2: <!-- end: y --> is out of place"),
+    ],
+    ids=["reversed", "repeated", "nested", "unclosed", "mismatched"],
+)  # fmt: skip
+def test_markers_that_do_not_pair_up_are_one_line_and_nothing_is_written(tmp_path, text, message):
+    document = tmp_path / "page.md"
+    document.write_text(text)
+    with pytest.raises(UsageError, match=message):
+        rewrite(document, {"x": "| new |", "y": "| y |"})
+    assert document.read_text() == text
+
+
+REPORTS = {"summary": "metrics/details.json", "study": "reports/study.csv",
+           "sweep": "reports/sweep.csv", "generality": "reports/generality.csv"}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("report", "content", "message"),
+    [
+        ("study", "", "not a CSV table"),
+        ("sweep", "a,b\n1,2\n", "not the table `make sweep` writes \\(KeyError"),
+        ("generality", "\x00\xff\xfe", "not"),
+        ("summary", "{", "not a JSON document"),
+        ("summary", "[1, 2]", "not the table the summarize stage writes"),
+    ],
+)
+def test_a_bad_report_is_named(tmp_path, report, content, message):
+    bad = tmp_path / "bad"
+    bad.write_bytes(content.encode("latin-1"))
+    files = {name: ROOT / path for name, path in REPORTS.items()} | {report: bad}
+    with pytest.raises(BadInputFile, match=message) as err:
+        blocks(*files.values(), repo=ROOT)
+    assert str(bad) in str(err.value)
+
+
+def test_make_readme_with_a_bad_report_leaves_the_documents_as_they_were(tmp_path):
+    """One line naming the file (exit 1), and no document is touched."""
+    import subprocess
+    import sys
+
+    pages = [tmp_path / "README.md", tmp_path / "study.md"]
+    for page, source in zip(pages, DOCUMENTS, strict=False):
+        page.write_text(source.read_text())
+    (tmp_path / "study.csv").write_text("")
+    flags = [a for name, path in REPORTS.items() for a in (f"--{name}", ROOT / path)]
+    flags[flags.index("--study") + 1] = tmp_path / "study.csv"
+    command = [sys.executable, ROOT / "stages" / "readme.py", *pages, *flags]
+    done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
+    assert done.returncode == 1, done.stderr
+    [line] = done.stderr.strip().splitlines()
+    assert f"{tmp_path / 'study.csv'}: not a CSV table" in line
+    assert [p.read_text() for p in pages] == [d.read_text() for d in DOCUMENTS[:2]]

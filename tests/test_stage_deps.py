@@ -6,7 +6,50 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tools"))
 
-from stage_deps import import_closure, mismatches, stage_scripts  # noqa: E402
+import pytest  # noqa: E402
+from stage_deps import BadDvcYaml, import_closure, mismatches, stage_scripts  # noqa: E402
+
+ONE_STAGE = """stages:
+  params:
+    cmd: {cmd}
+    deps:
+      - stages/check_params.py
+"""
+
+
+@pytest.mark.parametrize(
+    ("dvc_yaml", "message"),
+    [
+        (ONE_STAGE.format(cmd="python stages/nope.py --out x"), "stages/nope.py does not exist"),
+        ("stages: [\n", "is not valid YAML"),
+        ("- a list\n", "has no `stages:` mapping"),
+        (ONE_STAGE.format(cmd="sh -c 'python stages/check_params.py'"), "does not run a stage"),
+        (ONE_STAGE.format(cmd="echo stages/check_params.py"), "does not run a stage script"),
+    ],
+)
+def test_a_dvc_yaml_the_tool_cannot_follow_is_one_line(tmp_path, dvc_yaml, message):
+    (tmp_path / "dvc.yaml").write_text(dvc_yaml)
+    with pytest.raises(BadDvcYaml, match=message):
+        mismatches(tmp_path)
+
+
+def test_a_script_run_as_dot_slash_is_followed_and_the_tool_exits_1_in_one_line(tmp_path):
+    import shutil
+    import subprocess
+
+    for name in ("anchorvae", "stages", "tools"):
+        shutil.copytree(ROOT / name, tmp_path / name, ignore=shutil.ignore_patterns("__pyc*"))
+    text = (ROOT / "dvc.yaml").read_text()
+    dot_slash = text.replace("python stages/check_params.py", "./stages/check_params.py")
+    (tmp_path / "dvc.yaml").write_text(dot_slash)
+    assert mismatches(tmp_path) == {}  # followed, not skipped
+    (tmp_path / "dvc.yaml").write_text(text.replace("stages/plots.py", "stages/plotz.py", 1))
+    tool = [sys.executable, str(tmp_path / "tools" / "stage_deps.py")]
+    done = subprocess.run(tool, capture_output=True, text=True)
+    assert done.returncode == 1
+    assert done.stderr.strip().splitlines() == [
+        f"stage_deps: {tmp_path / 'dvc.yaml'}: stage plots: stages/plotz.py does not exist"
+    ]
 
 
 def test_every_stage_depends_on_exactly_the_files_its_command_imports():

@@ -21,7 +21,12 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = "anchorvae"
-SCRIPT = re.compile(r"python3?\s+(stages/\S+\.py)")
+# The script a cmd runs: `python stages/x.py ...`, `python3 ./stages/x.py`, `./stages/x.py`.
+SCRIPT = re.compile(r"^\s*(?:python3?\s+)?(?:\./)?(stages/\S+\.py)(?:\s|$)")
+
+
+class BadDvcYaml(Exception):
+    """dvc.yaml cannot be read, or a stage's command is not one this tool can follow."""
 
 
 def _module_file(name: str, root: Path) -> Path | None:
@@ -99,20 +104,41 @@ def code_deps(stage: dict, root: Path = ROOT) -> set[Path]:
     return set().union(*(_expand(str(dep), root) for dep in stage.get("deps", [])))
 
 
+def read_stages(dvc_yaml: Path) -> dict:
+    """dvc.yaml's ``stages`` mapping; BadDvcYaml naming the file if it cannot be read."""
+    try:
+        stages = yaml.safe_load(dvc_yaml.read_text())["stages"]
+    except (OSError, UnicodeDecodeError) as err:
+        raise BadDvcYaml(f"{dvc_yaml}: cannot be read ({err})") from None
+    except yaml.YAMLError as err:
+        raise BadDvcYaml(f"{dvc_yaml}: is not valid YAML ({str(err).splitlines()[0]})") from None
+    except (KeyError, TypeError):
+        raise BadDvcYaml(f"{dvc_yaml}: has no `stages:` mapping") from None
+    if not isinstance(stages, dict):
+        raise BadDvcYaml(f"{dvc_yaml}: `stages:` is not a mapping")
+    return stages
+
+
 def stage_scripts(dvc_yaml: Path) -> dict[str, Path]:
-    """stage name -> the script its cmd runs."""
-    stages = yaml.safe_load(dvc_yaml.read_text())["stages"]
+    """stage name -> the script its cmd runs. A cmd that runs no stages/*.py script (so
+    that its imports cannot be followed), or one whose script is missing, is an error."""
     scripts = {}
-    for name, stage in stages.items():
-        match = SCRIPT.search(stage["cmd"])
-        if match:
-            scripts[name] = Path(match[1])
+    for name, stage in read_stages(dvc_yaml).items():
+        cmd = stage.get("cmd") if isinstance(stage, dict) else None
+        match = SCRIPT.match(cmd) if isinstance(cmd, str) else None
+        if match is None:
+            raise BadDvcYaml(f"{dvc_yaml}: stage {name}: cmd {cmd!r} does not run a stage "
+                             "script as `python stages/NAME.py ...`")  # fmt: skip
+        script = Path(match[1])
+        if not (dvc_yaml.parent / script).is_file():
+            raise BadDvcYaml(f"{dvc_yaml}: stage {name}: {script} does not exist")
+        scripts[name] = script
     return scripts
 
 
 def mismatches(root: Path = ROOT) -> dict[str, tuple[set[Path], set[Path]]]:
     """stage -> (imported but not a dep, a dep but not imported), for stages that differ."""
-    stages = yaml.safe_load((root / "dvc.yaml").read_text())["stages"]
+    stages = read_stages(root / "dvc.yaml")
     found = {}
     for name, script in stage_scripts(root / "dvc.yaml").items():
         imported, declared = import_closure(root / script, root), code_deps(stages[name], root)
@@ -156,9 +182,13 @@ def write_deps(root: Path = ROOT) -> None:
 
 
 def main() -> int:
-    if sys.argv[1:] == ["--write"]:
-        write_deps()
-    found = mismatches()
+    try:
+        if sys.argv[1:] == ["--write"]:
+            write_deps()
+        found = mismatches()
+    except BadDvcYaml as err:
+        print(f"stage_deps: {err}", file=sys.stderr)
+        return 1
     for name, (missing, extra) in found.items():
         for path in sorted(missing):
             print(f"{name}: imports {path}, which is not in its deps")
