@@ -295,7 +295,7 @@ def parse_params(raw: Any, scores: tuple[str, ...] | None = None) -> Params:
         raise ParamsError(one_line(err, Params, scores or ())) from None
 
 
-class _UniqueKeyLoader(yaml.SafeLoader):
+class ParamsLoader(yaml.SafeLoader):
     """YAML's safe loader, except that a key given twice in a mapping, or a key that is not
     a name, is an error (PyYAML would keep the last one silently), and that every float
     YAML 1.2 reads is a float: `dvc exp run -S train.lr=0.00005` writes ``5e-05``, which
@@ -317,7 +317,7 @@ class _UniqueKeyLoader(yaml.SafeLoader):
 
 
 # YAML 1.2's floats without a dot (5e-05, 1E3) that YAML 1.1 leaves as strings.
-_UniqueKeyLoader.add_implicit_resolver(
+ParamsLoader.add_implicit_resolver(
     "tag:yaml.org,2002:float",
     re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
     list("-+0123456789"),
@@ -328,7 +328,7 @@ def load_params(path: str | Path = "params.yaml", scores: tuple[str, ...] | None
     """Read and validate params.yaml (see :func:`parse_params` for ``scores``)."""
     path = Path(path)
     try:
-        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader)  # noqa: S506 (a safe loader)
+        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=ParamsLoader)  # noqa: S506 (a safe loader)
     except OSError as err:
         raise ParamsError(f"{path}: cannot be read ({err.strerror})") from None
     except UnicodeDecodeError as err:

@@ -23,6 +23,12 @@ from pathlib import Path
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # the project, where it is not installed (a lent GPU)
+
+from anchorvae.config import ParamsError, load_params, parse_params  # noqa: E402
+from anchorvae.errors import UsageError  # noqa: E402
+from anchorvae.overrides import apply_overrides  # noqa: E402
+
 ITEM = re.compile(r"\$\{item\.(\w+)\}")
 PARAM_REF = re.compile(r"^\$\{([\w.]+)\}$")
 
@@ -84,17 +90,23 @@ def in_order(stages: list[dict]) -> list[dict]:
     return done
 
 
+def overridden_params(path: Path, overrides: list[str]) -> dict:
+    """params.yaml with ``overrides`` applied, validated as every stage will read it."""
+    params = apply_overrides(load_params(path).model_dump(), overrides)
+    parse_params(params)
+    return params
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("-S", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
     p.add_argument("--dry-run", action="store_true", help="print the commands only")
     args = p.parse_args()
-    params = yaml.safe_load((ROOT / "params.yaml").read_text())
-    for override in args.overrides:
-        key, _, value = override.partition("=")
-        *parents, last = key.split(".")
-        target = _lookup(params, ".".join(parents)) if parents else params
-        target[last] = yaml.safe_load(value)
+    try:
+        params = overridden_params(ROOT / "params.yaml", args.overrides)
+    except (ParamsError, UsageError) as err:
+        print(f"run_without_dvc: error: {err}", file=sys.stderr)
+        return 2
     stages = in_order(expand(yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"], params))
     with tempfile.NamedTemporaryFile("w", suffix=".yaml") as copy:
         yaml.safe_dump(params, copy, sort_keys=False)

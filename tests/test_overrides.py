@@ -1,0 +1,90 @@
+"""`-S` overrides as DVC applies them (anchorvae/overrides.py), and the runner without DVC
+that uses them (tools/run_without_dvc.py)."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from dvc.utils.hydra import apply_overrides as dvc_apply_overrides
+
+from anchorvae.config import ParamsLoader
+from anchorvae.errors import UsageError
+from anchorvae.overrides import apply_overrides
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def base() -> dict:
+    return yaml.load((ROOT / "params.yaml").read_text(), Loader=ParamsLoader)  # noqa: S506
+
+
+VALID = [
+    ["train.lr=0.00005"],
+    ["train.epochs=3", "seeds=[0,1,2]"],
+    ["~variants.two_axis", "variants.anchored.anchors.donutness=[1,1,1]"],
+    ["+variants.extra.anchor_rate=0", "++variants.extra.anchors={}"],
+    ["++train.epochs=7", "++newkey.inner=true"],
+    ["templates.kind=class_mean", "sweep.rates=[0.5,2]"],
+    ["train.lr=1e-3"],
+]
+
+
+@pytest.mark.parametrize("overrides", VALID, ids=lambda o: " ".join(o))
+def test_valid_overrides_give_what_dvc_gives(tmp_path, overrides):
+    path = tmp_path / "params.yaml"
+    path.write_text((ROOT / "params.yaml").read_text())
+    dvc_apply_overrides(str(path), overrides)
+    theirs = yaml.load(path.read_text(), Loader=ParamsLoader)  # noqa: S506
+    assert apply_overrides(base(), overrides) == theirs
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("nosuch.key=1", "nosuch is not there"),
+        ("train.nope=1", r"there is no key train.nope in params.yaml \(to add one: \+train"),
+        ("train.lr=[", "the value is not YAML"),
+        ("train.lr.x=1", "train.lr is not a mapping"),
+        ("train.lr", "expected KEY=VALUE"),
+        ("=1", "expected KEY=VALUE"),
+        ("~train.nope", "there is no key train.nope to remove"),
+        ("+train.lr=1", "train.lr is there already"),
+        ("train lr=1", "expected KEY=VALUE"),
+    ],
+)
+def test_an_override_dvc_refuses_is_one_line_naming_it(tmp_path, override, message):
+    with pytest.raises(UsageError, match=message) as err:
+        apply_overrides(base(), [override])
+    assert "\n" not in str(err.value) and repr(override) in str(err.value)
+    path = tmp_path / "params.yaml"
+    path.write_text((ROOT / "params.yaml").read_text())
+    with pytest.raises(Exception):  # noqa: B017 (DVC refuses it too, whatever its error)
+        dvc_apply_overrides(str(path), [override])
+
+
+def runner(*args):
+    command = [sys.executable, str(ROOT / "tools" / "run_without_dvc.py"), "--dry-run", *args]
+    return subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["-S", "nosuch.key=1"], "nosuch is not there"),
+        (["-S", "variants=3"], "variants = 3 is invalid: expected a mapping"),
+        (["-S", "train.lr"], "expected KEY=VALUE"),
+    ],
+)
+def test_the_runner_without_dvc_checks_its_overrides_before_any_stage(args, message):
+    done = runner(*args)
+    assert done.returncode == 2, done.stderr
+    [line] = done.stderr.strip().splitlines()
+    assert line.startswith("run_without_dvc: error: ") and message in line
+
+
+def test_the_runner_passes_every_stage_the_overridden_params():
+    done = runner("-S", "train.epochs=3", "-S", "~variants.two_axis")
+    assert done.returncode == 0, done.stderr
+    assert "train@two_axis" not in done.stderr and "train@anchored" in done.stderr
