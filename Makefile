@@ -19,17 +19,19 @@ lock:
 	{ head -2 constraints.txt; $(BIN)/pip freeze --exclude-editable; } > constraints.txt.new
 	mv constraints.txt.new constraints.txt
 
+# A stage DVC finds cached never starts, so what killed runs left is cleared first.
 repro: $(STAMP)
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/dvc repro
+	$(BIN)/python tools/clean_staging.py
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/dvc repro
 
 # Two workers, a test module each at a time: the end-to-end modules, each with its own tiny
 # repo, run side by side (their stages mostly wait on process start-up, not on the CPU).
 test: $(STAMP) lint
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest -q -n 2 --dist loadfile $(PYTEST_ARGS)
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m pytest -q -n 2 --dist loadfile $(PYTEST_ARGS)
 
 # The inner loop: every test that starts no dvc (unit tests and stage scripts), about 1 min.
 test-fast: $(STAMP)
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest -q -n 2 -m "not slow" $(PYTEST_ARGS)
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m pytest -q -n 2 -m "not slow" $(PYTEST_ARGS)
 
 # The headline metrics, one row per variant, and the experiments' (both fit 120 columns).
 metrics: $(STAMP)
@@ -46,9 +48,10 @@ format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+# BENCH_ARGS: e.g. "--repeats 1" (both scripts take --mnist, --params, --repeats, --device).
 bench: $(STAMP)
-	$(BIN)/python benchmarks/train_speed.py
-	$(BIN)/python benchmarks/eval_speed.py
+	$(BIN)/python benchmarks/train_speed.py $(BENCH_ARGS)
+	$(BIN)/python benchmarks/eval_speed.py $(BENCH_ARGS)
 
 clean-venv:
 	rm -rf $(VENV)
@@ -57,7 +60,7 @@ clean-venv:
 # with the network unreachable. It installs nothing: on Debian, `apt-get install chromium`.
 check-plots: $(STAMP)
 	@test -x /usr/bin/chromium || { echo "make check-plots needs /usr/bin/chromium (Debian: apt-get install chromium)" >&2; exit 2; }
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python tools/check_offline_plots.py --screenshot dvc_plots_offline.png
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python tools/check_offline_plots.py --screenshot dvc_plots_offline.png
 
 # Rebuild .dvc/plots/offline.html from the npm registry (vega, vega-lite, vega-embed).
 offline-template:
@@ -68,28 +71,28 @@ offline-template:
 
 # anchor_rate sweep as DVC experiments (rates in params.yaml `sweep:`), then the report.
 sweep: $(STAMP)
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python stages/sweep.py queue
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python stages/sweep.py wait
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python stages/sweep.py report \
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python stages/sweep.py queue
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python stages/sweep.py wait
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python stages/sweep.py report \
 		--csv reports/sweep.csv --figure reports/sweep.png
 
 # Every variant over many seeds (params.yaml `study:`) as one DVC experiment, then
 # reports/study.{csv,png} and the README's result tables.
 study: $(STAMP)
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python stages/study.py run
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python stages/study.py report \
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python stages/study.py run
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python stages/study.py report \
 		--csv reports/study.csv --figure reports/study.png
 	@echo "reports/study.* written; review the README's prose, then run make readme"
 
 # Beyond the post's setting (params.yaml `generality:`): one queued DVC experiment per
 # cell (architecture x latent_dims x epochs), then reports/generality.{csv,png}.
 generality: $(STAMP)
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python stages/generality.py queue
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python stages/generality.py wait
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python stages/generality.py report \
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python stages/generality.py queue
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python stages/generality.py wait
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python stages/generality.py report \
 		--csv reports/generality.csv --figure reports/generality.png
 	@echo "reports/generality.* written; review the README's prose, then run make readme"
 
 # The README's result tables, from metrics/details.json and reports/study.csv.
 readme: $(STAMP)
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python stages/readme.py
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python stages/readme.py

@@ -9,6 +9,7 @@ not beside it: another stage depends on ``data/models`` as a whole and must not 
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import shutil
@@ -39,10 +40,10 @@ def _staging(path: Path) -> tuple[Path, str]:
     names the rest of the path. Other paths stage beside themselves.
     """
     parts = path.parts
-    beside = path.parent, f".tmp-{path.name}."
+    beside = path.parent, f"{STAGING}{path.name}."
     if path.is_absolute() or len(parts) < 3 or not _same_device(Path(parts[0]), path.parent):
         return beside
-    return Path(parts[0]), ".tmp-" + "__".join(parts[1:]) + "."
+    return Path(parts[0]), STAGING + "__".join(parts[1:]) + "."
 
 
 def _same_device(a: Path, b: Path) -> bool:
@@ -52,14 +53,32 @@ def _same_device(a: Path, b: Path) -> bool:
         return True
 
 
+_SWEPT: set[Path] = set()  # staging folders this process has cleared of every stale entry
+
+
 def _remove_stale(path: Path) -> None:
-    """Remove temporary entries of ``path`` that a killed run (SIGKILL) left behind."""
+    """Remove temporary entries that a killed run (SIGKILL) left behind: this output's,
+    and on this process's first output in a folder every other output's too (a stage that
+    DVC finds cached never starts to clear its own; DVC runs one stage of a workspace at
+    a time, so no other stage is writing there)."""
     folder, prefix = _staging(path)
-    for stale in folder.glob(f"{prefix}*"):
-        if stale.is_dir():
+    first = folder.resolve() not in _SWEPT
+    _SWEPT.add(folder.resolve())
+    remove_staging(folder, STAGING if first else prefix)
+
+
+STAGING = ".tmp-"  # every temporary entry's name starts so
+
+
+def remove_staging(folder: str | Path, prefix: str = STAGING) -> list[Path]:
+    """Remove the temporary entries named ``prefix``... in ``folder``; returns them."""
+    removed = sorted(Path(folder).glob(f"{prefix}*"))
+    for stale in removed:
+        if stale.is_dir() and not stale.is_symlink():
             shutil.rmtree(stale, ignore_errors=True)
         else:
             stale.unlink(missing_ok=True)
+    return removed
 
 
 def _replace_dir(new: Path, path: Path) -> None:
@@ -88,7 +107,10 @@ def _named(path: Path) -> Iterator[None]:
     except OSError as err:
         if err.filename:
             raise
-        raise OSError(err.errno, err.strerror or str(err), str(path)) from None
+        reason = err.strerror or str(err)
+        if err.errno in (None, errno.EIO):  # a short write: no errno says why
+            reason = f"{reason}: a write fell short, is the disk full or over its quota?"
+        raise OSError(err.errno, reason, str(path)) from None
 
 
 @contextmanager
@@ -139,7 +161,7 @@ def write_json(path: str | Path, obj: Any) -> None:
 @contextmanager
 def scratch_file(folder: str | Path, suffix: str = "") -> Iterator[Path]:
     """Yield a temporary file path in ``folder`` that is always removed afterwards."""
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=suffix, dir=folder)
+    fd, tmp = tempfile.mkstemp(prefix=STAGING, suffix=suffix, dir=folder)
     os.close(fd)
     _usual_mode(Path(tmp), is_dir=False)
     try:

@@ -71,7 +71,7 @@ def read_anchor_points(folder: str | Path, latent_dims: int) -> torch.Tensor | N
         points = torch.tensor(points, dtype=torch.float64)
     except FileNotFoundError:
         raise BadInputFile(f"{path} is missing: run the train stage") from None
-    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError) as err:
+    except (OSError, ValueError, KeyError, TypeError, OverflowError, RuntimeError) as err:
         reason = " ".join(str(err).split())[:80]
         raise BadInputFile(f"{path} is not an anchors file ({reason})") from None
     _check_points(path, points, latent_dims)

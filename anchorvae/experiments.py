@@ -4,18 +4,25 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
+import shutil
 import signal
 import subprocess
 import tempfile
 import time
 from io import StringIO
+from pathlib import Path
 
 import pandas as pd
 from dvc.api import exp_show
+from dvc.repo import Repo
 
-from anchorvae.errors import StageFailure
+from anchorvae.config import ParamsError, load_params, parse_params
+from anchorvae.errors import StageFailure, UsageError
 from anchorvae.metrics import headline_paths
+from anchorvae.overrides import apply_overrides
+from anchorvae.scores import SCORES
 from anchorvae.tables import read_csv
 
 log = logging.getLogger(__name__)
@@ -41,7 +48,8 @@ def run_dvc_shown(*args: str) -> None:
     DVC runs in a session of its own, so a Ctrl-C (or SIGTERM) reaches this process
     alone, which then interrupts DVC once with SIGINT and waits for it: DVC unwinds its
     run and cleans up after itself. (subprocess.run would kill it 0.25 s after a Ctrl-C,
-    leaving a temporary experiment behind that DVC shows as Running for ever.)
+    leaving a temporary experiment behind that DVC shows as Running for ever.) A second
+    Ctrl-C kills DVC and everything it started: see :func:`_stop`.
     """
     process = subprocess.Popen(["dvc", *args], start_new_session=True)
     try:
@@ -54,12 +62,35 @@ def run_dvc_shown(*args: str) -> None:
 
 
 def _stop(process: subprocess.Popen) -> None:
+    """Interrupt DVC once and wait while it cleans up. Interrupted again while waiting (a
+    second Ctrl-C, SIGTERM), or STOP_WAIT_S without an end, it kills DVC's whole process
+    group, so that nothing DVC started runs on as an orphan (what that leaves of a
+    temporary run, :func:`forget_killed_run` removes)."""
     process.send_signal(signal.SIGINT)
     try:
         process.wait(timeout=STOP_WAIT_S)
-    except subprocess.TimeoutExpired:
-        process.kill()
+    except BaseException:  # subprocess.TimeoutExpired, KeyboardInterrupt, cli.Terminated
+        os.killpg(process.pid, signal.SIGKILL)  # start_new_session: its own group
         process.wait()
+
+
+def forget_killed_run(name: str) -> None:
+    """Remove what a killed (SIGKILL) `dvc exp run --temp --name NAME` left: DVC's
+    executor info (``.dvc/tmp/exps/**/run/<rev>/<rev>.run``, which names the experiment)
+    and its temporary copy of the workspace. DVC itself cannot: it lists the run as
+    Running for ever, `dvc exp remove` refuses the name and `dvc exp clean` keeps it."""
+    exps = (Path(Repo.find_root()) / ".dvc" / "tmp" / "exps").resolve()
+    for info in exps.glob("**/run/*/*.run"):
+        try:
+            executor = json.loads(info.read_text())
+        except (OSError, ValueError):
+            continue
+        if not isinstance(executor, dict) or executor.get("name") != name:
+            continue
+        copy = Path(executor.get("root_dir") or "/").resolve()
+        if exps in copy.parents:  # only ever DVC's own temporary folders
+            shutil.rmtree(copy, ignore_errors=True)
+        shutil.rmtree(info.parent, ignore_errors=True)
 
 
 def experiments_named(prefix: str) -> list[str]:
@@ -72,9 +103,30 @@ MAX_RESTARTS = 3  # queue workers restarted by `wait_for_queue` before it gives 
 DETAILS = "metrics/details.json"  # what summarize writes, committed in each experiment
 
 
-def queue_experiments(prefix: str, planned: list[tuple[str, list[str]]], jobs: int) -> None:
-    """Remove the experiments named ``prefix``..., queue each planned (name, `-S`
-    overrides) and start ``jobs`` queue workers."""
+def check_planned(planned: list[tuple[str, list[str]]], params_path: str | Path) -> None:
+    """Before anything is queued: each planned experiment's name and overrides are its own,
+    and the params it would run with are valid (ParamsError naming the experiment), so
+    that no cell is queued twice and none fails in its params stage after the others ran."""
+    names = [name for name, _ in planned]
+    overrides = [tuple(flags) for _, flags in planned]
+    for i, name in enumerate(names):
+        if name in names[:i] or overrides[i] in overrides[:i]:
+            raise ParamsError(f"experiment {name} is planned twice: give each value once")
+    raw = load_params(params_path).model_dump()
+    scores = tuple(SCORES)
+    for name, flags in planned:
+        try:
+            parse_params(apply_overrides(raw, flags), scores)
+        except (ParamsError, UsageError) as err:
+            raise ParamsError(f"experiment {name} cannot run: {err}") from None
+
+
+def queue_experiments(
+    prefix: str, planned: list[tuple[str, list[str]]], jobs: int, params_path: str | Path
+) -> None:
+    """Check the plan (:func:`check_planned`), remove the experiments named ``prefix``...,
+    queue each planned (name, `-S` overrides) and start ``jobs`` queue workers."""
+    check_planned(planned, params_path)
     stale = experiments_named(prefix)
     if stale:
         run_dvc("exp", "remove", *stale)
@@ -84,11 +136,11 @@ def queue_experiments(prefix: str, planned: list[tuple[str, list[str]]], jobs: i
             run_dvc("exp", "run", "--queue", "--name", name, *flags)
         run_dvc("queue", "start", "--jobs", str(jobs))
     except BaseException:  # none of a half-queued plan runs on its own later
-        stop_queue()
+        stop_queue(prefix)
         raise
 
 
-def wait_for_queue(jobs: int) -> None:
+def wait_for_queue(jobs: int, prefix: str) -> None:
     """Block until nothing is queued or running. A queue worker that died with work left
     (seen here: DVC's file-system broker failing to read a message) is restarted, a few
     times at most, so one broken worker does not stall the queue for ever. Interrupted
@@ -97,28 +149,56 @@ def wait_for_queue(jobs: int) -> None:
     try:
         _wait(jobs)
     except BaseException:
-        stop_queue()
+        stop_queue(prefix)
         raise
 
 
-def stop_queue() -> None:
-    """Remove the queued experiments, interrupt the running ones (as a Ctrl-C would) and
-    stop the workers: the queue workers run detached, so they would otherwise go on."""
+STOPPED_WAIT_S = 30  # how long a killed experiment may take to be marked Failed
+
+
+def stop_queue(prefix: str) -> None:
+    """Stop the experiments named ``prefix``...: remove the queued ones, interrupt the
+    running ones (as a Ctrl-C would), stop the workers (they run detached and would go
+    on), then remove the tasks this left Failed, so that `dvc queue status` lists none of
+    them as Queued, Running or Failed; other experiments' tasks are left as they were."""
     log.warning("stopping the DVC queue: queued experiments removed, running ones ended")
-    for args in (("queue", "remove", "--queued"), ("queue", "kill", *_running()),
-                 ("queue", "stop", "--kill")):  # fmt: skip
-        if args[1] != "kill" or len(args) > 2:
-            try:
-                run_dvc(*args)
-            except StageFailure as err:  # go on: stop as much as can be stopped
-                log.warning("%s", err)
+    ours = _ours(prefix)
+    _try_dvc("queue", "remove", *(n for n, state in ours.items() if state == "Queued"))
+    _try_dvc("queue", "kill", *(n for n, state in ours.items() if state == "Running"))
+    _try_dvc("queue", "stop", "--kill")
+    deadline = time.monotonic() + STOPPED_WAIT_S
+    while "Running" in _ours(prefix).values() and time.monotonic() < deadline:
+        time.sleep(1)
+    left = [n for n, state in _ours(prefix).items() if state in ("Queued", "Failed")]
+    _try_dvc("queue", "remove", *left)
 
 
-def _running() -> list[str]:
-    """The names of the queue's running experiments (`dvc queue status`)."""
-    status = run_dvc("queue", "status")
-    return [line.split()[1] for line in status.splitlines()
-            if len(line.split()) > 3 and line.split()[-1] == "Running"]  # fmt: skip
+def _ours(prefix: str) -> dict[str, str]:
+    """Name -> queue state of the tasks of the experiments named ``prefix``..."""
+    return {name: state for name, state in queue_tasks().items() if name.startswith(prefix)}
+
+
+def _try_dvc(*args: str) -> None:
+    """`dvc *args`, a failure logged, not raised: stop as much as can be stopped. A
+    `queue remove` or `queue kill` that names no experiment is not run (it would fail)."""
+    if args[1] in ("remove", "kill") and len(args) == 2:
+        return
+    try:
+        run_dvc(*args)
+    except StageFailure as err:
+        log.warning("%s", err)
+
+
+def queue_tasks() -> dict[str, str]:
+    """Experiment name -> its task's state in `dvc queue status` (Queued, Running, Failed,
+    Success), read from its table: Task, Name, Created, Status columns."""
+    try:
+        status = run_dvc("queue", "status")
+    except StageFailure as err:
+        log.warning("%s", err)
+        return {}
+    rows = (line.split() for line in status.splitlines())
+    return {row[1]: row[-1] for row in rows if len(row) > 3 and row[0] != "Task"}
 
 
 def _wait(jobs: int) -> None:
@@ -133,6 +213,18 @@ def _wait(jobs: int) -> None:
             restarts += 1
             run_dvc("queue", "start", "--jobs", str(jobs))
         time.sleep(POLL_S)
+
+
+def require_success(states: dict[str, str], planned: list[str], command: str) -> None:
+    """StageFailure unless every planned experiment succeeded: a report is written from a
+    whole grid or not at all (the last one stays)."""
+    bad = [f"{name} ({states.get(name) or 'not run'})" for name in planned
+           if states.get(name) != "Success"]  # fmt: skip
+    if bad:
+        raise StageFailure(
+            f"{len(bad)} of {len(planned)} experiments did not succeed: {', '.join(bad)}; "
+            f"the last report is kept (`dvc queue logs NAME` says why; `{command}` reruns)"
+        )
 
 
 def with_details(rows: list[dict], prefix: str) -> list[dict]:

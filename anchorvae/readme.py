@@ -83,12 +83,13 @@ def pipeline_markdown(repo: str | Path = ".") -> str:
     return done.stdout.strip()
 
 
-def blocks(
+def report_blocks(
     details_json: str | Path, study_csv: str | Path, sweep_csv: str | Path,
-    generality_csv: str | Path, repo: str | Path = ".",
+    generality_csv: str | Path,
 ) -> dict[str, str]:  # fmt: skip
     """Block name -> its markdown, from the default run's summary, the study's table, the
-    sweep's, the generality study's and dvc.yaml."""
+    sweep's and the generality study's; a file that is not what its command writes is a
+    BadInputFile naming it."""
     with made_from(study_csv, "`make study`"):
         study = read_csv(study_csv)
         study_blocks = {
@@ -101,13 +102,16 @@ def blocks(
         generality = generality_markdown(read_csv(generality_csv))
     with made_from(details_json, "the summarize stage"):
         default_run = placement_markdown(summary_table(details_json))
-    return {
-        "default-run": default_run,
-        **study_blocks,
-        "sweep": sweep,
-        "generality": generality,
-        "pipeline": pipeline_markdown(repo),
-    }
+    return {"default-run": default_run, **study_blocks, "sweep": sweep, "generality": generality}
+
+
+def blocks(
+    details_json: str | Path, study_csv: str | Path, sweep_csv: str | Path,
+    generality_csv: str | Path, repo: str | Path = ".",
+) -> dict[str, str]:  # fmt: skip
+    """Every block: :func:`report_blocks` and the pipeline as dvc.yaml draws it."""
+    reports = report_blocks(details_json, study_csv, sweep_csv, generality_csv)
+    return {**reports, "pipeline": pipeline_markdown(repo)}
 
 
 def names_in(text: str) -> list[str]:

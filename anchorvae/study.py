@@ -30,6 +30,7 @@ def flat_summary(summary: dict[str, dict]) -> pd.DataFrame:
 
 MODEL_COLUMNS = ("model", "variant", "seed", "placed")
 CENTROID_COLUMNS = ("variant", "seed", "digit", "z1")
+NUMBERS = ("seed", "placed", "digit", "z1")  # columns that hold numbers, not names
 
 
 def check_tables(models: pd.DataFrame, centroids: pd.DataFrame, where: str) -> None:
@@ -44,6 +45,11 @@ def check_tables(models: pd.DataFrame, centroids: pd.DataFrame, where: str) -> N
             raise BadInputFile(f"{where}: {name} has no rows")
         if table.isna().any().any() and name == "centroids.csv":
             raise BadInputFile(f"{where}: {name} has empty cells (a truncated copy?)")
+        for column in (c for c in columns if c in NUMBERS):
+            if not pd.api.types.is_numeric_dtype(table[column]):
+                text = next(v for v in table[column] if isinstance(v, str))
+                raise BadInputFile(f"{where}: {name} column {column} holds {text[:20]!r}, "
+                                   "expected numbers: not summarize's")  # fmt: skip
     in_models = set(zip(models["variant"], models["seed"], strict=True))
     in_centroids = set(zip(centroids["variant"], centroids["seed"], strict=True))
     if in_models != in_centroids:

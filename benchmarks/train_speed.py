@@ -135,7 +135,8 @@ def anchorvae_loop(
 
     configure_cpu(0)  # first, as stages/train.py does
     images = as_flat_floats(load_mnist(root, train=True)[0])
-    params = TrainParams(epochs=epochs, batch_size=batch, lr=lr, latent_dims=2, limit=0)
+    params = TrainParams(epochs=epochs, batch_size=batch, lr=lr, latent_dims=2,
+                         architecture="mlp", limit=0)  # fmt: skip
     start = time.perf_counter()
     trained = train_seeds(
         images,
@@ -247,7 +248,14 @@ def main() -> None:
     flops = statistics.median(
         in_fresh_process(matmul_flops, args.device) for _ in range(args.repeats)
     )
-    report(rounds, flop_per_epoch(60_000, batch), flops)
+    n_images = len(_load_train_labels(args.mnist))
+    report(rounds, flop_per_epoch(n_images, batch), flops)
+
+
+def _load_train_labels(root: str) -> torch.Tensor:
+    from anchorvae.data import load_mnist
+
+    return load_mnist(root, train=True)[1]
 
 
 def report(rounds: list[dict[str, tuple[float, float, float]]], flop: float, flops: float) -> None:

@@ -11,8 +11,12 @@ from dvc.api import exp_show
 
 from anchorvae.atomic import atomic_path
 from anchorvae.cli import params_from, parser, run_stage
-from anchorvae.errors import StageFailure
-from anchorvae.experiments import queue_experiments, wait_for_queue, with_details
+from anchorvae.experiments import (
+    queue_experiments,
+    require_success,
+    wait_for_queue,
+    with_details,
+)
 from anchorvae.generality import PREFIX, generality_figure, generality_table, planned_experiments
 from anchorvae.plots import save_figure
 
@@ -21,8 +25,8 @@ def report(params, csv: str, figure: str) -> None:
     planned = [name for name, _ in planned_experiments(params)]
     table = generality_table(with_details(exp_show(), PREFIX), params.generality.variants,
                              planned)  # fmt: skip
-    if table.empty:
-        raise StageFailure(f"no experiments named {PREFIX}*: run `make generality` first")
+    states = dict(zip(table.get("experiment", []), table.get("state", []), strict=True))
+    require_success(states, planned, "make generality")
     with atomic_path(csv) as tmp:
         table.to_csv(tmp, index=False, float_format="%.5f")
     save_figure(generality_figure(table), figure)
@@ -37,9 +41,9 @@ def main(argv: list[str] | None = None) -> None:
     params = params_from(args)  # validated before anything is queued
     g = params.generality
     if args.step == "queue":
-        queue_experiments(PREFIX, planned_experiments(params), g.jobs)
+        queue_experiments(PREFIX, planned_experiments(params), g.jobs, args.params)
     elif args.step == "wait":
-        wait_for_queue(g.jobs)
+        wait_for_queue(g.jobs, PREFIX)
     else:
         report(params, args.csv, args.figure)
 

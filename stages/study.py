@@ -16,7 +16,13 @@ import pandas as pd
 from anchorvae.atomic import atomic_path
 from anchorvae.cli import params_from, parser, run_stage
 from anchorvae.errors import UsageError
-from anchorvae.experiments import experiment_csvs, experiments_named, run_dvc, run_dvc_shown
+from anchorvae.experiments import (
+    experiment_csvs,
+    experiments_named,
+    forget_killed_run,
+    run_dvc,
+    run_dvc_shown,
+)
 from anchorvae.plots import save_figure
 from anchorvae.study import centroid_figure, check_tables, study_table
 from anchorvae.tables import read_csv
@@ -30,7 +36,8 @@ TABLES = ("metrics/models.csv", "metrics/centroids.csv")  # what summarize write
 def run(seeds_per_variant: int) -> None:
     """Run the study as experiment NEXT; only once it has succeeded does it replace the
     last study (an interrupted or failed run leaves the last one as it was)."""
-    _remove(NEXT)  # left by a run that could not even clean up (SIGKILL)
+    forget_killed_run(NEXT)  # left by a run that could not clean up (SIGKILL)
+    _remove(NEXT)
     seeds = ",".join(str(s) for s in range(seeds_per_variant))
     log.info("study: every variant on seeds 0..%d as experiment %s", seeds_per_variant - 1,
              EXPERIMENT)  # fmt: skip
@@ -38,6 +45,7 @@ def run(seeds_per_variant: int) -> None:
     try:
         run_dvc_shown("exp", "run", "--temp", "--name", NEXT, "-S", f"seeds=[{seeds}]")
     except BaseException:
+        forget_killed_run(NEXT)  # after a second Ctrl-C (see run_dvc_shown)
         _remove(NEXT)
         raise
     _remove(EXPERIMENT)

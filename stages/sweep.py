@@ -11,20 +11,21 @@ from dvc.api import exp_show
 
 from anchorvae.atomic import atomic_path
 from anchorvae.cli import params_from, parser, run_stage
-from anchorvae.errors import StageFailure
-from anchorvae.experiments import queue_experiments, wait_for_queue, with_details
+from anchorvae.experiments import (
+    queue_experiments,
+    require_success,
+    wait_for_queue,
+    with_details,
+)
 from anchorvae.plots import save_figure
 from anchorvae.sweep import PREFIX, planned_experiments, sweep_figure, sweep_table
 
 
-def queue(params) -> None:
-    queue_experiments(PREFIX, planned_experiments(params.sweep.rates), params.sweep.jobs)
-
-
-def report(csv: str, figure: str) -> None:
+def report(params, csv: str, figure: str) -> None:
     table = sweep_table(with_details(exp_show(), PREFIX))
-    if table.empty:
-        raise StageFailure(f"no experiments named {PREFIX}*: run `make sweep` first")
+    planned = [name for name, _ in planned_experiments(params.sweep.rates)]
+    states = dict(zip(table.get("experiment", []), table.get("state", []), strict=True))
+    require_success(states, planned, "make sweep")
     with atomic_path(csv) as tmp:
         table.to_csv(tmp, index=False, float_format="%.5f")
     save_figure(sweep_figure(table), figure)
@@ -38,11 +39,12 @@ def main(argv: list[str] | None = None) -> None:
     args = p.parse_args(argv)
     params = params_from(args)  # validated before anything is queued
     if args.step == "queue":
-        queue(params)
+        planned = planned_experiments(params.sweep.rates)
+        queue_experiments(PREFIX, planned, params.sweep.jobs, args.params)
     elif args.step == "wait":
-        wait_for_queue(params.sweep.jobs)
+        wait_for_queue(params.sweep.jobs, PREFIX)
     else:
-        report(args.csv, args.figure)
+        report(params, args.csv, args.figure)
 
 
 if __name__ == "__main__":

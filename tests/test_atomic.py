@@ -52,17 +52,43 @@ def test_an_old_output_that_cannot_be_removed_leaves_the_new_one_in_place(tmp_pa
     assert [p.name for p in tmp_path.iterdir()] == ["eval"]
 
 
-def test_stale_temporary_siblings_of_a_killed_run_are_removed(tmp_path):
+def test_stale_temporary_entries_of_killed_runs_are_removed_by_the_next_output(tmp_path):
+    """Any output a process writes first in a folder clears every stale entry there, its
+    own and other outputs' (whose stage DVC may find cached and never start)."""
     (tmp_path / ".tmp-models.abc123").mkdir()
     (tmp_path / ".tmp-models.abc123" / "model.pt").write_text("half")
     (tmp_path / ".tmp-summary.json.xyz").write_text("half")
-    (tmp_path / ".tmp-other.q").mkdir()  # another output's: not ours to remove
-    with atomic_dir(tmp_path / "models") as tmp:
-        (tmp / "model.pt").write_text("whole")
+    (tmp_path / ".tmp-other.q").mkdir()  # another output's
     with atomic_path(tmp_path / "summary.json") as tmp:
         tmp.write_text("{}")
-    assert sorted(p.name for p in tmp_path.iterdir()) == [".tmp-other.q", "models",
+        assert [p.name for p in tmp_path.iterdir()] == [tmp.name]  # only its own, being made
+    (tmp_path / ".tmp-other.r").mkdir()  # made while this process runs: not stale to it
+    with atomic_dir(tmp_path / "models") as tmp:
+        (tmp / "model.pt").write_text("whole")
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".tmp-other.r", "models",
                                                           "summary.json"]  # fmt: skip
+
+
+def test_make_repro_clears_what_killed_runs_left_in_every_output_folder(tmp_path):
+    """A stage that DVC finds cached never starts: `make repro` clears the output folders
+    first (tools/clean_staging.py), whatever stage left them."""
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[1]
+    stale = [tmp_path / "data" / ".tmp-models__anchored.abc", tmp_path / "metrics" / ".tmp-x."]
+    for path in stale:
+        path.mkdir(parents=True)
+    (stale[0] / "model.pt").write_text("half")
+    (tmp_path / "data" / "mnist").mkdir()
+    shutil.copy(root / "dvc.yaml", tmp_path / "dvc.yaml")
+    tool = [sys.executable, str(root / "tools" / "clean_staging.py")]
+    done = subprocess.run(tool, cwd=tmp_path, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert not any(path.exists() for path in stale)
+    assert (tmp_path / "data" / "mnist").is_dir()
+    assert "removed data/.tmp-models__anchored.abc" in done.stderr
+    assert "clean_staging.py" in (root / "Makefile").read_text().split("repro:")[1]
 
 
 def test_a_nested_output_stages_in_its_top_folder_out_of_other_stages_deps(tmp_path, monkeypatch):
@@ -93,6 +119,7 @@ def test_a_write_error_that_names_no_file_is_raised_naming_the_output(tmp_path):
     with pytest.raises(OSError) as err, atomic_path(out):
         raise OSError("12544 requested and 8064 written")
     assert err.value.filename == str(out) and "12544 requested" in str(err.value)
+    assert "is the disk full or over its quota?" in str(err.value)  # what a short write means
     with pytest.raises(OSError) as err, atomic_dir(tmp_path / "folder"):
         raise OSError(28, "No space left on device")
     assert err.value.filename == str(tmp_path / "folder") and err.value.errno == 28

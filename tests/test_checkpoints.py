@@ -78,4 +78,5 @@ def test_a_checkpoint_that_cannot_be_written_is_an_error_naming_the_output(tmp_p
         save_models(tmp, trained(), "anchored", ModelConfig().to_dict())
     assert err.value.filename == str(out)
     assert "PytorchStreamWriter failed writing file" in err.value.strerror
+    assert "is the disk full or over its quota?" in err.value.strerror
     assert list((tmp_path / "models").iterdir()) == []

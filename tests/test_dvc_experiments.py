@@ -4,10 +4,11 @@ runs it beside tests/test_pipeline.py.)"""
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import yaml
-from tiny_repo import commit, make_repo, ran_stages, run
+from tiny_repo import commit, make, make_repo, ran_stages, run
 
 pytestmark = pytest.mark.slow
 
@@ -55,10 +56,7 @@ def test_sweep_queues_runs_and_reports_with_cached_baseline(repo):
     params["sweep"].update(rates=[4.0], jobs=1)  # no stage reads `sweep`: nothing reruns
     (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     commit(repo, "a sweep of one rate")
-    for step in ("queue", "wait"):
-        run([sys.executable, "stages/sweep.py", step], repo)
-    run([sys.executable, "stages/sweep.py", "report", "--csv", "reports/sweep.csv",
-         "--figure", "reports/sweep.png"], repo)  # fmt: skip
+    run(make("sweep"), repo)  # queue, wait, report
     import pandas as pd
 
     table = pd.read_csv(repo / "reports" / "sweep.csv")
@@ -70,7 +68,7 @@ def test_sweep_queues_runs_and_reports_with_cached_baseline(repo):
     assert table["anchored.zeros_in_corner.median"].notna().all()  # from details.json
     assert (repo / "reports" / "sweep.png").stat().st_size > 10_000
     # `make exps`: readable in a 120-column terminal, with the sweep's experiments
-    exps = run([sys.executable, "stages/exps.py"], repo, env_extra={"COLUMNS": "120"})
+    exps = run(make("exps"), repo, env_extra={"COLUMNS": "120"})
     assert "sweep-rate-4" in exps and "two_axis" in exps
     assert max(len(line) for line in exps.splitlines()) <= 120, exps
     # The baseline models were not retrained in any experiment: DVC restored them.
@@ -89,8 +87,7 @@ def test_study_runs_every_variant_as_one_temp_experiment_and_reports(repo):
     run(["dvc", "repro"], repo)
     commit(repo, "study of 2 seeds")
     summary_before = (repo / "metrics" / "details.json").read_bytes()
-    run([sys.executable, "stages/study.py", "run"], repo)
-    run([sys.executable, "stages/study.py", "report"], repo)
+    run(make("study"), repo)  # run, report
     import pandas as pd
 
     table = pd.read_csv(repo / "reports" / "study.csv")
@@ -103,12 +100,21 @@ def test_study_runs_every_variant_as_one_temp_experiment_and_reports(repo):
     assert status.strip() == ""
 
 
+def _as_in_a_terminal() -> None:
+    """Ctrl-C's default action, as a terminal gives it: a shell without job control starts
+    a background command (`make test &`) with SIGINT ignored, and that would pass down."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def start(cmd, repo, log, **env):
     """A process of ours in the tiny repo, its output (and DVC's) in the file ``log``."""
     from tiny_repo import mirror_of, stage_env
 
     return subprocess.Popen(cmd, cwd=repo, stdout=log, stderr=subprocess.STDOUT,
-                            env={**stage_env(mirror_of(repo)), **env})  # fmt: skip
+                            env={**stage_env(mirror_of(repo)), **env},
+                            preexec_fn=_as_in_a_terminal)  # fmt: skip
 
 
 def experiment_states(repo) -> dict[str, str]:
@@ -133,9 +139,23 @@ def wait_for(path, text, timeout_s=120):
         time.sleep(0.2)
 
 
+def processes_running(text: str) -> list[str]:
+    """The command lines of this machine's processes that hold ``text``."""
+    found = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            line = cmdline.read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if text in line:
+            found.append(line)
+    return found
+
+
 @pytest.mark.sweep
 def test_an_interrupted_or_failed_study_leaves_the_last_one_and_a_clean_state(repo, tmp_path):
     import signal
+    import time
 
     if "study" not in experiment_states(repo):
         run([sys.executable, "stages/study.py", "run"], repo)  # the study to keep
@@ -153,6 +173,21 @@ def test_an_interrupted_or_failed_study_leaves_the_last_one_and_a_clean_state(re
     assert "running" not in states.values() and "study-next" not in states, states
     assert states.get("study") == "done"  # the last study, kept
     assert not list((repo / ".dvc" / "tmp" / "exps").glob("tmp*"))  # no workspace copy
+    # Ctrl-C twice, a second apart: DVC and all it started are ended at once, and what the
+    # killed run left does not block the next one. (Five seeds: three may be cached now.)
+    params["study"]["seeds_per_variant"] = 5
+    (tmp_path / "five.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    log = tmp_path / "twice.log"
+    with open(log, "w") as out:
+        process = start([*study[:-1], str(tmp_path / "five.yaml")], repo, out)
+        wait_for(log, "Running stage 'train")
+        process.send_signal(signal.SIGINT)
+        time.sleep(1)
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=60) == 130, log.read_text()[-3000:]
+    assert not processes_running("--name study-next")  # no orphan goes on
+    states = experiment_states(repo)
+    assert "study-next" not in states and states.get("study") == "done", states
     # A rerun that fails (no CUDA here) says why and keeps the last study too. (Four
     # seeds: the interrupted run may have left seed 2's models in DVC's run cache.)
     params["study"]["seeds_per_variant"] = 4
@@ -184,5 +219,6 @@ def test_an_interrupted_sweep_stops_the_queue_worker_and_its_experiments(repo, t
         assert process.wait(timeout=180) == 130
     status = run(["dvc", "queue", "status"], repo)
     assert "Queued" not in status and "Running" not in status, status
+    assert "Failed" not in status, status  # the queue as it was before the command
     assert "0 active" in status or "No worker active" in status, status
     assert "stopping the DVC queue" in log.read_text()

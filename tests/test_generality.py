@@ -3,11 +3,12 @@ and (slow) one cell run as a queued DVC experiment in a tiny repo of its own: a 
 with an 8-D latent space through the whole pipeline."""
 
 import sys
+from pathlib import Path
 
 import pandas as pd
 import pytest
 import yaml
-from tiny_repo import commit, make_repo, run
+from tiny_repo import commit, make, make_repo, run
 
 from anchorvae.config import ParamsError, parse_params
 from anchorvae.generality import (
@@ -23,8 +24,6 @@ ROOT_PARAMS = "params.yaml"
 
 
 def project_params(**generality):
-    from pathlib import Path
-
     raw = yaml.safe_load((Path(__file__).resolve().parents[1] / ROOT_PARAMS).read_text())
     raw["generality"].update(generality)
     return parse_params(raw)
@@ -109,9 +108,7 @@ def test_a_conv_8d_cell_runs_as_a_queued_experiment(tmp_path_factory):
                                 factorial=True, seeds_per_cell=2)  # fmt: skip
     (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     commit(repo, "a grid of one cell")
-    for step in ("queue", "wait"):
-        run([sys.executable, "stages/generality.py", step], repo)
-    run([sys.executable, "stages/generality.py", "report"], repo)
+    run(make("generality"), repo)  # queue, wait, report
     table = pd.read_csv(repo / "reports" / "generality.csv")
     assert table["experiment"].tolist() == ["gen-conv-8d-1ep"] * 2
     assert (table["state"] == "Success").all(), table
@@ -123,3 +120,55 @@ def test_a_conv_8d_cell_runs_as_a_queued_experiment(tmp_path_factory):
     assert (repo / "reports" / "generality.png").stat().st_size > 10_000
     log = run(["dvc", "queue", "logs", "gen-conv-8d-1ep"], repo)
     assert "Running stage 'train@two_axis'" not in log  # dropped from the cell
+
+
+def test_a_grid_whose_cells_cannot_run_is_refused_before_anything_is_queued(tmp_path):
+    """`generality.variants: [baseline]` passes the params check, but every cell would
+    then drop `anchored`, which every run needs: one line, exit 2, nothing queued."""
+    import subprocess
+
+    raw = yaml.safe_load((Path(__file__).resolve().parents[1] / ROOT_PARAMS).read_text())
+    raw["generality"]["variants"] = ["baseline"]
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(raw))
+    stage = Path(__file__).resolve().parents[1] / "stages" / "generality.py"
+    done = subprocess.run([sys.executable, str(stage), "queue"], capture_output=True,
+                          text=True, cwd=tmp_path)  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    [line] = done.stderr.strip().splitlines()
+    assert line.startswith("anchorvae: error: experiment gen-mlp-2d-10ep cannot run: variants")
+    assert "expected a mapping with at least 'baseline' and 'anchored'" in line
+
+
+def test_a_cell_planned_twice_is_refused(tmp_path):
+    from anchorvae.experiments import check_planned
+
+    (tmp_path / "params.yaml").write_text((Path(__file__).parents[1] / ROOT_PARAMS).read_text())
+    twice = [("gen-a", ["train.epochs=2"]), ("gen-b", ["train.epochs=2"])]
+    with pytest.raises(ParamsError, match="experiment gen-b is planned twice"):
+        check_planned(twice, tmp_path / "params.yaml")
+    with pytest.raises(ParamsError, match="experiment gen-a cannot run: -S 'train.nope=1'"):
+        check_planned([("gen-a", ["train.nope=1"])], tmp_path / "params.yaml")
+    check_planned(planned_experiments(project_params()), tmp_path / "params.yaml")  # all fine
+
+
+def test_a_grid_with_a_failed_cell_keeps_the_last_report(tmp_path, monkeypatch):
+    import importlib.util
+
+    from anchorvae.errors import StageFailure
+
+    path = Path(__file__).resolve().parents[1] / "stages" / "generality.py"
+    spec = importlib.util.spec_from_file_location("stage_generality", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    params = project_params(architecture=["mlp"], latent_dims=[2, 8], epochs=[10],
+                            variants=["baseline", "anchored"])  # fmt: skip
+    failed = {"Experiment": "gen-mlp-8d-10ep", "rev": "def", "State": "Failed"}
+    rows = [exp_row("gen-mlp-2d-10ep", "mlp", 2, 3), failed]
+    monkeypatch.setattr(module, "exp_show", lambda: rows)
+    monkeypatch.setattr(module, "with_details", lambda rows, prefix: rows)
+    (tmp_path / "g.csv").write_text("the last report\n")
+    with pytest.raises(StageFailure, match=r"1 of 2 experiments did not succeed: "
+                       r"gen-mlp-8d-10ep \(Failed\); the last report is kept"):  # fmt: skip
+        module.report(params, tmp_path / "g.csv", tmp_path / "g.png")
+    assert (tmp_path / "g.csv").read_text() == "the last report\n"
+    assert not (tmp_path / "g.png").exists()

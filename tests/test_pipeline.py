@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
-from tiny_repo import commit, make_repo, mirror_of, ran_stages, run, stage_env, tiny_params
+from tiny_repo import commit, make, make_repo, mirror_of, ran_stages, run, stage_env, tiny_params
 
 from synthetic import synthetic_raw_files, write_raw_files
 
@@ -28,7 +28,7 @@ def repo(tmp_path_factory):
 
 
 def test_repro_then_nothing_then_only_anchored(repo):
-    first = run(["dvc", "repro"], repo)
+    first = run(make("repro"), repo)
     variants = yaml.safe_load((repo / "params.yaml").read_text())["variants"]
     expected = {"params", "download", "templates", "classifier", "summarize", "plots"} | {
         f"{stage}@{variant}" for stage in ("scores", "train", "evaluate") for variant in variants
@@ -46,7 +46,10 @@ def test_repro_then_nothing_then_only_anchored(repo):
         assert (repo / path).is_file(), path
     commit(repo, "first run")
 
-    assert ran_stages(run(["dvc", "repro"], repo)) == set()
+    stale = repo / "data" / ".tmp-models__anchored.killed"  # what a SIGKILL leaves
+    (stale / "seed0").mkdir(parents=True)
+    assert ran_stages(run(make("repro"), repo)) == set()
+    assert not stale.exists()  # cleared, though every stage was cached
 
     params = yaml.safe_load((repo / "params.yaml").read_text())
     params["variants"]["anchored"]["anchor_rate"] = 3.0
@@ -112,8 +115,8 @@ SCREENS = {
     "dvc status": ["dvc", "status"],
     "dvc dag --md": ["dvc", "dag", "--md", "--collapse-foreach-matrix"],
     "dvc metrics show": ["dvc", "metrics", "show"],
-    "make metrics": [sys.executable, "stages/exps.py", "--workspace"],
-    "make exps": [sys.executable, "stages/exps.py"],
+    "make metrics": make("metrics"),
+    "make exps": make("exps"),
     "dvc exp show, filtered": ["dvc", "exp", "show", "--no-pager", "--drop", ".*", "--keep",
                                "Experiment|.*/(baseline|anchored).json:placed$"],
 }  # fmt: skip

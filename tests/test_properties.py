@@ -2,6 +2,7 @@
 run or one line (exit 2), never a traceback."""
 
 import copy
+import json
 import logging
 import os
 from pathlib import Path
@@ -145,3 +146,114 @@ def test_running_out_of_memory_is_one_line_and_exit_1(size):
     [message] = lines.messages
     assert message.startswith("failed: out of memory (") and "fewer seeds" in message
     assert_one_line(message)
+
+
+# The files stages and `make readme` read: whatever they hold, a valid result or one line.
+ANCHORS_TEXT = st.binary(max_size=120).map(lambda b: b.decode("latin-1")) | st.builds(
+    lambda points: json.dumps({"points": points}),
+    st.none()
+    | values
+    | st.lists(st.lists(st.floats() | st.integers(-9, 9), max_size=3), max_size=11),  # fmt: skip
+)
+
+
+@EXAMPLES
+@given(text=ANCHORS_TEXT)
+def test_any_anchors_file_gives_finite_points_or_one_line(tmp_path, text):
+    from anchorvae.checkpoints import ANCHORS, read_anchor_points
+    from anchorvae.digits import ANCHORED_DIGITS
+    from anchorvae.errors import BadInputFile
+
+    (tmp_path / ANCHORS).write_text(text, encoding="latin-1")
+    try:
+        points = read_anchor_points(tmp_path, 2)
+    except BadInputFile as err:
+        assert_one_line(str(err))
+        return
+    if points is not None:
+        assert points.shape == (10, 2) and points[list(ANCHORED_DIGITS)].isfinite().all()
+
+
+REPORTS = {"details": ROOT / "metrics" / "details.json", "study": ROOT / "reports" / "study.csv",
+           "sweep": ROOT / "reports" / "sweep.csv",
+           "generality": ROOT / "reports" / "generality.csv"}  # fmt: skip
+
+
+@st.composite
+def damaged_report(draw):
+    """(report, text): a committed report cut short, a cell or a column changed, or any text."""
+    name = draw(st.sampled_from(sorted(REPORTS)))
+    text = REPORTS[name].read_text()
+    lines = text.splitlines()
+    how = draw(st.sampled_from(["cut", "cell", "column", "any"]))
+    if how == "cut":
+        text = text[: draw(st.integers(0, len(text)))]
+    elif how == "cell" and name != "details":
+        row = draw(st.integers(0, len(lines) - 1))
+        cells = lines[row].split(",")
+        cells[draw(st.integers(0, len(cells) - 1))] = draw(st.text(max_size=6) | scalars.map(str))
+        lines[row] = ",".join(cells)
+        text = "\n".join(lines) + "\n"
+    elif how == "column" and name != "details":
+        drop = draw(st.integers(0, len(lines[0].split(",")) - 1))
+        text = "\n".join(",".join(c for i, c in enumerate(line.split(",")) if i != drop)
+                         for line in lines) + "\n"  # fmt: skip
+    else:
+        text = draw(st.text(max_size=200))
+    return name, text
+
+
+@EXAMPLES
+@given(report=damaged_report())
+def test_any_report_gives_the_readme_blocks_or_one_line(tmp_path, report):
+    from anchorvae.errors import BadInputFile
+    from anchorvae.readme import report_blocks
+
+    name, text = report
+    files = dict(REPORTS)
+    files[name] = tmp_path / REPORTS[name].name
+    files[name].write_text(text)
+    try:
+        made = report_blocks(files["details"], files["study"], files["sweep"], files["generality"])
+    except BadInputFile as err:
+        assert_one_line(str(err))
+        assert str(files[name]) in str(err)
+        return
+    assert all(isinstance(block, str) for block in made.values())
+
+
+MARKER_PIECES = st.lists(
+    st.sampled_from(
+        [
+            "<!-- generated: x -->",
+            "<!-- end: x -->",
+            "<!-- generated: y -->",
+            "<!-- end: y -->",
+            "text",
+            "<!-- generated: x-->",
+            "\n",
+        ]
+    ),  # fmt: skip
+    max_size=8,
+)
+
+
+@EXAMPLES
+@given(pieces=MARKER_PIECES)
+def test_any_markers_give_each_block_once_or_one_line(tmp_path, pieces):
+    from anchorvae.readme import check_markers, names_in, read_block, rewrite
+
+    document = tmp_path / "page.md"
+    text = "\n".join(pieces)
+    document.write_text(text)
+    try:
+        new = rewrite(document, {"x": "| X |", "y": "| Y |"})
+    except UsageError as err:
+        assert_one_line(str(err))
+        return
+    check_markers(new, document)
+    for name in names_in(text):
+        assert (
+            new.count(f"| {name.upper()} |") == 1
+            and read_block(new, name) == f"| {name.upper()} |"
+        )

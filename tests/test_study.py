@@ -96,6 +96,8 @@ def truncated(text: str) -> str:
         (None, "truncated", "centroids.csv has empty cells"),
         ("drop_one", None, r"list different models \(14 and 15\)"),
         ("x,y\n1,2\n", None, "models.csv has no column model"),
+        ("text", None, "models.csv column seed holds 'x', expected numbers"),
+        (None, "text", "centroids.csv column seed holds 'x', expected numbers"),
     ],
 )
 def test_report_refuses_tables_it_cannot_summarize(tmp_path, models_text, centroids_text,
@@ -109,8 +111,12 @@ def test_report_refuses_tables_it_cannot_summarize(tmp_path, models_text, centro
         models_csv = models.iloc[1:].to_csv(index=False)
     elif models_text is not None:
         models_csv = models_text
+    if models_text == "text":  # every cell text, the header kept
+        models_csv = models.map(lambda _: "x").to_csv(index=False)
     if centroids_text == "truncated":
         centroids_csv = truncated(centroids_csv)
+    elif centroids_text == "text":
+        centroids_csv = centroids.map(lambda _: "x").to_csv(index=False)
     (tmp_path / "models.csv").write_text(models_csv)
     (tmp_path / "centroids.csv").write_text(centroids_csv)
     (tmp_path / "params.yaml").write_text((ROOT / "params.yaml").read_text())

@@ -95,7 +95,7 @@ DONE = "a  sweep-rate-1  Success\nWorker status: 0 active, 0 idle"
 
 def test_wait_restarts_a_dead_worker_then_returns(monkeypatch):
     module, calls = sweep_stage(monkeypatch, [BUSY, DEAD, BUSY, DONE])
-    module.wait_for_queue(jobs=2)
+    module.wait_for_queue(jobs=2, prefix="sweep-")
     assert ("queue", "start", "--jobs", "2") in calls
     assert sum(c[:2] == ("queue", "start") for c in calls) == 1
 
@@ -107,7 +107,7 @@ def test_wait_gives_up_when_workers_keep_dying(monkeypatch):
 
     module, _ = sweep_stage(monkeypatch, [DEAD] * 10)
     with pytest.raises(StageFailure, match="queued but no queue worker runs them"):
-        module.wait_for_queue(jobs=1)
+        module.wait_for_queue(jobs=1, prefix="sweep-")
 
 
 def test_close_rates_get_distinct_names_and_the_exact_value():
@@ -130,3 +130,20 @@ def test_a_rate_given_twice_is_refused():
     with pytest.raises(ParamsError, match=r"sweep.rates = \[0.5, 1.0, 0.5\] is invalid: "
                        "expected a non-empty list of distinct numbers"):  # fmt: skip
         parse_params(raw)
+
+
+def test_stopping_removes_only_our_tasks_and_leaves_none_failed(monkeypatch):
+    """Ctrl-C: ours queued are removed, ours running killed, the workers stopped, and the
+    task the kill left Failed removed too; another experiment's task stays."""
+    header = "Task  Name  Created  Status\n"
+    before = (header + "a  sweep-rate-1  10:00  Running\nb  sweep-rate-2  10:00  Queued\n"
+              "c  mine  09:00  Failed\nWorker status: 1 active, 0 idle")  # fmt: skip
+    after = header + "a  sweep-rate-1  10:00  Failed\nc  mine  09:00  Failed\n"
+    module, calls = sweep_stage(monkeypatch, [before, after, after])
+    module.stop_queue("sweep-")
+    assert [c for c in calls if c[:2] != ("queue", "status")] == [
+        ("queue", "remove", "sweep-rate-2"),
+        ("queue", "kill", "sweep-rate-1"),
+        ("queue", "stop", "--kill"),
+        ("queue", "remove", "sweep-rate-1"),
+    ]

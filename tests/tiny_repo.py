@@ -18,7 +18,7 @@ import yaml
 from synthetic import pins_of, synthetic_raw_files
 
 ROOT = Path(__file__).resolve().parents[1]
-COPIED = ["dvc.yaml", "params.yaml", "stages", "anchorvae"]
+COPIED = ["dvc.yaml", "params.yaml", "stages", "anchorvae", "Makefile", "tools"]
 TINY_VARIANTS = ("baseline", "anchored", "two_axis")  # a plain one, one and two scores
 
 
@@ -42,6 +42,12 @@ def run(cmd, cwd, env_extra=None, **kwargs):
     result = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, env=env, **kwargs)
     assert result.returncode == 0, f"{cmd} failed:\n{result.stdout}\n{result.stderr}"
     return result.stdout + result.stderr
+
+
+def make(target: str, *variables: str) -> list[str]:
+    """The command that runs a Makefile target with this test's Python instead of .venv
+    (which a tiny repo does not have): what `make TARGET` runs, as the README names it."""
+    return ["make", "-s", target, f"BIN={Path(sys.executable).parent}", "STAMP=", *variables]
 
 
 def ran_stages(output: str) -> set[str]:
