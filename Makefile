@@ -27,7 +27,7 @@ repro: $(STAMP)
 # Two workers, a test module each at a time: the end-to-end modules, each with its own tiny
 # repo, run side by side (their stages mostly wait on process start-up, not on the CPU).
 test: $(STAMP) lint
-	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m pytest -q -n 2 --dist loadfile $(PYTEST_ARGS)
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m pytest -q -n 2 --dist loadfile --no-loadscope-reorder $(PYTEST_ARGS)
 
 # The inner loop: every test that starts no dvc (unit tests and stage scripts), about 1 min.
 test-fast: $(STAMP)

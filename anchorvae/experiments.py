@@ -22,7 +22,7 @@ from anchorvae.config import ParamsError, load_params, parse_params
 from anchorvae.errors import StageFailure, UsageError
 from anchorvae.metrics import headline_paths
 from anchorvae.overrides import apply_overrides
-from anchorvae.scores import SCORES
+from anchorvae.scores import NAMES
 from anchorvae.tables import read_csv
 
 log = logging.getLogger(__name__)
@@ -113,7 +113,7 @@ def check_planned(planned: list[tuple[str, list[str]]], params_path: str | Path)
         if name in names[:i] or overrides[i] in overrides[:i]:
             raise ParamsError(f"experiment {name} is planned twice: give each value once")
     raw = load_params(params_path).model_dump()
-    scores = tuple(SCORES)
+    scores = NAMES
     for name, flags in planned:
         try:
             parse_params(apply_overrides(raw, flags), scores)
@@ -160,27 +160,29 @@ def stop_queue(prefix: str) -> None:
     """Stop the experiments named ``prefix``...: remove the queued ones, interrupt the
     running ones (as a Ctrl-C would), stop the workers (they run detached and would go
     on), then remove the tasks this left Failed, so that `dvc queue status` lists none of
-    them as Queued, Running or Failed; other experiments' tasks are left as they were."""
+    them as Queued, Running or Failed; other tasks (and finished ones) are left alone.
+    Tasks are named by their id: an earlier run's finished task may bear the same name."""
     log.warning("stopping the DVC queue: queued experiments removed, running ones ended")
     ours = _ours(prefix)
-    _try_dvc("queue", "remove", *(n for n, state in ours.items() if state == "Queued"))
-    _try_dvc("queue", "kill", *(n for n, state in ours.items() if state == "Running"))
+    _try_dvc("queue", "remove", *(task for task, state in ours.items() if state == "Queued"))
+    _try_dvc("queue", "kill", *(task for task, state in ours.items() if state == "Running"))
     _try_dvc("queue", "stop", "--kill")
     deadline = time.monotonic() + STOPPED_WAIT_S
     while "Running" in _ours(prefix).values() and time.monotonic() < deadline:
         time.sleep(1)
-    left = [n for n, state in _ours(prefix).items() if state in ("Queued", "Failed")]
+    left = [task for task, state in _ours(prefix).items() if state in ("Queued", "Failed")]
     _try_dvc("queue", "remove", *left)
 
 
 def _ours(prefix: str) -> dict[str, str]:
-    """Name -> queue state of the tasks of the experiments named ``prefix``..."""
-    return {name: state for name, state in queue_tasks().items() if name.startswith(prefix)}
+    """Task id -> state of the unfinished tasks of the experiments named ``prefix``..."""
+    return {task: state for task, name, state in queue_tasks()
+            if name.startswith(prefix) and state != "Success"}  # fmt: skip
 
 
 def _try_dvc(*args: str) -> None:
     """`dvc *args`, a failure logged, not raised: stop as much as can be stopped. A
-    `queue remove` or `queue kill` that names no experiment is not run (it would fail)."""
+    `queue remove` or `queue kill` that names no task is not run (it would fail)."""
     if args[1] in ("remove", "kill") and len(args) == 2:
         return
     try:
@@ -189,16 +191,16 @@ def _try_dvc(*args: str) -> None:
         log.warning("%s", err)
 
 
-def queue_tasks() -> dict[str, str]:
-    """Experiment name -> its task's state in `dvc queue status` (Queued, Running, Failed,
-    Success), read from its table: Task, Name, Created, Status columns."""
+def queue_tasks() -> list[tuple[str, str, str]]:
+    """(task id, experiment name, state) of every task `dvc queue status` lists (its
+    columns: Task, Name, Created, Status; states Queued, Running, Failed, Success)."""
     try:
         status = run_dvc("queue", "status")
     except StageFailure as err:
         log.warning("%s", err)
-        return {}
+        return []
     rows = (line.split() for line in status.splitlines())
-    return {row[1]: row[-1] for row in rows if len(row) > 3 and row[0] != "Task"}
+    return [(row[0], row[1], row[-1]) for row in rows if len(row) > 3 and row[0] != "Task"]
 
 
 def _wait(jobs: int) -> None:

@@ -1,6 +1,6 @@
 """End to end in a tiny repo of their own: a fresh clone reproduces every tracked file, and
-`make sweep` and `make study` run as DVC experiments. (Their own module, so that `make test`
-runs it beside tests/test_pipeline.py.)"""
+`make sweep`, `make generality` and `make study` run as DVC experiments. (Their own module,
+so that `make test` runs it beside tests/test_pipeline.py.)"""
 
 import subprocess
 import sys
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from tiny_repo import commit, make, make_repo, ran_stages, run
+from tiny_repo import TWO_VARIANTS, commit, make, make_repo, ran_stages, run
 
 pytestmark = pytest.mark.slow
 
@@ -16,7 +16,7 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def repo(tmp_path_factory):
     """The tiny repo, reproduced and committed: what the experiments start from."""
-    repo = make_repo(tmp_path_factory.mktemp("experiments"))
+    repo = make_repo(tmp_path_factory.mktemp("experiments"), TWO_VARIANTS)
     run(["dvc", "repro"], repo)
     commit(repo, "first run")
     return repo
@@ -51,32 +51,62 @@ def test_bad_sweep_rates_stop_before_anything_is_queued(repo):
 
 @pytest.mark.sweep  # skip with: make test PYTEST_ARGS='-m "not sweep"'
 def test_sweep_queues_runs_and_reports_with_cached_baseline(repo):
-    """One rate and the class-mean templates (the order of many rates is a unit test's)."""
+    """The workspace's own rate and the class-mean templates: the first experiment is the
+    committed run again, which DVC restores from its run cache (the order and names of
+    many rates are unit tests')."""
     params = yaml.safe_load((repo / "params.yaml").read_text())
-    params["sweep"].update(rates=[4.0], jobs=1)  # no stage reads `sweep`: nothing reruns
+    params["sweep"].update(rates=[2.0], jobs=1)  # no stage reads `sweep`: nothing reruns
     (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     commit(repo, "a sweep of one rate")
     run(make("sweep"), repo)  # queue, wait, report
     import pandas as pd
 
     table = pd.read_csv(repo / "reports" / "sweep.csv")
-    assert table["experiment"].tolist() == ["sweep-rate-4", "sweep-class-mean"]
+    assert table["experiment"].tolist() == ["sweep-rate-2", "sweep-class-mean"]
     assert (table["state"] == "Success").all()
-    assert table["anchor_rate"].tolist() == [4.0, 2.0]
+    assert table["anchor_rate"].tolist() == [2.0, 2.0]
+    assert table["templates"].tolist() == ["post", "class_mean"]
     assert table["anchored.placed_rate"].notna().all()
     assert table["anchored.test_recon.mean"].notna().all()
     assert table["anchored.zeros_in_corner.median"].notna().all()  # from details.json
     assert (repo / "reports" / "sweep.png").stat().st_size > 10_000
     # `make exps`: readable in a 120-column terminal, with the sweep's experiments
     exps = run(make("exps"), repo, env_extra={"COLUMNS": "120"})
-    assert "sweep-rate-4" in exps and "two_axis" in exps
+    assert "sweep-class-mean" in exps and "anchored" in exps
     assert max(len(line) for line in exps.splitlines()) <= 120, exps
-    # The baseline models were not retrained in any experiment: DVC restored them.
-    for name in table["experiment"]:
-        log = run(["dvc", "queue", "logs", name], repo)
-        assert "Running stage 'train@anchored'" in log
+    # Nothing is trained that the run cache holds: the baseline in neither experiment,
+    # the anchored variant only where the templates changed.
+    logs = {name: run(["dvc", "queue", "logs", name], repo) for name in table["experiment"]}
+    assert "Running stage 'train@anchored'" in logs["sweep-class-mean"]
+    assert "Running stage 'train@" not in logs["sweep-rate-2"]
+    for log in logs.values():
         assert "Running stage 'train@baseline'" not in log
         assert "Running stage 'classifier'" not in log
+
+
+def test_a_conv_8d_generality_cell_runs_as_a_queued_experiment(repo):
+    """One cell, the conv VAE with an 8-D latent space, through the whole pipeline as
+    `make generality` runs it (the order of many cells is a unit test's)."""
+    import pandas as pd
+
+    params = yaml.safe_load((repo / "params.yaml").read_text())
+    params["generality"].update(architecture=["conv"], latent_dims=[8], epochs=[1],
+                                factorial=True, seeds_per_cell=2)  # fmt: skip
+    (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    commit(repo, "a grid of one cell")
+    run(make("generality"), repo)  # queue, wait, report
+    table = pd.read_csv(repo / "reports" / "generality.csv")
+    assert table["experiment"].tolist() == ["gen-conv-8d-1ep"] * 2
+    assert (table["state"] == "Success").all(), table
+    assert table["variant"].tolist() == ["baseline", "anchored"]
+    assert (table["architecture"] == "conv").all() and (table["latent_dims"] == 8).all()
+    assert (table["n_seeds"] == 2).all()
+    assert table["aligned_rate"].notna().all() and table["placed_rate"].notna().all()
+    assert table["anchor_decode.mean"].between(0, 1).all()  # the baseline: at anchored's
+    assert (repo / "reports" / "generality.png").stat().st_size > 10_000
+    log = run(["dvc", "queue", "logs", "gen-conv-8d-1ep"], repo)
+    assert "Running stage 'train@baseline'" in log  # a new architecture: trained anew
+    assert "Running stage 'classifier'" not in log  # the judge, from the run cache
 
 
 @pytest.mark.sweep

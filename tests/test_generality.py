@@ -1,14 +1,11 @@
-"""The generality study: its cells and overrides, its table, figure and README table,
-and (slow) one cell run as a queued DVC experiment in a tiny repo of its own: a conv VAE
-with an 8-D latent space through the whole pipeline."""
+"""The generality study: its cells and overrides, its table, figure and README table.
+One cell run through `make generality` in a tiny repo is in tests/test_dvc_experiments.py."""
 
 import sys
 from pathlib import Path
 
-import pandas as pd
 import pytest
 import yaml
-from tiny_repo import commit, make, make_repo, run
 
 from anchorvae.config import ParamsError, parse_params
 from anchorvae.generality import (
@@ -96,30 +93,6 @@ def test_table_has_a_row_per_cell_and_variant_in_the_planned_order():
     assert len(figure.axes) == 3
     assert [t.get_text() for t in figure.axes[-1].get_xticklabels()] == [
         "mlp, 8-D, 10 ep", "mlp, 2-D, 10 ep"]  # fmt: skip
-
-
-@pytest.mark.slow
-def test_a_conv_8d_cell_runs_as_a_queued_experiment(tmp_path_factory):
-    """One cell, the conv VAE with an 8-D latent space, through the whole pipeline as DVC
-    runs it (the order of many cells is a unit test's)."""
-    repo = make_repo(tmp_path_factory.mktemp("generality"))
-    params = yaml.safe_load((repo / "params.yaml").read_text())
-    params["generality"].update(architecture=["conv"], latent_dims=[8], epochs=[1],
-                                factorial=True, seeds_per_cell=2)  # fmt: skip
-    (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    commit(repo, "a grid of one cell")
-    run(make("generality"), repo)  # queue, wait, report
-    table = pd.read_csv(repo / "reports" / "generality.csv")
-    assert table["experiment"].tolist() == ["gen-conv-8d-1ep"] * 2
-    assert (table["state"] == "Success").all(), table
-    assert table["variant"].tolist() == ["baseline", "anchored"]
-    assert (table["architecture"] == "conv").all() and (table["latent_dims"] == 8).all()
-    assert (table["n_seeds"] == 2).all()
-    assert table["aligned_rate"].notna().all() and table["placed_rate"].notna().all()
-    assert table["anchor_decode.mean"].between(0, 1).all()  # the baseline: at anchored's
-    assert (repo / "reports" / "generality.png").stat().st_size > 10_000
-    log = run(["dvc", "queue", "logs", "gen-conv-8d-1ep"], repo)
-    assert "Running stage 'train@two_axis'" not in log  # dropped from the cell
 
 
 def test_a_grid_whose_cells_cannot_run_is_refused_before_anything_is_queued(tmp_path):

@@ -80,7 +80,7 @@ def test_repro_then_nothing_then_only_anchored(repo):
     commit(repo, "class-mean templates")
 
     # A new variant is one edit to params.yaml: DVC's stages loop over its keys.
-    extra = {"strong": 8.0, "weak_anchor": 0.5, "label_reference": 2.0}  # six in all
+    extra = {"label_reference": 2.0}  # the longest name of params.yaml's variants
     for name, rate in extra.items():
         score = "label" if name == "label_reference" else "donutness"
         params["variants"][name] = {"anchor_rate": rate, "anchors": {score: [1.0, 1.0]}}
@@ -91,9 +91,9 @@ def test_repro_then_nothing_then_only_anchored(repo):
     assert rerun == {"params", "summarize", "plots"} | {
         f"{stage}@{name}" for stage in ("scores", "train", "evaluate") for name in extra
     }
-    assert "strong" in json.loads((repo / "metrics" / "details.json").read_text())
-    assert (repo / "metrics" / "variants" / "strong.json").is_file()
-    assert_screens_fit(repo, n_variants=6)
+    assert "label_reference" in json.loads((repo / "metrics" / "details.json").read_text())
+    assert (repo / "metrics" / "variants" / "label_reference.json").is_file()
+    assert_screens_fit(repo, n_variants=4)
 
     # Back to the repo's variants and templates, for the tests that share this repo. A
     # removed variant's outputs stay on disk, inside data/models and data/eval, which
@@ -127,7 +127,7 @@ def assert_screens_fit(repo: Path, n_variants: int) -> None:
         output = run(command, repo, env_extra={"COLUMNS": "120"})
         assert max(map(len, output.splitlines())) <= 120, f"{name}:\n{output}"
         if "metrics" in name or "exps" in name or "params" in name:
-            assert "weak_anchor" in output, f"{name}:\n{output}"
+            assert "label_reference" in output, f"{name}:\n{output}"
     table = run(SCREENS["make metrics"], repo).splitlines()
     assert table[0].split()[:3] == ["experiment", "variant", "placed"]  # placed first
     assert len(table) == 1 + n_variants

@@ -25,6 +25,16 @@ BASE = yaml.safe_load((ROOT / "params.yaml").read_text())
 EXAMPLES = settings(max_examples=150, deadline=None, derandomize=True,
                     suppress_health_check=[HealthCheck.function_scoped_fixture])  # fmt: skip
 
+
+@pytest.fixture(autouse=True)
+def subnormal_floats():
+    """Hypothesis draws subnormal floats, which a CPU set to flush them (what
+    anchorvae.runtime.configure_cpu does in any stage run in this worker) cannot hold."""
+    import torch
+
+    torch.set_flush_denormal(False)
+
+
 scalars = (
     st.none()
     | st.booleans()

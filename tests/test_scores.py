@@ -111,8 +111,8 @@ def test_a_new_score_module_is_found_with_its_maps(tmp_path, monkeypatch):
         "    return inputs.images.sum(dim=-1)\n"
     )
     monkeypatch.setattr(scores, "__path__", [*scores.__path__, str(tmp_path)])
-    found = scores._discover()
-    assert "inkiness" in found and set(SCORES) < set(found)
-    monkeypatch.setattr(scores, "SCORES", found)
+    names = scores._names()
+    assert "inkiness" in names and set(SCORES) < set(names)
+    monkeypatch.setattr(scores, "_modules", lambda: scores._import(names))
     maps = build_all_maps("post", *tiny_training_set())
     assert "blot" in maps and "blot" in map_titles()

@@ -134,16 +134,18 @@ def test_a_rate_given_twice_is_refused():
 
 def test_stopping_removes_only_our_tasks_and_leaves_none_failed(monkeypatch):
     """Ctrl-C: ours queued are removed, ours running killed, the workers stopped, and the
-    task the kill left Failed removed too; another experiment's task stays."""
+    task the kill left Failed removed too, each by its task id (an earlier run's finished
+    task bears the same name); another experiment's task stays."""
     header = "Task  Name  Created  Status\n"
-    before = (header + "a  sweep-rate-1  10:00  Running\nb  sweep-rate-2  10:00  Queued\n"
-              "c  mine  09:00  Failed\nWorker status: 1 active, 0 idle")  # fmt: skip
-    after = header + "a  sweep-rate-1  10:00  Failed\nc  mine  09:00  Failed\n"
+    before = (header + "a1  sweep-rate-1  10:00  Running\nb2  sweep-rate-2  10:00  Queued\n"
+              "c3  mine  09:00  Failed\nd4  sweep-rate-2  09:00  Success\n"
+              "Worker status: 1 active, 0 idle")  # fmt: skip
+    after = header + "a1  sweep-rate-1  10:00  Failed\nc3  mine  09:00  Failed\n"
     module, calls = sweep_stage(monkeypatch, [before, after, after])
     module.stop_queue("sweep-")
     assert [c for c in calls if c[:2] != ("queue", "status")] == [
-        ("queue", "remove", "sweep-rate-2"),
-        ("queue", "kill", "sweep-rate-1"),
+        ("queue", "remove", "b2"),
+        ("queue", "kill", "a1"),
         ("queue", "stop", "--kill"),
-        ("queue", "remove", "sweep-rate-1"),
+        ("queue", "remove", "a1"),
     ]

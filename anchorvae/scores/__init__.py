@@ -13,37 +13,62 @@ depend on as a whole: adding a score with a new map is one module here (plus par
 
 from __future__ import annotations
 
+import functools
 import importlib
 import pkgutil
 from pathlib import Path
 from types import ModuleType
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
-import pandas as pd
-import torch
+if TYPE_CHECKING:
+    import numpy as np
+    import torch
 
-from anchorvae.scores._base import ScoreInputs
+    from anchorvae.scores._base import ScoreInputs
 
-__all__ = ["SCORES", "ScoreInputs", "anchor_scores", "build_all_maps", "load_maps", "save_maps"]
+__all__ = ["NAMES", "SCORES", "ScoreInputs", "anchor_scores", "build_all_maps", "load_maps",
+           "save_maps"]  # fmt: skip
 
 
-def _discover() -> dict[str, ModuleType]:
-    names = sorted(m.name for m in pkgutil.iter_modules(__path__) if not m.name.startswith("_"))
+# The score names, read off the modules' file names without importing them (nor torch):
+# all that checking params.yaml needs, on every params edit.
+def _names() -> tuple[str, ...]:
+    return tuple(sorted(m.name for m in pkgutil.iter_modules(__path__) if m.name[0] != "_"))
+
+
+NAMES: tuple[str, ...] = _names()
+
+
+def _import(names: tuple[str, ...]) -> dict[str, ModuleType]:
     return {name: importlib.import_module(f"{__name__}.{name}") for name in names}
 
 
-SCORES: dict[str, ModuleType] = _discover()  # score name -> its module
+@functools.cache
+def _modules() -> dict[str, ModuleType]:
+    """Score name -> its module, imported on first use (they import torch)."""
+    return _import(NAMES)
+
+
+def __getattr__(name: str) -> Any:
+    """SCORES (name -> module) and ScoreInputs, imported on first use (PEP 562)."""
+    if name == "SCORES":
+        return _modules()
+    if name == "ScoreInputs":
+        from anchorvae.scores._base import ScoreInputs
+
+        return ScoreInputs
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def map_titles() -> dict[str, str]:
     """Every map of every score, name -> title, in score order."""
-    return {name: title for module in SCORES.values() for name, title in module.MAPS.items()}
+    return {name: title for module in _modules().values() for name, title in module.MAPS.items()}
 
 
 def build_all_maps(kind: str, images: np.ndarray, labels: np.ndarray) -> dict[str, np.ndarray]:
     """Every score's maps, name -> 28x28 float32; ``images`` (N, 28, 28) is the training set."""
     maps: dict[str, np.ndarray] = {}
-    for module in SCORES.values():
+    for module in _modules().values():
         if module.MAPS:
             maps.update(module.build_maps(kind, images, labels))
     return maps
@@ -51,6 +76,8 @@ def build_all_maps(kind: str, images: np.ndarray, labels: np.ndarray) -> dict[st
 
 def save_maps(folder: str | Path, maps: dict[str, np.ndarray]) -> None:
     """Write each map as ``<name>.npy`` into ``folder`` (the caller makes it atomic)."""
+    import numpy as np
+
     Path(folder).mkdir(parents=True, exist_ok=True)
     for name, image in maps.items():
         np.save(Path(folder) / f"{name}.npy", image)
@@ -58,6 +85,9 @@ def save_maps(folder: str | Path, maps: dict[str, np.ndarray]) -> None:
 
 def load_maps(folder: str | Path) -> dict[str, torch.Tensor]:
     """name -> flattened map (pixels,), as :func:`save_maps` wrote them into ``folder``."""
+    import numpy as np
+    import torch
+
     return {
         path.stem: torch.from_numpy(np.load(path)).reshape(-1)
         for path in sorted(Path(folder).glob("*.npy"))
@@ -66,7 +96,9 @@ def load_maps(folder: str | Path) -> dict[str, torch.Tensor]:
 
 def anchor_scores(names: list[str], inputs: ScoreInputs) -> torch.Tensor:
     """(N, len(names)): the named scores of every image, in the order given."""
-    columns = [SCORES[name].score(inputs) for name in names]
+    import torch
+
+    columns = [_modules()[name].score(inputs) for name in names]
     if not columns:
         return inputs.images.new_zeros(len(inputs.images), 0)
     return torch.stack(columns, dim=-1)
@@ -75,11 +107,17 @@ def anchor_scores(names: list[str], inputs: ScoreInputs) -> torch.Tensor:
 def scores_by_digit(maps: dict[str, np.ndarray], images: np.ndarray, labels: np.ndarray):
     """Mean and standard deviation of every score per digit, on the given images: the
     numbers that justify a template (a row per score and statistic, a column per digit)."""
+    import numpy as np
+    import pandas as pd
+    import torch
+
+    from anchorvae.scores._base import ScoreInputs
+
     flat = torch.from_numpy(images.reshape(len(images), -1)).double() / 255
     tensors = {k: torch.from_numpy(m).reshape(-1) for k, m in maps.items()}
     inputs = ScoreInputs(flat, torch.from_numpy(labels), tensors)
     rows = []
-    for name, module in SCORES.items():
+    for name, module in _modules().items():
         values = module.score(inputs).numpy()
         for stat, reduce in (("mean", np.mean), ("sd", np.std)):
             row = {"score": name, "stat": stat}
