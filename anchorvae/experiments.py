@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -16,6 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 from dvc.api import exp_show
+from dvc.exceptions import NotDvcRepoError
 from dvc.repo import Repo
 
 from anchorvae.config import ParamsError, load_params, parse_params
@@ -70,7 +72,8 @@ def _stop(process: subprocess.Popen) -> None:
     try:
         process.wait(timeout=STOP_WAIT_S)
     except BaseException:  # subprocess.TimeoutExpired, KeyboardInterrupt, cli.Terminated
-        os.killpg(process.pid, signal.SIGKILL)  # start_new_session: its own group
+        with contextlib.suppress(ProcessLookupError):  # the group may have ended by now
+            os.killpg(process.pid, signal.SIGKILL)  # start_new_session: its own group
         process.wait()
 
 
@@ -79,7 +82,10 @@ def forget_killed_run(name: str) -> None:
     executor info (``.dvc/tmp/exps/**/run/<rev>/<rev>.run``, which names the experiment)
     and its temporary copy of the workspace. DVC itself cannot: it lists the run as
     Running for ever, `dvc exp remove` refuses the name and `dvc exp clean` keeps it."""
-    exps = (Path(Repo.find_root()) / ".dvc" / "tmp" / "exps").resolve()
+    try:
+        exps = (Path(Repo.find_root()) / ".dvc" / "tmp" / "exps").resolve()
+    except NotDvcRepoError:  # no repository: no run to forget (DVC's own error comes next)
+        return
     for info in exps.glob("**/run/*/*.run"):
         try:
             executor = json.loads(info.read_text())
@@ -113,10 +119,9 @@ def check_planned(planned: list[tuple[str, list[str]]], params_path: str | Path)
         if name in names[:i] or overrides[i] in overrides[:i]:
             raise ParamsError(f"experiment {name} is planned twice: give each value once")
     raw = load_params(params_path).model_dump()
-    scores = NAMES
     for name, flags in planned:
         try:
-            parse_params(apply_overrides(raw, flags), scores)
+            parse_params(apply_overrides(raw, flags), NAMES)
         except (ParamsError, UsageError) as err:
             raise ParamsError(f"experiment {name} cannot run: {err}") from None
 
