@@ -77,11 +77,12 @@ def test_sweep_queues_runs_and_reports_with_cached_baseline(repo):
     # Nothing is trained that the run cache holds: the baseline in neither experiment,
     # the anchored variant only where the templates changed.
     logs = {name: run(["dvc", "queue", "logs", name], repo) for name in table["experiment"]}
-    assert "Running stage 'train@anchored'" in logs["sweep-class-mean"]
     assert "Running stage 'train@" not in logs["sweep-rate-2"]
-    for log in logs.values():
-        assert "Running stage 'train@baseline'" not in log
-        assert "Running stage 'classifier'" not in log
+    # The baseline has no template score: its scores file comes out the same, so DVC keeps
+    # its models when the templates change (its evaluation decodes anchored's points).
+    assert ran_stages(logs["sweep-class-mean"]) == {
+        "params", "templates", "scores@baseline", "scores@anchored", "train@anchored",
+        "evaluate@baseline", "evaluate@anchored", "summarize", "plots"}  # fmt: skip
 
 
 def test_a_conv_8d_generality_cell_runs_as_a_queued_experiment(repo):
