@@ -1,5 +1,5 @@
 """End to end in a tiny repo of their own: a fresh clone reproduces every tracked file, and
-`make sweep`, `make generality` and `make study` run as DVC experiments. (Their own module,
+`make sweep` and `make study` run as DVC experiments. (Their own module,
 so that `make test` runs it beside tests/test_pipeline.py.)"""
 
 import subprocess
@@ -83,31 +83,6 @@ def test_sweep_queues_runs_and_reports_with_cached_baseline(repo):
     assert ran_stages(logs["sweep-class-mean"]) == {
         "params", "templates", "scores@baseline", "scores@anchored", "train@anchored",
         "evaluate@baseline", "evaluate@anchored", "summarize", "plots"}  # fmt: skip
-
-
-def test_a_conv_8d_generality_cell_runs_as_a_queued_experiment(repo):
-    """One cell, the conv VAE with an 8-D latent space, through the whole pipeline as
-    `make generality` runs it (the order of many cells is a unit test's)."""
-    import pandas as pd
-
-    params = yaml.safe_load((repo / "params.yaml").read_text())
-    params["generality"].update(architecture=["conv"], latent_dims=[8], epochs=[1],
-                                factorial=True, seeds_per_cell=2)  # fmt: skip
-    (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    commit(repo, "a grid of one cell")
-    run(make("generality"), repo)  # queue, wait, report
-    table = pd.read_csv(repo / "reports" / "generality.csv")
-    assert table["experiment"].tolist() == ["gen-conv-8d-1ep"] * 2
-    assert (table["state"] == "Success").all(), table
-    assert table["variant"].tolist() == ["baseline", "anchored"]
-    assert (table["architecture"] == "conv").all() and (table["latent_dims"] == 8).all()
-    assert (table["n_seeds"] == 2).all()
-    assert table["aligned_rate"].notna().all() and table["placed_rate"].notna().all()
-    assert table["anchor_decode.mean"].between(0, 1).all()  # the baseline: at anchored's
-    assert (repo / "reports" / "generality.png").stat().st_size > 10_000
-    log = run(["dvc", "queue", "logs", "gen-conv-8d-1ep"], repo)
-    assert "Running stage 'train@baseline'" in log  # a new architecture: trained anew
-    assert "Running stage 'classifier'" not in log  # the judge, from the run cache
 
 
 @pytest.mark.sweep

@@ -328,3 +328,29 @@ def test_interrupted_training_leaves_no_output(tmp_path, signum, code, word):
     assert stderr.strip().splitlines()[-1].endswith(f"{word}: no output was written")
     assert not out.exists()
     assert not out.parent.exists() or list(out.parent.iterdir()) == []
+
+
+def test_a_conv_8d_generality_cell_runs_as_a_queued_experiment(repo):
+    """One cell, the conv VAE with an 8-D latent space, through the whole pipeline as
+    `make generality` runs it (the order of many cells is a unit test's). Last here: it
+    leaves a queued experiment and reports/ in the repo."""
+    import pandas as pd
+
+    params = yaml.safe_load((repo / "params.yaml").read_text())
+    params["generality"].update(architecture=["conv"], latent_dims=[8], epochs=[1],
+                                factorial=True, seeds_per_cell=2)  # fmt: skip
+    (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    commit(repo, "a grid of one cell")
+    run(make("generality"), repo)  # queue, wait, report
+    table = pd.read_csv(repo / "reports" / "generality.csv")
+    assert table["experiment"].tolist() == ["gen-conv-8d-1ep"] * 2
+    assert (table["state"] == "Success").all(), table
+    assert table["variant"].tolist() == ["baseline", "anchored"]
+    assert (table["architecture"] == "conv").all() and (table["latent_dims"] == 8).all()
+    assert (table["n_seeds"] == 2).all()
+    assert table["aligned_rate"].notna().all() and table["placed_rate"].notna().all()
+    assert table["anchor_decode.mean"].between(0, 1).all()  # the baseline: at anchored's
+    assert (repo / "reports" / "generality.png").stat().st_size > 10_000
+    log = run(["dvc", "queue", "logs", "gen-conv-8d-1ep"], repo)
+    assert "Running stage 'train@baseline'" in log  # a new architecture: trained anew
+    assert "Running stage 'train@two_axis'" not in log  # dropped from the cell
