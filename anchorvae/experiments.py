@@ -222,9 +222,11 @@ def _wait(jobs: int) -> None:
         time.sleep(POLL_S)
 
 
-def require_success(states: dict[str, str], planned: list[str], command: str) -> None:
-    """StageFailure unless every planned experiment succeeded: a report is written from a
-    whole grid or not at all (the last one stays)."""
+def require_success(table: pd.DataFrame, planned: list[str], command: str) -> None:
+    """StageFailure unless every planned experiment has a row of ``table`` (its columns
+    experiment and state) that succeeded: a report is written from a whole grid or not at
+    all (the last one stays)."""
+    states = dict(zip(table.get("experiment", []), table.get("state", []), strict=True))
     bad = [f"{name} ({states.get(name) or 'not run'})" for name in planned
            if states.get(name) != "Success"]  # fmt: skip
     if bad:

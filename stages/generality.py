@@ -25,8 +25,7 @@ def report(params, csv: str, figure: str) -> None:
     planned = [name for name, _ in planned_experiments(params)]
     table = generality_table(with_details(exp_show(), PREFIX), params.generality.variants,
                              planned)  # fmt: skip
-    states = dict(zip(table.get("experiment", []), table.get("state", []), strict=True))
-    require_success(states, planned, "make generality")
+    require_success(table, planned, "make generality")
     with atomic_path(csv) as tmp:
         table.to_csv(tmp, index=False, float_format="%.5f")
     save_figure(generality_figure(table), figure)

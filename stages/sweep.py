@@ -24,8 +24,7 @@ from anchorvae.sweep import PREFIX, planned_experiments, sweep_figure, sweep_tab
 def report(params, csv: str, figure: str) -> None:
     table = sweep_table(with_details(exp_show(), PREFIX))
     planned = [name for name, _ in planned_experiments(params.sweep.rates)]
-    states = dict(zip(table.get("experiment", []), table.get("state", []), strict=True))
-    require_success(states, planned, "make sweep")
+    require_success(table, planned, "make sweep")
     with atomic_path(csv) as tmp:
         table.to_csv(tmp, index=False, float_format="%.5f")
     save_figure(sweep_figure(table), figure)
