@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: lock repro test test-fast metrics exps lint format bench clean-venv check-plots offline-template sweep study generality readme
+.PHONY: lock repro test test-fast metrics exps lint format bench clean-venv check-plots offline-template grid sweep study generality readme
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -69,30 +69,18 @@ offline-template:
 		&& for f in *.tgz; do mkdir "$${f%.tgz}" && tar xzf "$$f" -C "$${f%.tgz}"; done
 	python3 tools/offline_plots_template.py /tmp/anchorvae-npm .dvc/plots/offline.html
 
-# anchor_rate sweep as DVC experiments (rates in params.yaml `sweep:`), then the report.
-sweep: $(STAMP)
-	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python stages/sweep.py queue
-	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python stages/sweep.py wait
-	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python stages/sweep.py report \
-		--csv reports/sweep.csv --figure reports/sweep.png
+# A grid of params.yaml's `grids:` (NAME=study, sweep, generality, ...): one queued DVC
+# experiment per cell, then reports/NAME.{csv,png}. Review the README's prose, then make readme.
+grid: $(STAMP)
+	@test -n "$(NAME)" || { echo "make grid needs NAME=<a key of params.yaml grids>" >&2; exit 2; }
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python stages/grid.py $(NAME) queue
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python stages/grid.py $(NAME) wait
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python stages/grid.py $(NAME) report
 
-# Every variant over many seeds (params.yaml `study:`) as one DVC experiment, then
-# reports/study.{csv,png} and the README's result tables.
-study: $(STAMP)
-	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python stages/study.py run
-	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python stages/study.py report \
-		--csv reports/study.csv --figure reports/study.png
-	@echo "reports/study.* written; review the README's prose, then run make readme"
+# The names people know: the many-seed study, the anchor_rate sweep, generality.
+study sweep generality:
+	$(MAKE) --no-print-directory grid NAME=$@
 
-# Beyond the post's setting (params.yaml `generality:`): one queued DVC experiment per
-# cell (architecture x latent_dims x epochs), then reports/generality.{csv,png}.
-generality: $(STAMP)
-	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python stages/generality.py queue
-	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python stages/generality.py wait
-	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python stages/generality.py report \
-		--csv reports/generality.csv --figure reports/generality.png
-	@echo "reports/generality.* written; review the README's prose, then run make readme"
-
-# The README's result tables, from metrics/details.json and reports/study.csv.
+# The README's and docs' generated blocks, from metrics/details.json and reports/*.csv.
 readme: $(STAMP)
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python stages/readme.py

@@ -34,8 +34,9 @@ def has_anchors(variant: VariantParams) -> bool:
 
 
 def anchor_directions(variant: VariantParams, latent_dims: int) -> torch.Tensor:
-    """(S, D) latent direction of each anchor score, in params.yaml's order."""
-    rows = list(variant.anchors.values())
+    """(S, D) latent direction of each anchor score, in params.yaml's order: a list as
+    given, one number c as c (1, ..., 1) (so that it fits any latent size)."""
+    rows = [d if isinstance(d, list) else [d] * latent_dims for d in variant.anchors.values()]
     return torch.tensor(rows, dtype=torch.float32).reshape(len(rows), latent_dims)
 
 

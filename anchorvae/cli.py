@@ -42,9 +42,13 @@ def parser(description: str) -> argparse.ArgumentParser:
     return p
 
 
-def params_from(args: argparse.Namespace, scores: tuple[str, ...] | None = None) -> Params:
-    """The validated ``--params`` file; with ``scores``, anchors must name one of them."""
-    return load_params(args.params, scores)
+def parse(
+    p: argparse.ArgumentParser, argv: list[str] | None, scores: tuple[str, ...] | None = None
+) -> tuple[argparse.Namespace, Params]:
+    """A stage's arguments and its validated ``--params`` file (with ``scores``, every
+    anchor must name one of them): what every stage starts with."""
+    args = p.parse_args(argv)
+    return args, load_params(args.params, scores)
 
 
 def run_stage(main: Callable[[list[str] | None], None], argv: list[str] | None = None) -> None:

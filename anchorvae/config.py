@@ -8,6 +8,7 @@ params.yaml is the one home of every value: no field has a default here.
 
 from __future__ import annotations
 
+import math
 import re
 import typing
 from pathlib import Path
@@ -69,12 +70,18 @@ class TrainParams(Section):
     limit: _int(0, INT32_MAX)  # first N training images; 0 = all
 
 
+def _is_number(value: Any) -> bool:
+    """A finite int or float, as the strict schema takes them (not a bool, not "1")."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
 class VariantParams(Section):
     anchor_rate: _number(0, RATE_MAX)  # 0 = plain VAE
-    # score name (a module of anchorvae/scores) -> its latent direction d_k; {} = plain VAE
-    anchors: dict[str, list[float]] = Field(
-        description="a mapping from a score (one of: {scores}) to a non-zero list of "
-        "numbers within +-1000"
+    # score name (a module of anchorvae/scores) -> its latent direction d_k: a list of
+    # train.latent_dims numbers, or one number c for c (1, ..., 1) in any latent size
+    anchors: dict[str, Any] = Field(
+        description="a mapping from a score (one of: {scores}) to a non-zero number or list "
+        "of numbers within +-1000"
     )
 
     @field_validator("anchors")
@@ -84,11 +91,13 @@ class VariantParams(Section):
         if scores is not None and not set(anchors) <= set(scores):
             raise ValueError("unknown score")
         for direction in anchors.values():
-            if not direction or all(v == 0 for v in direction):
-                raise ValueError("empty or zero direction")
-            if any(abs(v) > RATE_MAX for v in direction):
-                raise ValueError("direction out of range")
-        return anchors
+            values = direction if isinstance(direction, list) else [direction]
+            if not values or not all(_is_number(v) for v in values):
+                raise ValueError("not a number or a list of numbers")
+            if all(v == 0 for v in values) or any(abs(v) > RATE_MAX for v in values):
+                raise ValueError("zero or out of range")
+        return {score: ([float(v) for v in d] if isinstance(d, list) else float(d))
+                for score, d in anchors.items()}  # fmt: skip
 
 
 class ClassifierParams(Section):
@@ -103,55 +112,51 @@ class EvaluateParams(Section):
     sample_size: _int(1, INT32_MAX)  # test means kept for scatters
 
 
-class StudyParams(Section):
-    # `make study` trains every variant on seeds 0..seeds_per_variant-1, passed to DVC as
-    # one `-S seeds=[...]` argument: Linux takes at most 128 KiB in one argument, which
-    # 10,000 seeds fit (about 49 KiB) and 30,000 do not
-    seeds_per_variant: _int(2, 10_000)
+KEY_PATTERN = re.compile(r"[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*")
 
 
-class SweepParams(Section):
-    # anchor_rate of each queued experiment of `make sweep` (the anchored variant only)
-    rates: list[float] = Field(
-        min_length=1,
-        description=f"a non-empty list of distinct numbers >= 0 and <= {RATE_MAX:g}",
+class GridParams(Section):
+    """A question asked across trained models (`make grid NAME=<name>`): each cell is one
+    queued DVC experiment, the workspace's params with the cell's axis values set."""
+
+    # params key -> its values: each cell sets one value of each axis
+    axes: dict[str, list[Any]] = Field(
+        description="a mapping from a params key (e.g. train.latent_dims) to a non-empty list "
+        "of distinct values (numbers, names, true or false); {} = one cell, the workspace's params"
     )
-    jobs: _int(1, 64)  # experiments run at once
-
-    @field_validator("rates")
-    @classmethod
-    def _in_range(cls, rates: list[float]) -> list[float]:
-        if not all(0 <= r <= RATE_MAX for r in rates):
-            raise ValueError("out of range")
-        if len(set(rates)) != len(rates):  # each rate is one experiment, named by its rate
-            raise ValueError("repeated")
-        return rates
-
-
-class GeneralityParams(Section):
-    # `make generality`: each cell (architecture, latent_dims, epochs) is one queued DVC
-    # experiment training `variants` on seeds 0..seeds_per_cell-1
-    architecture: list[Literal["mlp", "conv"]] = Field(
-        min_length=1, description="a non-empty list of distinct values of: mlp, conv"
-    )
-    latent_dims: list[_int(1, 1024)] = Field(
-        min_length=1, description="a non-empty list of distinct integers >= 1 and <= 1024"
-    )
-    epochs: list[_int(1, 100_000)] = Field(
-        min_length=1, description="a non-empty list of distinct integers >= 1 and <= 100000"
-    )
-    # false: each axis varied alone from the first value of every list (the post's setting)
+    # false: each axis varied alone from params.yaml's own values; true: every combination
     factorial: bool = Field(description="true or false")
     variants: list[str] = Field(
         min_length=1, description="a non-empty list of distinct keys of `variants`, with baseline"
     )
-    seeds_per_cell: _int(2, 10_000)  # one `-S seeds=[...]` argument, as for the study
-    jobs: _int(1, 64)  # experiments run at once
+    # seeds 0..seeds-1 of every cell, one `-S seeds=[...]` argument: Linux takes at most
+    # 128 KiB in one argument, which 10,000 seeds fit (about 49 KiB) and 30,000 do not
+    seeds: _int(2, 10_000)
+    jobs: _int(1, 64)  # experiments run at once (each uses every core already)
+    # the report's table columns and figure panels, keys of anchorvae/metrics.py METRICS
+    metrics: list[str] = Field(
+        min_length=1, description="a non-empty list of metric keys (anchorvae/metrics.py)"
+    )
+    # metrics: a panel per metric, the cells along x; centroids: every seed's digit
+    # centroids, a panel per cell and variant
+    figure: Literal["metrics", "centroids"] = Field(description="one of metrics, centroids")
 
-    @field_validator("architecture", "latent_dims", "epochs", "variants")
+    @field_validator("axes")
+    @classmethod
+    def _keys_and_distinct_values(cls, axes: dict) -> dict:
+        for key, values in axes.items():
+            if not KEY_PATTERN.fullmatch(key) or key == "seeds" or key.startswith("grids."):
+                raise ValueError("bad key")
+            if not all(isinstance(v, (str, bool)) or _is_number(v) for v in values):
+                raise ValueError("not a scalar")
+            if not values or len(set(values)) != len(values):
+                raise ValueError("empty or repeated")  # a value twice: a cell run twice
+        return axes
+
+    @field_validator("variants", "metrics")
     @classmethod
     def _distinct(cls, values: list) -> list:
-        if len(set(values)) != len(values):  # a value given twice would be a cell run twice
+        if len(set(values)) != len(values):
             raise ValueError("repeated")
         return values
 
@@ -165,9 +170,15 @@ class Params(Section):
     seeds: list[int] = Field(description=f"a non-empty list of distinct integers in 0..{SEED_MAX}")
     classifier: ClassifierParams
     evaluate: EvaluateParams
-    study: StudyParams
-    sweep: SweepParams
-    generality: GeneralityParams
+    # the questions asked across many trained models, read by `make grid` only
+    grids: dict[str, GridParams] = Field(description="a mapping of grid names in [a-z0-9_]")
+
+    @field_validator("grids")
+    @classmethod
+    def _named_grids(cls, grids: dict) -> dict:
+        if not all(NAME_PATTERN.fullmatch(name) for name in grids):
+            raise ValueError("bad name")
+        return grids
 
     @field_validator("variants")
     @classmethod
@@ -193,23 +204,17 @@ class Params(Section):
         dims = self.train.latent_dims
         for name, variant in self.variants.items():
             for score, direction in variant.anchors.items():
-                if len(direction) != dims:
+                if isinstance(direction, list) and len(direction) != dims:
                     raise ParamsError(
                         f"variants.{name}.anchors.{score} = {direction} is invalid: expected "
-                        f"{dims} numbers, one per latent dimension (train.latent_dims = {dims})"
+                        f"{dims} numbers, one per latent dimension (train.latent_dims = {dims}), "
+                        "or one number c for c (1, ..., 1)"
                     )
             if variant.anchor_rate > 0 and not variant.anchors:
                 raise ParamsError(
                     f"variants.{name}.anchor_rate = {variant.anchor_rate} is invalid: a variant "
                     "with no anchors is the plain VAE, expected 0"
                 )
-        chosen = self.generality.variants
-        if "baseline" not in chosen or not set(chosen) <= self.variants.keys():
-            allowed = ", ".join(self.variants)
-            raise ParamsError(
-                f"generality.variants = {chosen} is invalid: expected keys of variants "
-                f"({allowed}), baseline among them"
-            )
         return self
 
     def variant(self, name: str) -> VariantParams:

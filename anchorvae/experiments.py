@@ -1,13 +1,12 @@
-"""Running `dvc` and reading files back from a DVC experiment (`make sweep`, `make study`)."""
+"""Running `dvc`: queueing a grid's experiments, waiting for them, stopping them, and
+reading their files back (`make grid`)."""
 
 from __future__ import annotations
 
 import contextlib
 import json
 import logging
-import os
 import re
-import shutil
 import signal
 import subprocess
 import tempfile
@@ -17,11 +16,9 @@ from pathlib import Path
 
 import pandas as pd
 from dvc.api import exp_show
-from dvc.exceptions import NotDvcRepoError
-from dvc.repo import Repo
 
 from anchorvae.config import ParamsError, load_params, parse_params
-from anchorvae.errors import StageFailure, UsageError
+from anchorvae.errors import BadInputFile, StageFailure, UsageError
 from anchorvae.metrics import headline_paths
 from anchorvae.overrides import apply_overrides
 from anchorvae.scores import NAMES
@@ -44,61 +41,6 @@ def run_dvc(*args: str) -> str:
         return out.read()
 
 
-def run_dvc_shown(*args: str) -> None:
-    """`dvc *args` with its output on the terminal (its stages' messages included).
-
-    DVC runs in a session of its own, so a Ctrl-C (or SIGTERM) reaches this process
-    alone, which then interrupts DVC once with SIGINT and waits for it: DVC unwinds its
-    run and cleans up after itself. (subprocess.run would kill it 0.25 s after a Ctrl-C,
-    leaving a temporary experiment behind that DVC shows as Running for ever.) A second
-    Ctrl-C kills DVC and everything it started: see :func:`_stop`.
-    """
-    process = subprocess.Popen(["dvc", *args], start_new_session=True)
-    try:
-        code = process.wait()
-    except BaseException:  # KeyboardInterrupt, or cli.Terminated (SIGTERM)
-        _stop(process)
-        raise
-    if code != 0:
-        raise StageFailure(f"dvc {' '.join(args[:2])} failed (exit {code}): see its output above")
-
-
-def _stop(process: subprocess.Popen) -> None:
-    """Interrupt DVC once and wait while it cleans up. Interrupted again while waiting (a
-    second Ctrl-C, SIGTERM), or STOP_WAIT_S without an end, it kills DVC's whole process
-    group, so that nothing DVC started runs on as an orphan (what that leaves of a
-    temporary run, :func:`forget_killed_run` removes)."""
-    process.send_signal(signal.SIGINT)
-    try:
-        process.wait(timeout=STOP_WAIT_S)
-    except BaseException:  # subprocess.TimeoutExpired, KeyboardInterrupt, cli.Terminated
-        with contextlib.suppress(ProcessLookupError):  # the group may have ended by now
-            os.killpg(process.pid, signal.SIGKILL)  # start_new_session: its own group
-        process.wait()
-
-
-def forget_killed_run(name: str) -> None:
-    """Remove what a killed (SIGKILL) `dvc exp run --temp --name NAME` left: DVC's
-    executor info (``.dvc/tmp/exps/**/run/<rev>/<rev>.run``, which names the experiment)
-    and its temporary copy of the workspace. DVC itself cannot: it lists the run as
-    Running for ever, `dvc exp remove` refuses the name and `dvc exp clean` keeps it."""
-    try:
-        exps = (Path(Repo.find_root()) / ".dvc" / "tmp" / "exps").resolve()
-    except NotDvcRepoError:  # no repository: no run to forget (DVC's own error comes next)
-        return
-    for info in exps.glob("**/run/*/*.run"):
-        try:
-            executor = json.loads(info.read_text())
-        except (OSError, ValueError):
-            continue
-        if not isinstance(executor, dict) or executor.get("name") != name:
-            continue
-        copy = Path(executor.get("root_dir") or "/").resolve()
-        if exps in copy.parents:  # only ever DVC's own temporary folders
-            shutil.rmtree(copy, ignore_errors=True)
-        shutil.rmtree(info.parent, ignore_errors=True)
-
-
 def experiments_named(prefix: str) -> list[str]:
     return [row["Experiment"] for row in exp_show()
             if (row.get("Experiment") or "").startswith(prefix)]  # fmt: skip
@@ -106,7 +48,6 @@ def experiments_named(prefix: str) -> list[str]:
 
 POLL_S = 10
 MAX_RESTARTS = 3  # queue workers restarted by `wait_for_queue` before it gives up
-DETAILS = "metrics/details.json"  # what summarize writes, committed in each experiment
 
 
 def check_planned(planned: list[tuple[str, list[str]]], params_path: str | Path) -> None:
@@ -168,6 +109,20 @@ def stop_queue(prefix: str) -> None:
     them as Queued, Running or Failed; other tasks (and finished ones) are left alone.
     Tasks are named by their id: an earlier run's finished task may bear the same name."""
     log.warning("stopping the DVC queue: queued experiments removed, running ones ended")
+    with _uninterrupted():  # a second Ctrl-C would leave tasks running: it waits
+        _stop_tasks(prefix)
+
+
+@contextlib.contextmanager
+def _uninterrupted():
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _stop_tasks(prefix: str) -> None:
     ours = _ours(prefix)
     _try_dvc("queue", "remove", *(task for task, state in ours.items() if state == "Queued"))
     _try_dvc("queue", "kill", *(task for task, state in ours.items() if state == "Running"))
@@ -226,7 +181,9 @@ def require_success(table: pd.DataFrame, planned: list[str], command: str) -> No
     """StageFailure unless every planned experiment has a row of ``table`` (its columns
     experiment and state) that succeeded: a report is written from a whole grid or not at
     all (the last one stays)."""
-    states = dict(zip(table.get("experiment", []), table.get("state", []), strict=True))
+    states: dict[str, str] = {}  # a cell's state: its worst row's (a variant may lack one)
+    for name, state in zip(table.get("experiment", []), table.get("state", []), strict=True):
+        states[name] = state if states.get(name, "Success") == "Success" else states[name]
     bad = [f"{name} ({states.get(name) or 'not run'})" for name in planned
            if states.get(name) != "Success"]  # fmt: skip
     if bad:
@@ -236,15 +193,10 @@ def require_success(table: pd.DataFrame, planned: list[str], command: str) -> No
         )
 
 
-def with_details(rows: list[dict], prefix: str) -> list[dict]:
-    """exp_show rows, each of an experiment named ``prefix``... with the statistics of its
-    committed metrics/details.json added as flat keys ("anchored.placed_rate", ...)."""
-    for row in rows:
-        name = row.get("Experiment") or ""
-        text = committed_file(row["rev"], DETAILS) if name.startswith(prefix) else None
-        if text:
-            row.update(pd.json_normalize(json.loads(text), sep=".").iloc[0].to_dict())
-    return rows
+def experiment_revs(prefix: str) -> dict[str, tuple[str, str]]:
+    """Experiment name -> (state, commit) of every experiment named ``prefix``..."""
+    return {row["Experiment"]: (row.get("State") or "Success", row["rev"]) for row in exp_show()
+            if (row.get("Experiment") or "").startswith(prefix)}  # fmt: skip
 
 
 def committed_file(rev: str, path: str) -> str | None:
@@ -253,18 +205,24 @@ def committed_file(rev: str, path: str) -> str | None:
     return shown.stdout if shown.returncode == 0 else None
 
 
-def experiment_csvs(name: str, *paths: str) -> list[pd.DataFrame]:
-    """The git-tracked CSVs ``paths`` as experiment ``name`` committed them."""
-    revs = [row["rev"] for row in exp_show() if row.get("Experiment") == name]
-    if not revs:
-        raise StageFailure(f"no DVC experiment named {name}: run it first (`make study`)")
-    tables = []
-    for path in paths:
-        text = committed_file(revs[0], path)
-        if text is None:
-            raise StageFailure(f"experiment {name} has no {path}")
-        tables.append(read_csv(StringIO(text), f"experiment {name}: {path}"))
-    return tables
+def committed_json(rev: str, path: str, where: str) -> dict | None:
+    """A JSON file as commit ``rev`` holds it (None if absent); BadInputFile naming
+    ``where`` if it is not JSON."""
+    text = committed_file(rev, path)
+    if text is None:
+        return None
+    try:
+        return json.loads(text)
+    except ValueError as err:
+        raise BadInputFile(f"{where}: {path} is not JSON ({err})") from None
+
+
+def committed_csv(rev: str, path: str, where: str) -> pd.DataFrame:
+    """A CSV table as commit ``rev`` holds it; StageFailure naming ``where`` if absent."""
+    text = committed_file(rev, path)
+    if text is None:
+        raise StageFailure(f"{where} has no {path}")
+    return read_csv(StringIO(text), f"{where}: {path}")
 
 
 METRIC_KEY = re.compile(r"^(?:.*/)?variants/(?P<variant>[^/:]+)\.json:(?P<key>.+)$")

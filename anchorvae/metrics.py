@@ -1,25 +1,17 @@
 """The one registry of reported metrics: every table, report and headline file reads it.
 
-A metric is a per-model number that the evaluation writes (kinds ``count``, ``share``,
-``spread``), or a statistic of a variant's seeds taken together (``axis``,
-``arrangement``, computed in anchorvae/summary.py). Its kind says how it is summarised
-across seeds, which number stands for it in a headline, and how a table cell reads.
-Adding a metric is the evaluation's code plus one entry in :data:`METRICS`.
+A metric is a per-model number that the evaluation writes, or a statistic of a variant's
+seeds taken together; its kind (anchorvae/kinds.py) says how it is summarised across
+seeds, which number stands for it in a headline, and how a table cell and a figure's
+spread read. A new metric of an existing kind is the evaluation's code plus one entry in
+:data:`METRICS`; a grid shows it by its key (params.yaml `grids.<name>.metrics`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
 
-Kind = Literal["count", "share", "spread", "axis", "arrangement"]
-PER_MODEL: tuple[Kind, ...] = ("count", "share", "spread")
-
-
-def count_keys(key: str) -> list[str]:
-    """The summary keys of a count metric (seeds for which ``key`` is true), as a table
-    keeps them: its rate, count, exact 95 % interval, and the number of seeds."""
-    return [f"{key}_rate", f"{key}_count", f"{key}_ci_low", f"{key}_ci_high", "n_seeds"]
+from anchorvae.kinds import ARRANGEMENT, AXIS, COUNT, MEAN, SHARE, Kind
 
 
 @dataclass(frozen=True)
@@ -29,76 +21,51 @@ class Metric:
     kind: Kind
     title: str = ""  # a figure panel's title ("" = the name)
     headline: str | None = None  # its name in metrics/variants/<variant>.json, if any
-    gap: bool = False  # compared with the label reference in the study's gap table
-    shown: bool = False  # a column of the variant tables though not a headline (width)
+    gap: bool = False  # compared with the label reference in a report's gap table
+    bounded: bool = False  # a share, 0..1, whatever its kind (intervals are cut to it)
     fmt: str = ".2f"  # how a cell writes its numbers
+
+    @property
+    def in_unit_range(self) -> bool:
+        return self.bounded or self.kind.bounded
 
 
 METRICS: tuple[Metric, ...] = (
-    Metric("placed", "placed", "count", "seeds placed", headline="placed", gap=True),
-    Metric("zeros_in_corner", "0s in (−,−)", "share", "0s in the (−,−) corner",
+    Metric("placed", "placed", COUNT, "seeds placed (0s' centroid in (−,…,−), 1s' in (+,…,+))",
+           headline="placed", gap=True),
+    Metric("zeros_in_corner", "0s in (−,−)", SHARE, "0s in the (−,−) corner",
            headline="zeros", gap=True),
-    Metric("ones_in_corner", "1s in (+,+)", "share", "1s in the (+,+) corner",
+    Metric("ones_in_corner", "1s in (+,+)", SHARE, "1s in the (+,+) corner",
            headline="ones", gap=True),
-    Metric("aligned", "aligned", "count", "seeds aligned along (1, …, 1)", gap=True,
-           shown=True),
-    Metric("zeros_on_side", "0s on − side", "share", "0s on the − side of (1, …, 1)",
+    Metric("aligned", "aligned", COUNT, "seeds aligned (0s' centroid on the − side of "
+           "(1,…,1), 1s' on the +)", gap=True),
+    Metric("zeros_on_side", "0s on − side", SHARE, "0s on the − side of (1, …, 1)", gap=True),
+    Metric("ones_on_side", "1s on + side", SHARE, "1s on the + side of (1, …, 1)", gap=True),
+    Metric("axis", "0→1 axis", AXIS),
+    Metric("arrangement_stability", "arrangement", ARRANGEMENT, headline="arrangement",
            gap=True),
-    Metric("ones_on_side", "1s on + side", "share", "1s on the + side of (1, …, 1)",
-           gap=True),
-    Metric("axis", "0→1 axis", "axis"),
-    Metric("arrangement_stability", "arrangement", "arrangement", headline="arrangement",
-           gap=True),
-    Metric("grid_zero_purity", "decoded (−,−) quarter read as 0", "spread", gap=True),
-    Metric("grid_one_purity", "decoded (+,+) quarter read as 1", "spread", gap=True),
-    Metric("test_recon", "test SSE", "spread", "test reconstruction SSE per image",
+    Metric("grid_zero_purity", "decoded (−,−) quarter read as 0", MEAN, gap=True,
+           bounded=True),
+    Metric("grid_one_purity", "decoded (+,+) quarter read as 1", MEAN, gap=True,
+           bounded=True),
+    Metric("test_recon", "test SSE", MEAN, "test reconstruction SSE per image",
            headline="sse"),
-    Metric("test_kl", "test KL", "spread", "test KL per image, nats", headline="kl"),
-    Metric("recon_accuracy", "reconstructions read as their digit", "spread"),
-    Metric("anchor_point_read", "anchor points read as their digit", "spread", gap=True),
-    Metric("anchor_decode", "anchor samples read as their digit", "spread",
+    Metric("test_kl", "test KL", MEAN, "test KL per image, nats", headline="kl"),
+    Metric("recon_accuracy", "reconstructions read as their digit", MEAN, bounded=True),
+    Metric("anchor_point_read", "anchor points read as their digit", MEAN, gap=True,
+           bounded=True),
+    Metric("anchor_decode", "anchor samples read as their digit", MEAN,
            "samples around the 0s' and 1s' anchor points read as that digit", gap=True,
-           shown=True),
+           bounded=True),
 )  # fmt: skip
 
-
-def per_model() -> list[Metric]:
-    """The metrics every evaluated model has, in the registry's order."""
-    return [m for m in METRICS if m.kind in PER_MODEL]
-
-
-def headlines() -> list[Metric]:
-    return [m for m in METRICS if m.headline]
+BY_KEY = {m.key: m for m in METRICS}
 
 
 def headline_paths() -> dict[str, tuple[str, ...]]:
     """Headline file key -> where its number sits in a variant's summary."""
     paths: dict[str, tuple[str, ...]] = {}
-    for m in headlines():
-        if m.kind == "count":
-            paths.update(
-                {
-                    m.headline: (f"{m.key}_count",),
-                    "ci_low": (f"{m.key}_ci_low",),
-                    "ci_high": (f"{m.key}_ci_high",),
-                }  # fmt: skip
-            )
-        elif m.kind == "share":
-            paths[m.headline] = (m.key, "median")
-        elif m.kind == "spread":
-            paths[m.headline] = (m.key, "mean")
-        else:
-            paths[m.headline] = (m.key,)
+    for m in METRICS:
+        if m.headline:
+            paths.update(m.kind.headline(m.key, m.headline))
     return paths
-
-
-def flat_columns(m: Metric) -> list[str]:
-    """The flattened summary columns (``key.stat``) a sweep keeps of a per-model metric."""
-    if m.kind == "count":
-        return count_keys(m.key)
-    stats = (
-        ("median", "min", "max", "mean")
-        if m.kind == "share"
-        else ("mean", "std", "ci_low", "ci_high")
-    )
-    return [f"{m.key}.{stat}" for stat in stats]

@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import re
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
-import pandas as pd
-
+from anchorvae.config import GridParams
 from anchorvae.errors import StageFailure, UsageError
-from anchorvae.generality import generality_markdown
-from anchorvae.study import details_markdown, flat_summary, placement_markdown
-from anchorvae.sweep import sweep_markdown
+from anchorvae.metrics import BY_KEY
+from anchorvae.report import details_markdown, flat_summary, metric_markdown
 from anchorvae.tables import made_from, read_csv, read_json
 
 
@@ -68,12 +67,6 @@ def replace_block(text: str, name: str, block: str) -> str:
     return text[:start] + "\n" + block + "\n" + text[stop:]
 
 
-def summary_table(details_json: str | Path) -> pd.DataFrame:
-    """metrics/details.json as one flattened row per variant (the study table's layout)."""
-    with made_from(details_json, "the summarize stage"):
-        return flat_summary(read_json(details_json))
-
-
 def pipeline_markdown(repo: str | Path = ".") -> str:
     """The pipeline as DVC draws it: `dvc dag --md`, one node per matrix stage."""
     done = subprocess.run(["dvc", "dag", "--md", "--collapse-foreach-matrix"], cwd=repo,
@@ -83,35 +76,56 @@ def pipeline_markdown(repo: str | Path = ".") -> str:
     return done.stdout.strip()
 
 
-def report_blocks(
-    details_json: str | Path, study_csv: str | Path, sweep_csv: str | Path,
-    generality_csv: str | Path,
-) -> dict[str, str]:  # fmt: skip
-    """Block name -> its markdown, from the default run's summary, the study's table, the
-    sweep's and the generality study's; a file that is not what its command writes is a
-    BadInputFile naming it."""
-    with made_from(study_csv, "`make study`"):
-        study = read_csv(study_csv)
-        study_blocks = {
-            "study": placement_markdown(study),
-            "study-details": details_markdown(study),
-        }
-    with made_from(sweep_csv, "`make sweep`"):
-        sweep = sweep_markdown(read_csv(sweep_csv))
-    with made_from(generality_csv, "`make generality`"):
-        generality = generality_markdown(read_csv(generality_csv))
+def grid_blocks(name: str, grid: GridParams, csv: str | Path) -> dict[str, Callable[[], str]]:
+    """A grid's blocks from its report, each made when a document names it: ``NAME`` (a
+    row per cell and variant, the grid's metrics) and ``NAME-details`` (the arrangement per
+    digit, the gap to the reference)."""
+
+    def made(render: Callable[..., str]) -> Callable[[], str]:
+        def block() -> str:
+            with made_from(csv, f"`make grid NAME={name}`"):
+                return render(read_csv(csv), list(grid.axes))
+
+        return block
+
+    metrics = [BY_KEY[m] for m in grid.metrics]
+    return {name: made(lambda table, axes: metric_markdown(table, axes, metrics)),
+            f"{name}-details": made(details_markdown)}  # fmt: skip
+
+
+def default_run_block(details_json: str | Path, metrics: list[str]) -> str:
+    """The default run's table (metrics/details.json), with the given metrics' columns."""
     with made_from(details_json, "the summarize stage"):
-        default_run = placement_markdown(summary_table(details_json))
-    return {"default-run": default_run, **study_blocks, "sweep": sweep, "generality": generality}
+        table = flat_summary(read_json(details_json))
+        return metric_markdown(table, [], [BY_KEY[m] for m in metrics])
+
+
+def default_metrics(grids: dict[str, GridParams]) -> list[str]:
+    """The default run's columns: the study grid's (the same question at fewer seeds), or
+    every metric where there is no study."""
+    return grids["study"].metrics if "study" in grids else list(BY_KEY)
+
+
+def report_blocks(
+    details_json: str | Path, grids: dict[str, tuple[GridParams, str | Path]],
+    default_run: list[str],
+) -> dict[str, Callable[[], str]]:  # fmt: skip
+    """Block name -> what makes its markdown: the default run's (``default_run``: its metrics) and
+    each grid's (its params and report); a file that is not what its command writes is a
+    BadInputFile naming it."""
+    generated = {"default-run": lambda: default_run_block(details_json, default_run)}
+    for name, (grid, csv) in grids.items():
+        generated.update(grid_blocks(name, grid, csv))
+    return generated
 
 
 def blocks(
-    details_json: str | Path, study_csv: str | Path, sweep_csv: str | Path,
-    generality_csv: str | Path, repo: str | Path = ".",
-) -> dict[str, str]:  # fmt: skip
+    details_json: str | Path, grids: dict[str, tuple[GridParams, str | Path]],
+    default_run: list[str], repo: str | Path = ".",
+) -> dict[str, Callable[[], str]]:  # fmt: skip
     """Every block: :func:`report_blocks` and the pipeline as dvc.yaml draws it."""
-    reports = report_blocks(details_json, study_csv, sweep_csv, generality_csv)
-    return {**reports, "pipeline": pipeline_markdown(repo)}
+    pipeline = {"pipeline": lambda: pipeline_markdown(repo)}
+    return {**report_blocks(details_json, grids, default_run), **pipeline}
 
 
 def names_in(text: str) -> list[str]:
@@ -119,13 +133,14 @@ def names_in(text: str) -> list[str]:
     return re.findall(r"<!-- generated: ([\w-]+) -->", text)
 
 
-def rewrite(document: str | Path, generated: dict[str, str]) -> str:
-    """A document's text with each of its generated blocks written anew."""
+def rewrite(document: str | Path, generated: dict[str, Callable[[], str]]) -> str:
+    """A document's text with each of its generated blocks written anew (``generated``:
+    block name -> what makes it)."""
     text = Path(document).read_text()
     check_markers(text, document)
     for name in names_in(text):
         if name not in generated:
             raise UsageError(f"{document}: block {name} is unknown: allowed are "
                              f"{', '.join(generated)}")  # fmt: skip
-        text = replace_block(text, name, generated[name])
+        text = replace_block(text, name, generated[name]())
     return text

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from anchorvae.digits import N_DIGITS
 from anchorvae.errors import BadInputFile, UsageError
 
 if TYPE_CHECKING:  # a type only: summaries and plots must not depend on the evaluation code
@@ -111,3 +112,36 @@ def load_sample(folder: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray | None
     grid_file = folder / "grid.npy"
     grid = np.load(grid_file) if grid_file.exists() else None
     return sample.drop(columns="digit").to_numpy(), sample["digit"].to_numpy(), grid
+
+
+MODEL_COLUMNS = ("model", "variant", "seed", "placed")
+CENTROID_COLUMNS = ("variant", "seed", "digit", "z1")
+NUMBERS = ("seed", "placed", "digit", "z1")  # columns that hold numbers, not names
+
+
+def check_tables(models: pd.DataFrame, centroids: pd.DataFrame, where: str) -> None:
+    """BadInputFile naming ``where`` unless both are summarize's tables of the same
+    models: their columns, some rows, ten digits and no empty cell per model."""
+    named = (("models.csv", models, MODEL_COLUMNS), ("centroids.csv", centroids, CENTROID_COLUMNS))
+    for name, table, columns in named:
+        missing = [c for c in columns if c not in table.columns]
+        if missing:
+            raise BadInputFile(f"{where}: {name} has no column {missing[0]}: not summarize's")
+        if table.empty:
+            raise BadInputFile(f"{where}: {name} has no rows")
+        if table.isna().any().any() and name == "centroids.csv":
+            raise BadInputFile(f"{where}: {name} has empty cells (a truncated copy?)")
+        for column in (c for c in columns if c in NUMBERS):
+            if not pd.api.types.is_numeric_dtype(table[column]):
+                text = next(v for v in table[column] if isinstance(v, str))
+                raise BadInputFile(f"{where}: {name} column {column} holds {text[:20]!r}, "
+                                   "expected numbers: not summarize's")  # fmt: skip
+    in_models = set(zip(models["variant"], models["seed"], strict=True))
+    in_centroids = set(zip(centroids["variant"], centroids["seed"], strict=True))
+    if in_models != in_centroids:
+        raise BadInputFile(
+            f"{where}: models.csv and centroids.csv list different models ({len(in_models)} "
+            f"and {len(in_centroids)}): copy both from one run"
+        )
+    if (centroids.groupby(["variant", "seed"]).size() != N_DIGITS).any():
+        raise BadInputFile(f"{where}: centroids.csv lacks digits: expected {N_DIGITS} per model")

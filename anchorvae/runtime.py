@@ -5,11 +5,13 @@ from __future__ import annotations
 import logging
 import os
 import random
+from collections.abc import Mapping
 
 import numpy as np
 import torch
 
 from anchorvae.errors import UsageError
+from anchorvae.settings import run_settings
 
 log = logging.getLogger(__name__)
 
@@ -53,3 +55,12 @@ def configure_cpu(threads: int) -> None:
     if threads > 0:
         torch.set_num_threads(threads)
     log.debug("torch threads: %d of %d cores", torch.get_num_threads(), os.cpu_count())
+
+
+def device_from_env(env: Mapping[str, str] = os.environ) -> torch.device:
+    """What every stage that runs models does first: its CPU threads set and its device
+    chosen from ANCHORVAE_THREADS and ANCHORVAE_DEVICE (settings, not params: they do not
+    change what the numbers say)."""
+    run = run_settings(env)
+    configure_cpu(run.threads)
+    return choose_device(run.device)

@@ -41,7 +41,7 @@ def made_from(path: str | Path, writer: str) -> Iterator[None]:
     or a cell of the wrong type is a BadInputFile naming the file and what writes it."""
     try:
         yield
-    except (KeyError, ValueError, TypeError, IndexError, AttributeError) as err:
+    except (KeyError, ValueError, TypeError, IndexError, AttributeError, OverflowError) as err:
         raise BadInputFile(
             f"{path}: not the table {writer} writes ({type(err).__name__}: {_reason(err)})"
         ) from None

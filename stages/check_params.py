@@ -8,7 +8,7 @@ content never changes, so a params edit reruns only the stages that read the edi
 import _bootstrap  # noqa: F401  (first: ends with its parent, runs under .venv)
 
 from anchorvae.atomic import write_text
-from anchorvae.cli import params_from, parser, run_stage
+from anchorvae.cli import parse, parser, run_stage
 from anchorvae.scores import NAMES
 
 CHECKED = "params.yaml passed anchorvae/config.py\n"  # the same bytes whatever the params
@@ -17,8 +17,7 @@ CHECKED = "params.yaml passed anchorvae/config.py\n"  # the same bytes whatever 
 def main(argv: list[str] | None = None) -> None:
     p = parser(__doc__.splitlines()[0])
     p.add_argument("--out", required=True, help="marker file the other stages depend on")
-    args = p.parse_args(argv)
-    params_from(args, NAMES)  # raises ParamsError: one line, exit 2
+    args, _ = parse(p, argv, NAMES)  # raises ParamsError: one line, exit 2
     write_text(args.out, CHECKED)
 
 

@@ -2,17 +2,15 @@
 
 import _bootstrap  # noqa: F401  (first: ends with its parent, runs under .venv)
 
-import os
 from pathlib import Path
 
 from anchorvae.atomic import atomic_path, write_json
 from anchorvae.checkpoint_file import write_checkpoint
 from anchorvae.classifier import ClassifierConfig, accuracy
 from anchorvae.classifier_train import train_classifier
-from anchorvae.cli import params_from, parser, run_stage
+from anchorvae.cli import parse, parser, run_stage
 from anchorvae.data import as_flat_floats, load_mnist
-from anchorvae.runtime import choose_device, configure_cpu
-from anchorvae.settings import run_settings
+from anchorvae.runtime import device_from_env
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -20,12 +18,9 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--mnist", required=True, help="MNIST root")
     p.add_argument("--out", required=True, help="checkpoint file to write")
     p.add_argument("--metrics", required=True, help="JSON file for the test accuracy")
-    args = p.parse_args(argv)
-    params = params_from(args)
+    args, params = parse(p, argv)
     c = params.classifier
-    run = run_settings(os.environ)  # ANCHORVAE_DEVICE, ANCHORVAE_THREADS: not params
-    configure_cpu(run.threads)
-    device = choose_device(run.device)
+    device = device_from_env()
     train_x, train_y = load_mnist(args.mnist, train=True)
     test_x, test_y = load_mnist(args.mnist, train=False)
     model = train_classifier(

@@ -3,21 +3,19 @@ variant, all seeds at once as one stacked ensemble."""
 
 import _bootstrap  # noqa: F401  (first: ends with its parent, runs under .venv)
 
-import os
 from pathlib import Path
 
 from anchorvae.anchors import points_to_decode
 from anchorvae.atomic import atomic_dir
 from anchorvae.checkpoints import model_path, trained_seeds, variant_of
 from anchorvae.classifier import load_classifier
-from anchorvae.cli import params_from, parser, run_stage
+from anchorvae.cli import parse, parser, run_stage
 from anchorvae.data import as_flat_floats, load_mnist
 from anchorvae.errors import UsageError
 from anchorvae.evaluate import evaluate_seeds
 from anchorvae.model import load_checkpoint
 from anchorvae.results import save_evaluation
-from anchorvae.runtime import choose_device, configure_cpu
-from anchorvae.settings import run_settings
+from anchorvae.runtime import device_from_env
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -26,12 +24,9 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("classifier", help="classifier checkpoint")
     p.add_argument("mnist", help="MNIST root (the test set is used)")
     p.add_argument("out", help="folder for seed<N>/ results")
-    args = p.parse_args(argv)
-    params = params_from(args)
+    args, params = parse(p, argv)
     e = params.evaluate
-    run = run_settings(os.environ)  # ANCHORVAE_DEVICE, ANCHORVAE_THREADS: not params
-    configure_cpu(run.threads)
-    device = choose_device(run.device)
+    device = device_from_env()
     seeds = trained_seeds(args.models)
     if not seeds:
         raise UsageError(f"{args.models} holds no seed<N>/model.pt: run the train stage")

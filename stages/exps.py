@@ -15,7 +15,7 @@ import textwrap
 import pandas as pd
 from dvc.api import exp_show
 
-from anchorvae.cli import params_from, parser, run_stage
+from anchorvae.cli import parse, parser, run_stage
 from anchorvae.experiments import changed_params, headline_table
 
 WIDTH = 120  # a terminal's columns
@@ -24,8 +24,7 @@ WIDTH = 120  # a terminal's columns
 def main(argv: list[str] | None = None) -> None:
     p = parser(__doc__.splitlines()[0])
     p.add_argument("--workspace", action="store_true", help="the workspace's metrics only")
-    args = p.parse_args(argv)
-    params = params_from(args)  # a bad file is one line, as for every stage
+    args, params = parse(p, argv)  # a bad file is one line, as for every stage
     param_keys = set(pd.json_normalize(params.model_dump()).columns)
     rows = exp_show()
     if args.workspace:

@@ -8,7 +8,7 @@ import pandas as pd
 
 from anchorvae.atomic import atomic_dir, atomic_path
 from anchorvae.checkpoints import read_history
-from anchorvae.cli import params_from, parser, run_stage
+from anchorvae.cli import parse, parser, run_stage
 from anchorvae.plots import headline_figure, latent_table, model_figures, save_figure
 from anchorvae.results import load_sample
 
@@ -21,8 +21,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("headline", help="PNG: variants x seeds")
     p.add_argument("training", help="CSV: every model's per-epoch losses")
     p.add_argument("latent", help="CSV: test means of every model, a subset")
-    args = p.parse_args(argv)
-    params = params_from(args)
+    args, params = parse(p, argv)
     models = [(v, s) for v in params.variants for s in params.seeds]
     panels: dict[str, list] = {v: [] for v in params.variants}
     with atomic_dir(args.figures) as tmp:

@@ -5,9 +5,9 @@ import _bootstrap  # noqa: F401  (first: ends with its parent, runs under .venv)
 from pathlib import Path
 
 from anchorvae.atomic import atomic_path
-from anchorvae.cli import parser, run_stage
+from anchorvae.cli import parse, parser, run_stage
 from anchorvae.errors import UsageError
-from anchorvae.readme import blocks, rewrite
+from anchorvae.readme import blocks, default_metrics, names_in, rewrite
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -19,15 +19,20 @@ def main(argv: list[str] | None = None) -> None:
         help="markdown files (default: README.md docs/*.md)",
     )
     p.add_argument("--summary", default="metrics/details.json", help="the default run's")
-    p.add_argument("--study", default="reports/study.csv", help="the many-seed study's")
-    p.add_argument("--sweep", default="reports/sweep.csv", help="the anchor_rate sweep's")
-    p.add_argument("--generality", default="reports/generality.csv", help="make generality's")
-    args = p.parse_args(argv)
-    inputs = (args.summary, args.study, args.sweep, args.generality)
-    for path in (*inputs, *args.documents):
+    p.add_argument("--reports", default="reports", help="folder of the grids' NAME.csv")
+    args, params = parse(p, argv)
+    for path in (args.summary, *args.documents):
         if not Path(path).is_file():
             raise UsageError(f"{path} is not a file: run the make target that writes it")
-    generated = blocks(*inputs)
+    named = {name for document in args.documents for name in names_in(Path(document).read_text())}
+    grids = {}
+    for name, grid in params.grids.items():  # the reports of the grids the documents show
+        csv = Path(args.reports) / f"{name}.csv"
+        if named & {name, f"{name}-details"}:
+            if not csv.is_file():
+                raise UsageError(f"{csv} is not a file: run `make grid NAME={name}`")
+            grids[name] = (grid, csv)
+    generated = blocks(args.summary, grids, default_metrics(params.grids))
     texts = {document: rewrite(document, generated) for document in args.documents}
     for document, text in texts.items():  # only once every document is known to be good
         with atomic_path(document) as tmp:

@@ -10,7 +10,7 @@ import _bootstrap  # noqa: F401  (first: ends with its parent, runs under .venv)
 import numpy as np
 
 from anchorvae.atomic import atomic_path
-from anchorvae.cli import params_from, parser, run_stage
+from anchorvae.cli import parse, parser, run_stage
 from anchorvae.data import as_flat_floats, load_mnist
 from anchorvae.scores import SCORES, ScoreInputs, anchor_scores, load_maps
 
@@ -21,8 +21,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("mnist", help="MNIST root (the training set is scored)")
     p.add_argument("maps", help="folder of anchor maps (templates stage)")
     p.add_argument("out", help=".npy file of float32 scores (N, S)")
-    args = p.parse_args(argv)
-    variant = params_from(args, tuple(SCORES)).variant(args.variant)
+    args, params = parse(p, argv, tuple(SCORES))
+    variant = params.variant(args.variant)
     images, labels = load_mnist(args.mnist, train=True)
     inputs = ScoreInputs(as_flat_floats(images), labels, load_maps(args.maps))
     scores = anchor_scores(list(variant.anchors), inputs)  # (N, S)

@@ -6,7 +6,7 @@ import _bootstrap  # noqa: F401  (first: ends with its parent, runs under .venv)
 from pathlib import Path
 
 from anchorvae.atomic import atomic_dir, atomic_path, write_json
-from anchorvae.cli import params_from, parser, run_stage
+from anchorvae.cli import parse, parser, run_stage
 from anchorvae.errors import UsageError
 from anchorvae.results import by_variant, centroid_table, load_result, model_table
 from anchorvae.summary import headline, summarize
@@ -19,8 +19,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("details", help="JSON of every statistic per variant")
     p.add_argument("table", help="per-model CSV")
     p.add_argument("centroids", help="CSV of every model's digit centroids")
-    args = p.parse_args(argv)
-    params = params_from(args)
+    args, params = parse(p, argv)
     check_evaluated(Path(args.eval), params.variants)
     results = {
         variant: {s: load_result(Path(args.eval) / variant / f"seed{s}") for s in params.seeds}

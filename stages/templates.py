@@ -7,7 +7,7 @@ import _bootstrap  # noqa: F401  (first: ends with its parent, runs under .venv)
 from pathlib import Path
 
 from anchorvae.atomic import atomic_dir
-from anchorvae.cli import params_from, parser, run_stage
+from anchorvae.cli import parse, parser, run_stage
 from anchorvae.data import load_mnist
 from anchorvae.plots import save_figure, templates_figure
 from anchorvae.scores import build_all_maps, map_titles, save_maps, scores_by_digit
@@ -18,8 +18,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--mnist", required=True, help="MNIST root (its training set is read)")
     p.add_argument("--maps", required=True, help="folder for <map>.npy, every score's maps")
     p.add_argument("--out", required=True, help="folder for templates.png, scores_by_digit.csv")
-    args = p.parse_args(argv)
-    kind = params_from(args).templates.kind
+    args, params = parse(p, argv)
+    kind = params.templates.kind
     images, labels = (t.numpy() for t in load_mnist(args.mnist, train=True))
     maps = build_all_maps(kind, images, labels)
     table = scores_by_digit(maps, images, labels)

@@ -2,17 +2,15 @@
 
 import _bootstrap  # noqa: F401  (first: ends with its parent, runs under .venv)
 
-import os
 from functools import partial
 
 from anchorvae.anchors import anchor_directions, anchor_points, has_anchors, load_scores
 from anchorvae.atomic import atomic_dir
 from anchorvae.checkpoints import save_models
-from anchorvae.cli import params_from, parser, run_stage
+from anchorvae.cli import parse, parser, run_stage
 from anchorvae.data import as_flat_floats, load_mnist
 from anchorvae.model import build_vae, config_for
-from anchorvae.runtime import choose_device, configure_cpu
-from anchorvae.settings import run_settings
+from anchorvae.runtime import device_from_env
 from anchorvae.train import train_seeds
 
 
@@ -22,12 +20,9 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("mnist", help="MNIST root")
     p.add_argument("scores", help="the variant's anchor scores (.npy)")
     p.add_argument("out", help="folder for seed<N>/model.pt and history.csv")
-    args = p.parse_args(argv)
-    params = params_from(args)
+    args, params = parse(p, argv)
     variant = params.variant(args.variant)
-    run = run_settings(os.environ)  # ANCHORVAE_DEVICE, ANCHORVAE_THREADS: not params
-    configure_cpu(run.threads)
-    device = choose_device(run.device)
+    device = device_from_env()
     images, labels = load_mnist(args.mnist, train=True)
     scores = load_scores(args.scores, len(images), len(variant.anchors))
     if params.train.limit:

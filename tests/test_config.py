@@ -64,28 +64,19 @@ def test_int_is_accepted_where_a_number_is_expected():
             "train.architecture = 'resnet' is invalid: expected one of mlp, conv",
         ),
         (
-            "generality.architecture",
-            ["mlp", "vit"],
-            "generality.architecture[1] = 'vit' is "
-            "invalid: expected a non-empty list of distinct values of: mlp, conv",
+            "grids.generality.axes",
+            {"train.epochs": [10, 10]},
+            "grids.generality.axes = {'train.epochs': [10, 10]} is invalid: expected a mapping "
+            "from a params key",
         ),
-        ("generality.latent_dims", [2, 0], "generality.latent_dims[1] = 0 is invalid"),
-        ("generality.epochs", [], "generality.epochs = [] is invalid"),
+        ("grids.generality.axes", {"Train": [1]}, "grids.generality.axes = {'Train': [1]}"),
+        ("grids.generality.axes", {"train.epochs": []}, "grids.generality.axes = "),
+        ("grids.generality.axes", {"train.epochs": [{"a": 1}]}, "grids.generality.axes = "),
+        ("grids.generality.seeds", 1, "grids.generality.seeds = 1"),
         (
-            "generality.variants",
-            ["anchored"],
-            "generality.variants = ['anchored'] is invalid: expected keys of variants",
-        ),
-        (
-            "generality.variants",
-            ["baseline", "nope"],
-            "generality.variants = ['baseline', 'nope'] is invalid",
-        ),
-        ("generality.seeds_per_cell", 1, "generality.seeds_per_cell = 1"),
-        (
-            "study.seeds_per_variant",
+            "grids.study.seeds",
             30_000,
-            "study.seeds_per_variant = 30000 is invalid: expected an integer >= 2 and <= 10000",
+            "grids.study.seeds = 30000 is invalid: expected an integer >= 2 and <= 10000",
         ),
         ("train.epochz", 3, "train.epochz is an unknown key"),
         ("trian", {}, "trian is an unknown key"),
@@ -100,7 +91,7 @@ def test_int_is_accepted_where_a_number_is_expected():
             "templates.kind = 'seed' is invalid: expected one of post, "
             "class_mean (the old name 'seed' is now 'post')",
         ),  # fmt: skip
-        ("study.seeds_per_variant", 1, "study.seeds_per_variant = 1"),
+        ("grids.study.jobs", 0, "grids.study.jobs = 0"),
         ("variants", {"baseline": {"anchor_rate": 0, "anchors": {}}}, "variants = "),
         ("variants.anchored.anchor_rate", -2, "variants.anchored.anchor_rate = -2"),
         ("variants.anchored.anchor_rat", 2, "variants.anchored.anchor_rat is an unknown key"),
@@ -113,18 +104,16 @@ def test_int_is_accepted_where_a_number_is_expected():
         ),
         ("variants.anchored.anchors", {}, "variants.anchored.anchor_rate = 2.0"),
         ("evaluate.grid_size", 1, "evaluate.grid_size = 1"),
-        ("sweep.rates", [], "sweep.rates = []"),
-        ("sweep.rates", ["fast"], "sweep.rates[0] = 'fast'"),
-        ("sweep.rates", [1, -0.5], "sweep.rates = [1, -0.5]"),
-        ("sweep.rates", [1.0, float("nan")], "sweep.rates[1] = nan"),
-        ("sweep.rates", [float("nan"), 1.0], "sweep.rates[0] = nan"),
+        ("grids.sweep.metrics", [], "grids.sweep.metrics = []"),
+        ("grids", {"Big": repo_raw()["grids"]["study"]}, "grids = "),
+        ("variants.anchored.anchors", {"donutness": 0.0}, "variants.anchored.anchors = "),
         ("train.lr", float("inf"), "train.lr = inf is invalid: expected a number > 0 and <= 10"),
         ("train.lr", float("nan"), "train.lr = nan"),
         ("variants.anchored.anchor_rate", float("inf"), "variants.anchored.anchor_rate = inf"),
         (
             "variants.anchored.anchors",
             {"donutness": [float("inf"), 1]},
-            "variants.anchored.anchors.donutness[0] = inf",
+            "variants.anchored.anchors = {'donutness': [inf, 1]} is invalid",
         ),
         ("train.device", "cpu", "train.device is an unknown key"),  # ANCHORVAE_DEVICE now
         ("data", {"timeout_s": 30}, "data is an unknown key"),  # ANCHORVAE_TIMEOUT_S now
@@ -135,13 +124,13 @@ def test_int_is_accepted_where_a_number_is_expected():
         ("variants.anchored.anchor_rate", DELETE, "variants.anchored.anchor_rate is missing"),
         ("variants.baseline.anchors", DELETE, "variants.baseline.anchors is missing"),
         ("classifier", DELETE, "classifier is missing"),
-        ("generality.factorial", 1, "generality.factorial = 1 is invalid: expected true or false"),
-        ("generality.factorial", "true", "generality.factorial = 'true' is invalid: expected"),
-        ("generality.latent_dims", [2, 2], "generality.latent_dims = [2, 2] is invalid: expected "
-         "a non-empty list of distinct integers"),
-        ("generality.architecture", ["mlp", "mlp"], "generality.architecture = ['mlp', 'mlp']"),
-        ("generality.epochs", [10, 10], "generality.epochs = [10, 10]"),
-        ("generality.variants", ["baseline", "anchored", "baseline"], "generality.variants = "),
+        ("grids.generality.factorial", 1, "grids.generality.factorial = 1 is invalid: expected "
+         "true or false"),
+        ("grids.generality.figure", "bars", "grids.generality.figure = 'bars' is invalid"),
+        ("grids.generality.variants", ["baseline", "anchored", "baseline"],
+         "grids.generality.variants = "),
+        ("variants.anchored.anchors", {"donutness": "1"}, "variants.anchored.anchors = "),
+        ("variants.anchored.anchors", {"donutness": True}, "variants.anchored.anchors = "),
         ("variants", {**repo_raw()["variants"], "x\n": {"anchor_rate": 0.0, "anchors": {}}},
          "variants = "),  # `$` in a regex matches before a final newline
     ],
@@ -162,7 +151,7 @@ def test_bad_values_name_key_value_and_what_is_allowed(key, value, message):
         ("variants.anchored.anchor_rat", "anchor_rate, anchors"),
         (
             "trian",
-            "templates, train, variants, seeds, classifier, evaluate, study, sweep, generality",
+            "templates, train, variants, seeds, classifier, evaluate, grids",
         ),
     ],
 )
@@ -298,9 +287,9 @@ def test_a_params_file_that_is_not_utf8_is_one_line(tmp_path):
 
 
 def test_the_most_seeds_allowed_fit_one_command_line_argument():
-    """`make study` passes `-S seeds=[0,...,N-1]` to DVC as one argument (Linux: 128 KiB)."""
-    from anchorvae.config import StudyParams
+    """`make grid` passes `-S seeds=[0,...,N-1]` to DVC as one argument (Linux: 128 KiB)."""
+    from anchorvae.config import GridParams
 
-    most = StudyParams.model_fields["seeds_per_variant"].metadata[1].le
+    most = GridParams.model_fields["seeds"].metadata[1].le
     argument = "seeds=[" + ",".join(str(s) for s in range(most)) + "]"
     assert subprocess.run(["true", argument]).returncode == 0

@@ -1,10 +1,9 @@
 """End to end in a tiny repo of their own: a fresh clone reproduces every tracked file, and
-`make sweep` and `make study` run as DVC experiments. (Their own module,
-so that `make test` runs it beside tests/test_pipeline.py.)"""
+grids run as queued DVC experiments through `make grid`, `make study` and `make sweep`.
+(Their own module, so that `make test` runs it beside tests/test_pipeline.py.)"""
 
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 import yaml
@@ -32,78 +31,73 @@ def test_a_fresh_clone_reproduces_every_tracked_file(repo):
     assert status == "", run(["git", "diff", "HEAD"], clone)[:3000]
 
 
-def test_bad_sweep_rates_stop_before_anything_is_queued(repo):
+def set_grid(repo, name: str, message: str, **grid) -> None:
+    """params.yaml's grid ``name`` set to the project's generality grid updated with
+    ``grid``, committed (no stage reads `grids`: nothing reruns)."""
     params = yaml.safe_load((repo / "params.yaml").read_text())
-    params["sweep"]["rates"] = [1.0, -2.0]
-    (repo / "bad_sweep.yaml").write_text(yaml.safe_dump(params))
-    result = subprocess.run(
-        [sys.executable, "stages/sweep.py", "queue", "--params", "bad_sweep.yaml"],
-        cwd=repo, capture_output=True, text=True,
-    )  # fmt: skip
-    assert result.returncode == 2
-    assert result.stderr.strip().splitlines() == [
-        "anchorvae: error: sweep.rates = [1.0, -2.0] is invalid: expected a non-empty list "
-        "of distinct numbers >= 0 and <= 1000"
-    ]
-    assert "sweep-" not in run(["dvc", "exp", "show", "--no-pager"], repo)
-    (repo / "bad_sweep.yaml").unlink()
-
-
-@pytest.mark.sweep  # skip with: make test PYTEST_ARGS='-m "not sweep"'
-def test_sweep_queues_runs_and_reports_with_cached_baseline(repo):
-    """The workspace's own rate and the class-mean templates: the first experiment is the
-    committed run again, which DVC restores from its run cache (the order and names of
-    many rates are unit tests')."""
-    params = yaml.safe_load((repo / "params.yaml").read_text())
-    params["sweep"].update(rates=[2.0], jobs=1)  # no stage reads `sweep`: nothing reruns
+    params["grids"][name] = {**params["grids"]["generality"], **grid}
     (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    commit(repo, "a sweep of one rate")
-    run(make("sweep"), repo)  # queue, wait, report
+    commit(repo, message)
+
+
+def test_a_grid_named_only_in_params_runs_and_reports_with_no_python_for_it(repo, tmp_path):
+    """A new question is a params entry: two cells (the workspace's, which DVC restores
+    from its run cache, and class-mean templates), two seeds, through `make grid`, to its
+    CSV, figure and README block."""
     import pandas as pd
 
-    table = pd.read_csv(repo / "reports" / "sweep.csv")
-    assert table["experiment"].tolist() == ["sweep-rate-2", "sweep-class-mean"]
-    assert (table["state"] == "Success").all()
-    assert table["anchor_rate"].tolist() == [2.0, 2.0]
-    assert table["templates"].tolist() == ["post", "class_mean"]
-    assert table["anchored.placed_rate"].notna().all()
-    assert table["anchored.test_recon.mean"].notna().all()
-    assert table["anchored.zeros_in_corner.median"].notna().all()  # from details.json
-    assert (repo / "reports" / "sweep.png").stat().st_size > 10_000
-    # `make exps`: readable in a 120-column terminal, with the sweep's experiments
+    axes = {"variants.anchored.anchor_rate": [2.0], "templates.kind": ["post", "class_mean"]}
+    set_grid(repo, "question", "a grid of two cells", axes=axes, seeds=2,
+             metrics=["placed", "anchor_decode", "test_recon"])  # fmt: skip
+    run(make("grid", "NAME=question"), repo)  # queue, wait, report
+    table = pd.read_csv(repo / "reports" / "question.csv")
+    assert table["experiment"].tolist() == ["question-base"] * 2 + ["question-kind-class_mean"] * 2
+    assert table["variant"].tolist() == ["baseline", "anchored"] * 2
+    assert (table["state"] == "Success").all() and (table["n_seeds"] == 2).all()
+    assert table["templates.kind"].tolist() == ["post", "post", "class_mean", "class_mean"]
+    assert table["placed_rate"].notna().all() and table["test_recon.mean"].notna().all()
+    assert table["zeros_in_corner.median"].notna().all()  # every statistic, not only shown
+    assert (repo / "reports" / "question.png").stat().st_size > 10_000
+    page = tmp_path / "page.md"
+    page.write_text("# Q\n<!-- generated: question -->\n<!-- end: question -->\n")
+    run([sys.executable, "stages/readme.py", str(page)], repo)
+    assert "| 2 | class_mean | `anchored` | " in page.read_text()
+    # `make exps`: readable in a 120-column terminal, with the grid's experiments
     exps = run(make("exps"), repo, env_extra={"COLUMNS": "120"})
-    assert "sweep-class-mean" in exps and "anchored" in exps
+    assert "question-kind-class_mean" in exps and "anchored" in exps
     assert max(len(line) for line in exps.splitlines()) <= 120, exps
     # Nothing is trained that the run cache holds: the baseline in neither experiment,
     # the anchored variant only where the templates changed.
-    logs = {name: run(["dvc", "queue", "logs", name], repo) for name in table["experiment"]}
-    assert "Running stage 'train@" not in logs["sweep-rate-2"]
+    logs = {name: run(["dvc", "queue", "logs", name], repo) for name in set(table["experiment"])}
+    assert "Running stage 'train@" not in logs["question-base"]
     # The baseline has no template score: its scores file comes out the same, so DVC keeps
     # its models when the templates change (its evaluation decodes anchored's points).
-    assert ran_stages(logs["sweep-class-mean"]) == {
+    assert ran_stages(logs["question-kind-class_mean"]) == {
         "params", "templates", "scores@baseline", "scores@anchored", "train@anchored",
         "evaluate@baseline", "evaluate@anchored", "summarize", "plots"}  # fmt: skip
 
 
-@pytest.mark.sweep
-def test_study_runs_every_variant_as_one_temp_experiment_and_reports(repo):
-    params = yaml.safe_load((repo / "params.yaml").read_text())
-    params["study"]["seeds_per_variant"] = 2  # the workspace's seeds: DVC restores them
-    (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    run(["dvc", "repro"], repo)
-    commit(repo, "study of 2 seeds")
+def test_make_study_runs_every_variant_as_one_experiment_and_leaves_the_workspace(repo):
     summary_before = (repo / "metrics" / "details.json").read_bytes()
-    run(make("study"), repo)  # run, report
+    run(make("study"), repo)  # its seeds are the workspace's: DVC restores every stage
     import pandas as pd
 
     table = pd.read_csv(repo / "reports" / "study.csv")
-    assert table["variant"].tolist() == list(params["variants"])
+    assert table["experiment"].tolist() == ["study-base"] * 2
+    assert table["variant"].tolist() == ["baseline", "anchored"]
     assert (table["n_seeds"] == 2).all()
     assert (repo / "reports" / "study.png").stat().st_size > 10_000
-    # --temp: the workspace's params and metrics are the committed ones still
+    # a queued experiment: the workspace's params and metrics are the committed ones still
     assert (repo / "metrics" / "details.json").read_bytes() == summary_before
     status = run(["git", "status", "--porcelain", "params.yaml", "metrics"], repo)
     assert status.strip() == ""
+
+
+def test_make_grid_without_a_known_name_is_one_line(repo):
+    for variables in ((), ("NAME=nope",)):
+        done = subprocess.run(make("grid", *variables), cwd=repo, capture_output=True, text=True)
+        assert done.returncode == 2, done.stderr
+        assert "make grid needs NAME" in done.stderr or "grid 'nope' is unknown" in done.stderr
 
 
 def _as_in_a_terminal() -> None:
@@ -114,26 +108,13 @@ def _as_in_a_terminal() -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
-def start(cmd, repo, log, **env):
+def start(cmd, repo, log, start_new_session=False):
     """A process of ours in the tiny repo, its output (and DVC's) in the file ``log``."""
     from tiny_repo import mirror_of, stage_env
 
     return subprocess.Popen(cmd, cwd=repo, stdout=log, stderr=subprocess.STDOUT,
-                            env={**stage_env(mirror_of(repo)), **env},
-                            preexec_fn=_as_in_a_terminal)  # fmt: skip
-
-
-def experiment_states(repo) -> dict[str, str]:
-    """Experiment name -> its state as `dvc exp show` knows it ("running", "done", ...)."""
-    import json
-
-    states = {}
-    for baseline in json.loads(run(["dvc", "exp", "show", "--json"], repo)):
-        for experiment in baseline.get("experiments") or []:
-            rev = experiment["revs"][0]
-            executor = rev.get("executor") or {}
-            states[rev.get("name") or rev["rev"]] = executor.get("state", "done")
-    return states
+                            env=stage_env(mirror_of(repo)), preexec_fn=_as_in_a_terminal,
+                            start_new_session=start_new_session)  # fmt: skip
 
 
 def wait_for(path, text, timeout_s=120):
@@ -145,86 +126,38 @@ def wait_for(path, text, timeout_s=120):
         time.sleep(0.2)
 
 
-def processes_running(text: str) -> list[str]:
-    """The command lines of this machine's processes that hold ``text``."""
-    found = []
-    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
-        try:
-            line = cmdline.read_bytes().replace(b"\0", b" ").decode(errors="replace")
-        except OSError:
-            continue
-        if text in line:
-            found.append(line)
-    return found
-
-
-@pytest.mark.sweep
-def test_an_interrupted_or_failed_study_leaves_the_last_one_and_a_clean_state(repo, tmp_path):
+def test_ctrl_c_on_make_sweep_stops_the_queue_worker_and_its_experiments(repo, tmp_path):
+    """Ctrl-C, as a terminal sends it to the whole of `make sweep`, while it waits; then
+    Ctrl-C again while it stops the queue: it stops the queue all the same."""
+    import os
     import signal
     import time
 
-    if "study" not in experiment_states(repo):
-        run([sys.executable, "stages/study.py", "run"], repo)  # the study to keep
-    params = yaml.safe_load((repo / "params.yaml").read_text())
-    params["study"]["seeds_per_variant"] = 3  # a new seed: DVC must train, not restore
-    (tmp_path / "three.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    study = [sys.executable, "stages/study.py", "run", "--params", str(tmp_path / "three.yaml")]
-    log = tmp_path / "study.log"
+    set_grid(
+        repo,
+        "sweep",
+        "a sweep to interrupt",
+        seeds=2,
+        jobs=1,
+        metrics=["placed"],
+        axes={"variants.anchored.anchor_rate": [3.0, 5.0]},
+        factorial=True,
+    )  # fmt: skip  (no cell of params.yaml's own values: each trains)
+    log = tmp_path / "sweep.log"
     with open(log, "w") as out:
-        process = start(study, repo, out)
-        wait_for(log, "Running stage 'train")  # DVC in the middle of the pipeline
-        process.send_signal(signal.SIGINT)  # what Ctrl-C sends to `make study`
-        assert process.wait(timeout=180) == 130, log.read_text()[-3000:]
-    states = experiment_states(repo)
-    assert "running" not in states.values() and "study-next" not in states, states
-    assert states.get("study") == "done"  # the last study, kept
-    assert not list((repo / ".dvc" / "tmp" / "exps").glob("tmp*"))  # no workspace copy
-    # Ctrl-C twice, a second apart: DVC and all it started are ended at once, and what the
-    # killed run left does not block the next one. (Five seeds: three may be cached now.)
-    params["study"]["seeds_per_variant"] = 5
-    (tmp_path / "five.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    log = tmp_path / "twice.log"
-    with open(log, "w") as out:
-        process = start([*study[:-1], str(tmp_path / "five.yaml")], repo, out)
-        wait_for(log, "Running stage 'train")
-        process.send_signal(signal.SIGINT)
-        time.sleep(1)
-        process.send_signal(signal.SIGINT)
-        assert process.wait(timeout=60) == 130, log.read_text()[-3000:]
-    assert not processes_running("--name study-next")  # no orphan goes on
-    states = experiment_states(repo)
-    assert "study-next" not in states and states.get("study") == "done", states
-    # A rerun that fails (no CUDA here) says why and keeps the last study too. (Four
-    # seeds: the interrupted run may have left seed 2's models in DVC's run cache.)
-    params["study"]["seeds_per_variant"] = 4
-    (tmp_path / "four.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    study[-1] = str(tmp_path / "four.yaml")
-    log = tmp_path / "failed.log"
-    with open(log, "w") as out:
-        assert start(study, repo, out, ANCHORVAE_DEVICE="cuda").wait(timeout=300) == 1
-    assert "ANCHORVAE_DEVICE" in log.read_text()  # the stage's own line, shown
-    assert experiment_states(repo).get("study") == "done"
-    run([sys.executable, "stages/study.py", "run"], repo)  # and the next run starts cleanly
-
-
-@pytest.mark.sweep
-def test_an_interrupted_sweep_stops_the_queue_worker_and_its_experiments(repo, tmp_path):
-    import signal
-
-    params = yaml.safe_load((repo / "params.yaml").read_text())
-    params["sweep"].update(rates=[3.0, 5.0], jobs=1)
-    (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    commit(repo, "a sweep to interrupt")
-    run([sys.executable, "stages/sweep.py", "queue"], repo)
-    log = tmp_path / "wait.log"
-    with open(log, "w") as out:
-        process = start([sys.executable, "stages/sweep.py", "wait"], repo, out)
+        process = start(make("sweep"), repo, out, start_new_session=True)
         wait_for(log, "waiting for the DVC queue")
-        assert "Running" in run(["dvc", "queue", "status"], repo)
-        process.send_signal(signal.SIGINT)
-        assert process.wait(timeout=180) == 130
+        deadline = time.monotonic() + 120  # a cell is being trained
+        while "Running" not in run(["dvc", "queue", "status"], repo):
+            assert time.monotonic() < deadline, log.read_text()[-3000:]
+            time.sleep(0.5)
+        os.killpg(process.pid, signal.SIGINT)
+        wait_for(log, "stopping the DVC queue")
+        time.sleep(0.5)
+        os.killpg(process.pid, signal.SIGINT)
+        assert process.wait(timeout=180) != 0
     status = run(["dvc", "queue", "status"], repo)
     assert "Queued" not in status and "Running" not in status, status
     assert "Failed" not in status, status  # the queue as it was before the command
     assert "0 active" in status or "No worker active" in status, status
-    assert "stopping the DVC queue" in log.read_text()
+    assert not (repo / "reports" / "sweep.csv").exists()

@@ -26,7 +26,7 @@ VALID = [
     ["~variants.two_axis", "variants.anchored.anchors.donutness=[1,1,1]"],
     ["+variants.extra.anchor_rate=0", "++variants.extra.anchors={}"],
     ["++train.epochs=7", "++newkey.inner=true"],
-    ["templates.kind=class_mean", "sweep.rates=[0.5,2]"],
+    ["templates.kind=class_mean", "grids.sweep.seeds=8"],
     ["train.lr=1e-3"],
 ]
 

@@ -337,20 +337,23 @@ def test_a_conv_8d_generality_cell_runs_as_a_queued_experiment(repo):
     import pandas as pd
 
     params = yaml.safe_load((repo / "params.yaml").read_text())
-    params["generality"].update(architecture=["conv"], latent_dims=[8], epochs=[1],
-                                factorial=True, seeds_per_cell=2)  # fmt: skip
+    axes = {"train.architecture": ["conv"], "train.latent_dims": [8], "train.epochs": [1]}
+    params["grids"]["generality"].update(axes=axes, factorial=True, seeds=2)
     (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     commit(repo, "a grid of one cell")
     run(make("generality"), repo)  # queue, wait, report
     table = pd.read_csv(repo / "reports" / "generality.csv")
-    assert table["experiment"].tolist() == ["gen-conv-8d-1ep"] * 2
+    name = "generality-architecture-conv-latent_dims-8"  # what differs from params.yaml
+    assert table["experiment"].tolist() == [name] * 2
     assert (table["state"] == "Success").all(), table
     assert table["variant"].tolist() == ["baseline", "anchored"]
-    assert (table["architecture"] == "conv").all() and (table["latent_dims"] == 8).all()
+    assert (table["train.architecture"] == "conv").all() and (
+        table["train.latent_dims"] == 8
+    ).all()
     assert (table["n_seeds"] == 2).all()
     assert table["aligned_rate"].notna().all() and table["placed_rate"].notna().all()
     assert table["anchor_decode.mean"].between(0, 1).all()  # the baseline: at anchored's
     assert (repo / "reports" / "generality.png").stat().st_size > 10_000
-    log = run(["dvc", "queue", "logs", "gen-conv-8d-1ep"], repo)
+    log = run(["dvc", "queue", "logs", name], repo)
     assert "Running stage 'train@baseline'" in log  # a new architecture: trained anew
     assert "Running stage 'train@two_axis'" not in log  # dropped from the cell

@@ -4,6 +4,14 @@ import numpy as np
 import pytest
 import torch
 
+from anchorvae.kinds import (
+    chance_majority_share,
+    chance_resultant_length,
+    exact_interval,
+    mean_resultant_length,
+    rayleigh_p_value,
+    side_of_axis,
+)
 from anchorvae.placement import (
     corner_fractions,
     digit_centroids,
@@ -11,15 +19,7 @@ from anchorvae.placement import (
     is_placed,
     normal_grid,
 )
-from anchorvae.summary import (
-    chance_majority_share,
-    chance_resultant_length,
-    mean_resultant_length,
-    placed_interval,
-    rayleigh_p_value,
-    side_of_axis,
-    summarize_variant,
-)
+from anchorvae.summary import summarize_variant
 
 
 def test_all_zeros_at_minus_one_and_ones_at_plus_one():
@@ -141,9 +141,9 @@ def test_summarize_variant_counts_shares_and_spreads():
 
 def test_clopper_pearson_interval_matches_closed_forms():
     # k = 0: upper bound 1 - (alpha/2)^(1/n); k = n: lower bound (alpha/2)^(1/n)
-    assert placed_interval(0, 6) == pytest.approx((0.0, 1 - 0.025 ** (1 / 6)))
-    assert placed_interval(6, 6) == pytest.approx((0.025 ** (1 / 6), 1.0))
-    low, high = placed_interval(50, 100)
+    assert exact_interval(0, 6) == pytest.approx((0.0, 1 - 0.025 ** (1 / 6)))
+    assert exact_interval(6, 6) == pytest.approx((0.025 ** (1 / 6), 1.0))
+    low, high = exact_interval(50, 100)
     assert low == pytest.approx(0.3983, abs=1e-4) and high == pytest.approx(0.6017, abs=1e-4)
 
 

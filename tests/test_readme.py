@@ -4,34 +4,46 @@ from pathlib import Path
 
 import pytest
 
+from anchorvae.config import load_params
 from anchorvae.errors import BadInputFile, UsageError
-from anchorvae.readme import blocks, names_in, read_block, replace_block, rewrite
+from anchorvae.readme import blocks, default_metrics, names_in, read_block, replace_block, rewrite
 
 ROOT = Path(__file__).resolve().parents[1]
+REPORTS = {"summary": "metrics/details.json", "study": "reports/study.csv",
+           "sweep": "reports/sweep.csv", "generality": "reports/generality.csv"}  # fmt: skip
 DOCUMENTS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 
 
+GRIDS = load_params(ROOT / "params.yaml").grids
+SHOWN = {"study", "sweep", "generality"}  # the grids whose reports the documents show
+
+
+def make_blocks(files: dict) -> dict:
+    grids = {name: (GRIDS[name], files[name]) for name in SHOWN}
+    return blocks(files["summary"], grids, default_metrics(GRIDS), repo=ROOT)
+
+
 @pytest.fixture(scope="module")
-def generated() -> dict[str, str]:
-    files = ROOT / "metrics" / "details.json", ROOT / "reports" / "study.csv"
-    reports = ROOT / "reports"
-    return blocks(*files, reports / "sweep.csv", reports / "generality.csv", repo=ROOT)
+def generated() -> dict:
+    return make_blocks({name: ROOT / path for name, path in REPORTS.items()})
 
 
 @pytest.mark.parametrize("document", DOCUMENTS, ids=lambda p: p.name)
 def test_generated_blocks_match_the_metrics_files(document, generated):
     text = document.read_text()
     for name in names_in(text):
-        assert read_block(text, name) == generated[name], (
+        assert read_block(text, name) == generated[name](), (
             f"{document.name}: block {name} is stale: run `make readme`"
         )
 
 
-def test_every_block_is_shown_somewhere_and_the_pipeline_is_dvc_s_own(generated):
+def test_every_block_shown_is_known_and_the_pipeline_is_dvc_s_own(generated):
     shown = {name for document in DOCUMENTS for name in names_in(document.read_text())}
-    assert shown == set(generated)
-    assert generated["pipeline"].startswith("```mermaid\nflowchart TD")
-    assert '["train"]' in generated["pipeline"]  # matrix stages drawn as one node
+    assert shown == {"default-run", "pipeline", "study", "study-details", "sweep", "generality"}
+    assert shown <= set(generated)
+    pipeline = generated["pipeline"]()
+    assert pipeline.startswith("```mermaid\nflowchart TD")
+    assert '["train"]' in pipeline  # matrix stages drawn as one node
 
 
 def test_replace_block_keeps_the_text_around_it():
@@ -45,7 +57,7 @@ def test_an_unknown_block_is_named(tmp_path):
     document = tmp_path / "page.md"
     document.write_text("<!-- generated: nope -->\n<!-- end: nope -->\n")
     with pytest.raises(UsageError, match="block nope is unknown"):
-        rewrite(document, {"x": ""})
+        rewrite(document, {"x": lambda: ""})
 
 
 @pytest.mark.parametrize(
@@ -65,19 +77,15 @@ def test_markers_that_do_not_pair_up_are_one_line_and_nothing_is_written(tmp_pat
     document = tmp_path / "page.md"
     document.write_text(text)
     with pytest.raises(UsageError, match=message):
-        rewrite(document, {"x": "| new |", "y": "| y |"})
+        rewrite(document, {"x": lambda: "| new |", "y": lambda: "| y |"})
     assert document.read_text() == text
-
-
-REPORTS = {"summary": "metrics/details.json", "study": "reports/study.csv",
-           "sweep": "reports/sweep.csv", "generality": "reports/generality.csv"}  # fmt: skip
 
 
 @pytest.mark.parametrize(
     ("report", "content", "message"),
     [
         ("study", "", "not a CSV table"),
-        ("sweep", "a,b\n1,2\n", "not the table `make sweep` writes \\(KeyError"),
+        ("sweep", "a,b\n1,2\n", "not the table `make grid NAME=sweep` writes \\(KeyError"),
         ("generality", "\x00\xff\xfe", "not"),
         ("summary", "{", "not a JSON document"),
         ("summary", "[1, 2]", "not the table the summarize stage writes"),
@@ -88,24 +96,26 @@ def test_a_bad_report_is_named(tmp_path, report, content, message):
     bad.write_bytes(content.encode("latin-1"))
     files = {name: ROOT / path for name, path in REPORTS.items()} | {report: bad}
     with pytest.raises(BadInputFile, match=message) as err:
-        blocks(*files.values(), repo=ROOT)
+        made = make_blocks(files)
+        made["default-run"](), made[report if report != "summary" else "default-run"]()
     assert str(bad) in str(err.value)
 
 
 def test_make_readme_with_a_bad_report_leaves_the_documents_as_they_were(tmp_path):
     """One line naming the file (exit 1), and no document is touched."""
+    import shutil
     import subprocess
     import sys
 
     pages = [tmp_path / "README.md", tmp_path / "study.md"]
     for page, source in zip(pages, DOCUMENTS, strict=False):
         page.write_text(source.read_text())
-    (tmp_path / "study.csv").write_text("")
-    flags = [a for name, path in REPORTS.items() for a in (f"--{name}", ROOT / path)]
-    flags[flags.index("--study") + 1] = tmp_path / "study.csv"
-    command = [sys.executable, ROOT / "stages" / "readme.py", *pages, *flags]
+    shutil.copytree(ROOT / "reports", tmp_path / "reports")
+    (tmp_path / "reports" / "study.csv").write_text("")
+    command = [sys.executable, ROOT / "stages" / "readme.py", *pages, "--reports",
+               tmp_path / "reports", "--summary", ROOT / "metrics" / "details.json"]  # fmt: skip
     done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
     assert done.returncode == 1, done.stderr
     [line] = done.stderr.strip().splitlines()
-    assert f"{tmp_path / 'study.csv'}: not a CSV table" in line
+    assert f"{tmp_path / 'reports' / 'study.csv'}: not a CSV table" in line
     assert [p.read_text() for p in pages] == [d.read_text() for d in DOCUMENTS[:2]]

@@ -34,8 +34,8 @@ def tiny_params(**sections) -> dict:
             params[name].update(values)
         else:
             params[name] = values
-    kept = [v for v in params["generality"]["variants"] if v in params["variants"]]
-    params["generality"]["variants"] = kept  # `make generality` trains only known variants
+    for grid in params["grids"].values():  # a grid trains only known variants
+        grid["variants"] = [v for v in grid["variants"] if v in params["variants"]]
     return params
 
 

@@ -62,8 +62,8 @@ def tiny_params(variants: tuple[str, ...] = TINY_VARIANTS) -> dict:
     params["train"].update(epochs=1, batch_size=64, limit=0)
     params["seeds"] = [0, 1]
     params["variants"] = {name: params["variants"][name] for name in variants}
-    kept = [name for name in params["generality"]["variants"] if name in variants]
-    params["generality"].update(variants=kept, seeds_per_cell=2)
+    for grid in params["grids"].values():  # a grid trains only known variants, on 2 seeds
+        grid.update(variants=[v for v in grid["variants"] if v in variants], seeds=2)
     params["classifier"]["epochs"] = 1
     params["evaluate"].update(grid_size=4, sample_size=50)
     return params

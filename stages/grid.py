@@ -1,0 +1,107 @@
+"""`make grid NAME=<name>`: a grid of params.yaml's `grids:` as queued DVC experiments.
+
+python stages/grid.py NAME queue     # validate every cell, queue them, start the workers
+python stages/grid.py NAME wait      # block until the queue is empty (Ctrl-C stops it)
+python stages/grid.py NAME report    # reports/NAME.csv and reports/NAME.png
+python stages/grid.py NAME report --tables DIR   # a one-cell grid from copied tables
+"""
+
+import _bootstrap  # noqa: F401  (first: ends with its parent, runs under .venv)
+
+from pathlib import Path
+
+import pandas as pd
+
+from anchorvae.atomic import atomic_path
+from anchorvae.cli import parse, parser, run_stage
+from anchorvae.errors import UsageError
+from anchorvae.experiments import (
+    committed_csv,
+    committed_json,
+    experiment_revs,
+    queue_experiments,
+    require_success,
+    wait_for_queue,
+)
+from anchorvae.grid import (
+    CENTROIDS,
+    DETAILS,
+    MODELS,
+    cells,
+    from_tables,
+    grid_of,
+    planned_experiments,
+    rows,
+)
+from anchorvae.plots import save_figure
+from anchorvae.report import grid_figure
+from anchorvae.results import check_tables
+from anchorvae.tables import read_csv
+
+
+def from_experiments(name, grid, planned) -> tuple[pd.DataFrame, dict]:
+    """The grid's table from its experiments' committed summaries, and each cell's
+    centroids (read only for a centroid figure)."""
+    found = experiment_revs(f"{name}-")
+    records, centroids = [], {}
+    for cell in planned:
+        state, rev = found.get(cell.name, ("not run", None))
+        where = f"experiment {cell.name}"
+        summary = committed_json(rev, DETAILS, where) if state == "Success" else None
+        records += rows(cell, state, summary, grid.variants)
+        if summary and grid.figure == "centroids":
+            centroids[cell.label] = committed_csv(rev, CENTROIDS, where)
+    return pd.DataFrame.from_records(records), centroids
+
+
+def from_folder(folder: str, planned) -> tuple[pd.DataFrame, dict]:
+    """A one-cell grid's table from a folder of summarize's per-model tables."""
+    if len(planned) != 1:
+        raise UsageError(f"--tables {folder}: only a grid of one cell reads copied tables")
+    paths = [Path(folder) / Path(path).name for path in (MODELS, CENTROIDS)]
+    for path in paths:
+        if not path.is_file():
+            raise UsageError(f"--tables {folder}: {path.name} is missing (summarize writes it)")
+    models, centroids = (read_csv(path) for path in paths)
+    check_tables(models, centroids, folder)
+    return pd.DataFrame.from_records(from_tables(planned[0], models, centroids)), {
+        planned[0].label: centroids
+    }
+
+
+def report(params, raw, name: str, args) -> None:
+    grid = grid_of(params, name)
+    planned = cells(name, grid, raw)
+    if args.tables:
+        table, centroids = from_folder(args.tables, planned)
+    else:
+        table, centroids = from_experiments(name, grid, planned)
+        require_success(table, [c.name for c in planned], f"make grid NAME={name}")
+    seeds = table["n_seeds"].max() if args.tables else grid.seeds
+    figure = grid_figure(table, centroids, grid, f"{name}: {seeds} seeds")
+    with atomic_path(args.csv or f"reports/{name}.csv") as tmp:
+        table.to_csv(tmp, index=False, float_format="%.5f")
+    save_figure(figure, args.figure or f"reports/{name}.png", dpi=130)
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = parser(__doc__.splitlines()[0])
+    p.add_argument("name", help="a key of params.yaml's `grids`")
+    p.add_argument("step", choices=["queue", "wait", "report"])
+    p.add_argument("--csv", help="default: reports/NAME.csv")
+    p.add_argument("--figure", help="default: reports/NAME.png")
+    p.add_argument("--tables", help="a folder with summarize's models.csv and centroids.csv")
+    args, params = parse(p, argv)  # validated before anything is queued
+    raw = params.model_dump()
+    grid = grid_of(params, args.name)
+    if args.step == "queue":
+        planned = planned_experiments(params, args.name, raw)
+        queue_experiments(f"{args.name}-", planned, grid.jobs, args.params)
+    elif args.step == "wait":
+        wait_for_queue(grid.jobs, f"{args.name}-")
+    else:
+        report(params, raw, args.name, args)
+
+
+if __name__ == "__main__":
+    run_stage(main)

@@ -1,0 +1,476 @@
+"""The grid engine: cells and overrides from params, the table read back from experiments,
+the report's markdown and figures, the queue's wait and stop. Grids run through `make grid`
+in a tiny repo are in tests/test_dvc_experiments.py."""
+
+import math
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+from test_stages import ROOT, stage
+
+from anchorvae.config import ParamsError, parse_params
+from anchorvae.errors import BadInputFile, StageFailure, UsageError
+from anchorvae.grid import cells, grid_of, planned_experiments
+from anchorvae.metrics import BY_KEY
+from anchorvae.report import centroid_figure, details_markdown, metric_markdown, metrics_figure
+
+
+def project_raw(**grids) -> dict:
+    raw = yaml.safe_load((ROOT / "params.yaml").read_text())
+    for name, grid in grids.items():
+        raw["grids"][name] = {**raw["grids"]["generality"], **grid}
+    return raw
+
+
+def test_one_axis_at_a_time_varies_each_axis_alone_from_the_workspace_values():
+    raw = project_raw(
+        g={
+            "axes": {
+                "train.architecture": ["mlp", "conv"],
+                "train.latent_dims": [8, 2],
+                "train.epochs": [10, 50],
+            }
+        }
+    )
+    grid = parse_params(raw).grids["g"]
+    names = [c.name for c in cells("g", grid, raw)]
+    assert names == ["g-base", "g-architecture-conv", "g-latent_dims-8", "g-epochs-50"]
+    factorial = grid.model_copy(update={"factorial": True})
+    assert len(cells("g", factorial, raw)) == 8
+    names = [c.name for c in cells("g", factorial, raw)]
+    assert names[:2] == ["g-latent_dims-8", "g-latent_dims-8-epochs-50"]  # mlp first
+    assert names[2] == "g-base"  # mlp, 2, 10: the workspace's values
+
+
+def test_the_workspace_cell_sits_where_its_value_comes_and_a_cell_needs_nothing_but_params():
+    """The sweep's base (rate 2) between 1 and 4; each cell sets its axis values, the
+    seeds, and removes the variants it does not keep: a scalar anchor direction fits any
+    latent size, so no override is derived by hand."""
+    raw = project_raw()
+    params = parse_params(raw)
+    planned = planned_experiments(params, "sweep", raw)
+    assert [n for n, _ in planned] == [
+        "sweep-anchor_rate-0.25",
+        "sweep-anchor_rate-0.5",
+        "sweep-anchor_rate-1",
+        "sweep-base",
+        "sweep-anchor_rate-4",
+        "sweep-anchor_rate-8",
+        "sweep-kind-class_mean",
+    ]
+    assert planned[0][1] == [
+        "variants.anchored.anchor_rate=0.25",
+        "templates.kind=post",
+        "seeds=[0,1,2,3]",
+        "~variants.label_reference",
+        "~variants.two_axis",
+    ]
+    [study] = planned_experiments(params, "study", raw)
+    assert study == ("study-base", [f"seeds=[{','.join(str(s) for s in range(30))}]"])
+
+
+def test_close_values_get_distinct_names_and_the_exact_value():
+    raw = project_raw(g={"axes": {"variants.anchored.anchor_rate": [0.1234561, 0.1234562, 1e-05]}})
+    planned = dict(planned_experiments(parse_params(raw), "g", raw))
+    assert planned["g-anchor_rate-0.1234561"][0] == "variants.anchored.anchor_rate=0.1234561"
+    assert planned["g-anchor_rate-0.1234562"][0] == "variants.anchored.anchor_rate=0.1234562"
+    assert planned["g-anchor_rate-1e-05"][0] == "variants.anchored.anchor_rate=1e-05"
+
+
+@pytest.mark.parametrize(
+    ("grid", "message"),
+    [
+        (
+            {"axes": {"train.epochs": [10, 10.0]}},
+            r"grids.g.axes = .* is invalid: expected a mapping",
+        ),
+        ({"axes": {"seeds": [1]}}, "grids.g.axes"),
+        ({"seeds": 1}, "grids.g.seeds = 1 is invalid: expected an integer >= 2"),
+        ({"figure": "bars"}, "grids.g.figure = 'bars' is invalid: expected one of metrics"),
+        ({"metrics": ["placed", "placed"]}, "grids.g.metrics"),
+    ],
+)
+def test_a_bad_grid_is_one_line_naming_the_key(grid, message):
+    with pytest.raises(ParamsError, match=message):
+        parse_params(project_raw(g=grid))
+
+
+def test_an_unknown_grid_or_metric_or_axis_key_is_named():
+    raw = project_raw(g={"metrics": ["placed", "nope"]})
+    params = parse_params(raw)
+    with pytest.raises(ParamsError, match="grid 'x' is unknown: allowed are study, sweep"):
+        grid_of(params, "x")
+    for variants in (["anchored"], ["baseline", "nope"]):
+        raw = project_raw(g={"variants": variants})
+        with pytest.raises(
+            ParamsError,
+            match=r"grids.g.variants = \[.*\] is invalid: expected "
+            "keys of variants",
+        ):
+            grid_of(parse_params(raw), "g")
+    with pytest.raises(ParamsError, match="'nope' is not a metric: allowed are placed"):
+        grid_of(params, "g")
+    raw = project_raw(g={"axes": {"train.nope": [1]}})
+    with pytest.raises(ParamsError, match="grid axis train.nope is not a key of params.yaml"):
+        planned_experiments(parse_params(raw), "g", raw)
+
+
+def run_grid_stage(tmp_path, raw, *args):
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(raw))
+    return stage("grid")([*args, "--params", str(tmp_path / "params.yaml")])
+
+
+def test_cells_that_cannot_run_are_refused_before_anything_is_queued(tmp_path, monkeypatch):
+    """A list direction cannot go to another latent size; a cell's name or overrides given
+    twice would run twice: one line each, and `dvc` is never called."""
+    import anchorvae.experiments as experiments
+
+    monkeypatch.setattr(experiments, "run_dvc", lambda *a: pytest.fail(f"dvc {a} called"))
+    raw = project_raw(g={"variants": ["baseline", "anchored", "two_axis"]})
+    with pytest.raises(
+        ParamsError,
+        match=r"experiment g-latent_dims-4 cannot run: "
+        r"variants.two_axis.anchors.donutness = \[1.0, 1.0\] is invalid",
+    ):
+        run_grid_stage(tmp_path, raw, "g", "queue")
+    same_name = {"variants.anchored.anchor_rate": [1.0], "variants.two_axis.anchor_rate": [1.0]}
+    raw = project_raw(g={"axes": same_name, "variants": ["baseline", "anchored", "two_axis"]})
+    with pytest.raises(ParamsError, match="experiment g-anchor_rate-1 is planned twice"):
+        run_grid_stage(tmp_path, raw, "g", "queue")
+
+
+def summary(placed: int, decode: float | None = 0.8, n: int = 4) -> dict:
+    """A variant's statistics as metrics/details.json holds them."""
+    stats = {
+        "n_seeds": n,
+        "placed_count": placed,
+        "placed_rate": placed / n,
+        "placed_ci_low": 0.1,
+        "placed_ci_high": 0.9,
+        "axis_stability": 0.5,
+        "axis_rayleigh_p": 0.3,
+        "test_recon": {"mean": 40.0, "std": 1.0, "ci_low": 39.0, "ci_high": 41.0},
+    }
+    if decode is not None:
+        stats["anchor_decode"] = {"mean": decode, "std": 0.1, "ci_low": -0.1, "ci_high": 0.9}
+    return stats
+
+
+def fake_experiments(monkeypatch, module, found: dict[str, tuple[str, dict | None]]):
+    monkeypatch.setattr(
+        module,
+        "experiment_revs",
+        lambda prefix: {n: (state, n) for n, (state, _) in found.items()},
+    )
+    monkeypatch.setattr(module, "committed_json", lambda rev, path, where: found[rev][1])
+
+
+def grid_stage_module():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("stage_grid", ROOT / "stages" / "grid.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_a_report_has_a_row_per_cell_and_variant_in_the_grid_order(tmp_path, monkeypatch):
+    module = grid_stage_module()
+    details = {"baseline": summary(1, None), "anchored": summary(3)}
+    fake_experiments(
+        monkeypatch,
+        module,
+        {
+            "g-latent_dims-8": ("Success", details),
+            "g-base": ("Success", {**details, "anchored": summary(2)}),
+            "g-x": ("Success", {}),
+        },
+    )
+    raw = project_raw(
+        g={"axes": {"train.latent_dims": [8, 2]}, "variants": ["baseline", "anchored"]}
+    )
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(raw))
+    module.main(
+        [
+            "g",
+            "report",
+            "--params",
+            str(tmp_path / "params.yaml"),
+            "--csv",
+            str(tmp_path / "g.csv"),
+            "--figure",
+            str(tmp_path / "g.png"),
+        ]
+    )
+    table = pd.read_csv(tmp_path / "g.csv")
+    assert list(zip(table["experiment"], table["variant"], strict=True)) == [
+        ("g-latent_dims-8", "baseline"),
+        ("g-latent_dims-8", "anchored"),
+        ("g-base", "baseline"),
+        ("g-base", "anchored"),
+    ]
+    assert table["train.latent_dims"].tolist() == [8, 8, 2, 2]
+    assert table["placed_rate"].tolist() == [0.25, 0.75, 0.25, 0.5]
+    metrics = [BY_KEY[m] for m in ("placed", "anchor_decode", "axis")]
+    text = metric_markdown(table, ["train.latent_dims"], metrics)
+    assert text.splitlines()[0] == (
+        "| train.latent_dims | variant | placed (95 % CI) | anchor "
+        "samples read as their digit: mean (95 % CI) | 0→1 axis: "
+        "stability, Rayleigh p |"
+    )
+    # the baseline's numbers are the same in both cells: one row; the t-interval cut to 0..1
+    assert "| every | `baseline` | 1/4 (0.10–0.90) | – | 0.50, p = 0.30 |" in text
+    assert "| 8 | `anchored` | 3/4 (0.10–0.90) | 0.80 (0.00–0.90) | 0.50, p = 0.30 |" in text
+    assert (tmp_path / "g.png").stat().st_size > 10_000
+
+
+def test_a_grid_with_a_failed_cell_keeps_the_last_report(tmp_path, monkeypatch):
+    module = grid_stage_module()
+    fake_experiments(
+        monkeypatch,
+        module,
+        {
+            "g-base": ("Success", {"anchored": summary(2)}),  # ran, no baseline summary
+            "g-latent_dims-8": ("Failed", None),
+        },
+    )
+    raw = project_raw(
+        g={"axes": {"train.latent_dims": [2, 8, 16]}, "variants": ["baseline", "anchored"]}
+    )
+    (tmp_path / "g.csv").write_text("the last report\n")
+    with pytest.raises(
+        StageFailure,
+        match=r"3 of 3 experiments did not succeed: g-base \(Failed\), g-latent_dims-8 "
+        r"\(Failed\), g-latent_dims-16 \(not run\); the last report is kept",
+    ):
+        (tmp_path / "params.yaml").write_text(yaml.safe_dump(raw))
+        module.main(["g", "report", "--params", str(tmp_path / "params.yaml"), "--csv",
+                     str(tmp_path / "g.csv"), "--figure", str(tmp_path / "g.png")])  # fmt: skip
+    assert (tmp_path / "g.csv").read_text() == "the last report\n"
+    assert not (tmp_path / "g.png").exists()
+
+
+def test_a_figure_draws_each_metric_per_cell_with_its_kind_s_spread_and_names_failures():
+    rows = []
+    for name, state, share in (("g-base", "Success", 0.9), ("g-epochs-50", "Failed", None)):
+        for variant in ("baseline", "anchored"):
+            row = {"experiment": name, "state": state, "label": name[2:], "variant": variant}
+            if share is not None:
+                row.update(
+                    {
+                        "zeros_in_corner.median": share,
+                        "zeros_in_corner.min": 0.5,
+                        "zeros_in_corner.max": 1.0,
+                        "n_seeds": 4,
+                    }
+                )
+            rows.append(row)
+    figure = metrics_figure(pd.DataFrame(rows), [BY_KEY["zeros_in_corner"]], "g")
+    assert "failed: g-epochs-50" in figure._suptitle.get_text()
+    bars = [c for c in figure.axes[0].containers if getattr(c, "has_yerr", False)]
+    assert [p[1] for p in bars[0].lines[2][0].get_segments()[0]] == [0.5, 1.0]  # min..max
+    assert figure.axes[0].get_ylim() == (0, 1.03)
+
+
+def tables(variants=("baseline", "anchored", "label_reference"), n=5):
+    """Per-model metrics and centroids: the anchored variants repeat one arrangement."""
+    models, centroids = [], []
+    for variant in variants:
+        for seed in range(n):
+            placed = variant != "baseline" or seed == 0
+            models.append(
+                {
+                    "model": f"{variant}/seed{seed}",
+                    "variant": variant,
+                    "seed": seed,
+                    "zeros_in_corner": 0.9,
+                    "ones_in_corner": 0.8 + seed / 100,
+                    "placed": placed,
+                    "test_recon": 30.0 + seed,
+                    "test_kl": 5.0,
+                    "recon_accuracy": 0.8,
+                    "grid_zero_purity": 0.3,
+                    "grid_one_purity": 0.1,
+                }
+            )
+            for digit in range(10):
+                angle = digit + (seed * 1.7 if variant == "baseline" else 0.0)
+                centroids.append(
+                    {
+                        "variant": variant,
+                        "seed": seed,
+                        "digit": digit,
+                        "z1": math.cos(angle),
+                        "z2": math.sin(angle),
+                    }
+                )
+    return pd.DataFrame(models), pd.DataFrame(centroids)
+
+
+def report_from_tables(tmp_path, models, centroids, name="study"):
+    models.to_csv(tmp_path / "models.csv", index=False)
+    centroids.to_csv(tmp_path / "centroids.csv", index=False)
+    csv, png = tmp_path / "out" / "study.csv", tmp_path / "out" / "study.png"
+    run_grid_stage(
+        tmp_path,
+        project_raw(),
+        name,
+        "report",
+        "--tables",
+        str(tmp_path),
+        "--csv",
+        str(csv),
+        "--figure",
+        str(png),
+    )
+    return pd.read_csv(csv), png
+
+
+def test_a_one_cell_grid_reports_from_copied_tables_with_interval_and_arrangement(tmp_path):
+    table, png = report_from_tables(tmp_path, *tables())
+    table = table.set_index("variant")
+    assert list(table.index) == ["baseline", "anchored", "label_reference"]
+    assert table.loc["baseline", "placed_count"] == 1
+    assert table.loc["anchored", "placed_ci_high"] == 1.0
+    assert table.loc["anchored", "arrangement_stability"] == pytest.approx(1.0)
+    assert table.loc["baseline", "arrangement_stability"] < 0.6
+    assert table.loc["anchored", "ones_in_corner.median"] == pytest.approx(0.82)
+    assert png.stat().st_size > 10_000
+    text = details_markdown(table.reset_index(), [])
+    assert "`anchored` − reference" in text and "| placed rate | 1.00 | +0.00 |" in text
+    with pytest.raises(UsageError, match="only a grid of one cell reads copied tables"):
+        report_from_tables(tmp_path, *tables(), name="sweep")
+
+
+def test_a_missing_table_is_named(tmp_path):
+    with pytest.raises(UsageError, match="models.csv is missing"):
+        run_grid_stage(tmp_path, project_raw(), "study", "report", "--tables", str(tmp_path))
+
+
+@pytest.mark.parametrize("dims", [1, 3])
+def test_markdown_and_figure_with_a_latent_size_other_than_two(dims):
+    from anchorvae.report import flat_summary
+    from anchorvae.results import by_variant
+    from anchorvae.summary import summarize
+
+    models, centroids = tables()
+    centroids = centroids.drop(columns=["z2"]) if dims == 1 else centroids.assign(z3=0.5)
+    table = flat_summary(summarize(by_variant(models, centroids)))
+    text = details_markdown(table.assign(experiment="x"), [])
+    assert "| `anchored` | 1.00 (" in text and "| – |" in text  # no sides off the plane
+    panels = {v: centroids[centroids["variant"] == v] for v in ("baseline", "anchored")}
+    fig = centroid_figure(panels, "t")
+    assert [ax.get_title() for ax in fig.axes] == ["baseline (5 seeds)", "anchored (5 seeds)"]
+
+
+@pytest.mark.parametrize(
+    "models_text, centroids_text, message",
+    [
+        ("", None, "models.csv: not a CSV table"),
+        ("model,variant,seed,placed\n", None, "models.csv has no rows"),
+        (None, "truncated", "centroids.csv has empty cells"),
+        ("drop_one", None, r"list different models \(14 and 15\)"),
+        ("x,y\n1,2\n", None, "models.csv has no column model"),
+        ("text", None, "models.csv column seed holds 'x', expected numbers"),
+        (None, "text", "centroids.csv column seed holds 'x', expected numbers"),
+    ],
+)
+def test_report_refuses_tables_it_cannot_summarize(tmp_path, models_text, centroids_text, message):
+    """Nothing is written from an empty, header-only, truncated or mismatched copy."""
+    models, centroids = tables()
+    models_csv, centroids_csv = models.to_csv(index=False), centroids.to_csv(index=False)
+    if models_text == "drop_one":
+        models_csv = models.iloc[1:].to_csv(index=False)
+    elif models_text == "text":  # every cell text, the header kept
+        models_csv = models.map(lambda _: "x").to_csv(index=False)
+    elif models_text is not None:
+        models_csv = models_text
+    if centroids_text == "truncated":
+        centroids_csv = centroids_csv[: len(centroids_csv) * 2 // 3]  # cut mid-row
+    elif centroids_text == "text":
+        centroids_csv = centroids.map(lambda _: "x").to_csv(index=False)
+    (tmp_path / "models.csv").write_text(models_csv)
+    (tmp_path / "centroids.csv").write_text(centroids_csv)
+    out = tmp_path / "out"
+    with pytest.raises(BadInputFile, match=message):
+        run_grid_stage(
+            tmp_path,
+            project_raw(),
+            "study",
+            "report",
+            "--tables",
+            str(tmp_path),
+            "--csv",
+            str(out / "s.csv"),
+            "--figure",
+            str(out / "s.png"),
+        )
+    assert not out.exists()
+
+
+def queue_with(monkeypatch, statuses):
+    """anchorvae.experiments with `dvc` replaced by a script of queue statuses."""
+    import anchorvae.experiments as module
+
+    calls = []
+
+    def fake_dvc(*args):
+        calls.append(args)
+        return statuses.pop(0) if args[:2] == ("queue", "status") else ""
+
+    monkeypatch.setattr(module, "run_dvc", fake_dvc)
+    monkeypatch.setattr(module, "POLL_S", 0)
+    return module, calls
+
+
+DEAD = "a  g-base  Queued\nWorker status: 0 active, 0 idle"
+BUSY = "a  g-base  Running\nWorker status: 1 active, 0 idle"
+DONE = "a  g-base  Success\nWorker status: 0 active, 0 idle"
+
+
+def test_wait_restarts_a_dead_worker_then_returns(monkeypatch):
+    module, calls = queue_with(monkeypatch, [BUSY, DEAD, BUSY, DONE])
+    module.wait_for_queue(jobs=2, prefix="g-")
+    assert ("queue", "start", "--jobs", "2") in calls
+    assert sum(c[:2] == ("queue", "start") for c in calls) == 1
+
+
+def test_wait_gives_up_when_workers_keep_dying(monkeypatch):
+    module, _ = queue_with(monkeypatch, [DEAD] * 10)
+    with pytest.raises(StageFailure, match="queued but no queue worker runs them"):
+        module.wait_for_queue(jobs=1, prefix="g-")
+
+
+def test_stopping_removes_only_our_tasks_and_leaves_none_failed(monkeypatch):
+    """Ctrl-C: ours queued are removed, ours running killed, the workers stopped, and the
+    task the kill left Failed removed too, each by its task id (an earlier run's finished
+    task bears the same name); another experiment's task stays."""
+    header = "Task  Name  Created  Status\n"
+    before = (
+        header + "a1  g-a  10:00  Running\nb2  g-b  10:00  Queued\n"
+        "c3  mine  09:00  Failed\nd4  g-b  09:00  Success\n"
+        "Worker status: 1 active, 0 idle"
+    )
+    after = header + "a1  g-a  10:00  Failed\nc3  mine  09:00  Failed\n"
+    module, calls = queue_with(monkeypatch, [before, after, after])
+    module.stop_queue("g-")
+    assert [c for c in calls if c[:2] != ("queue", "status")] == [
+        ("queue", "remove", "b2"),
+        ("queue", "kill", "a1"),
+        ("queue", "stop", "--kill"),
+        ("queue", "remove", "a1"),
+    ]
+
+
+def test_the_committed_reports_give_the_documents_blocks():
+    """Every grid of params.yaml that a document shows has its report, in the engine's
+    layout (a row per cell and variant, in the grid's order)."""
+    raw = project_raw()
+    params = parse_params(raw)
+    for name in ("study", "sweep", "generality"):
+        table = pd.read_csv(Path(ROOT) / "reports" / f"{name}.csv")
+        planned = [c.name for c in cells(name, params.grids[name], raw)]
+        assert list(dict.fromkeys(table["experiment"])) == planned, name
+        assert (table["state"] == "Success").all()
