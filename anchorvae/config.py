@@ -57,6 +57,18 @@ class TemplatesParams(Section):
     kind: Literal["post", "class_mean"] = Field(
         description="one of post, class_mean (the old name 'seed' is now 'post')"
     )
+    # class_mean only: the mean of this many training 0s and 1s, 0 = of every one
+    shots: _int(0, INT32_MAX)
+    seed: _int(0, SEED_MAX)  # draws the shots (recorded in data/templates/shots.json)
+
+    @model_validator(mode="after")
+    def _shots_of_class_means(self) -> TemplatesParams:
+        if self.kind == "post" and self.shots:
+            raise ParamsError(
+                f"templates.shots = {self.shots} is invalid with templates.kind = post, whose "
+                "templates read no labels: expected 0, or templates.kind = class_mean"
+            )
+        return self
 
 
 class TrainParams(Section):
@@ -72,11 +84,16 @@ class TrainParams(Section):
 
 def _is_number(value: Any) -> bool:
     """A finite int or float, as the strict schema takes them (not a bool, not "1")."""
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    if isinstance(value, bool):
+        return False
+    return isinstance(value, int) or (isinstance(value, float) and math.isfinite(value))
 
 
 class VariantParams(Section):
     anchor_rate: _number(0, RATE_MAX)  # 0 = plain VAE
+    # raw: each score as it comes; standard: each shifted and scaled to mean 0 and sd 1
+    # over the training images (no labels read), so that the rate sets the point's reach
+    scale: Literal["raw", "standard"] = Field(description="one of raw, standard")
     # score name (a module of anchorvae/scores) -> its latent direction d_k: a list of
     # train.latent_dims numbers, or one number c for c (1, ..., 1) in any latent size
     anchors: dict[str, Any] = Field(

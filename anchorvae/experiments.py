@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 from dvc.api import exp_show
+from dvc.api import read as dvc_api_read
 
 from anchorvae.config import ParamsError, load_params, parse_params
 from anchorvae.errors import BadInputFile, StageFailure, UsageError
@@ -203,6 +204,16 @@ def committed_file(rev: str, path: str) -> str | None:
     """The text of git-tracked ``path`` at commit ``rev`` (an experiment's), None if absent."""
     shown = subprocess.run(["git", "show", f"{rev}:{path}"], capture_output=True, text=True)
     return shown.stdout if shown.returncode == 0 else None
+
+
+def cached_file(rev: str, path: str, variant: str) -> str:
+    """The text of a DVC-tracked output of commit ``rev`` (an experiment's), from the local
+    cache: ``path`` with ``{variant}`` filled in; StageFailure if it cannot be read."""
+    filled = path.format(variant=variant)
+    try:
+        return dvc_api_read(filled, rev=rev)
+    except Exception as err:  # DVC raises many kinds: a missing rev, file or cache object
+        raise StageFailure(f"experiment {rev[:7]}: {filled} cannot be read ({err})") from None
 
 
 def committed_json(rev: str, path: str, where: str) -> dict | None:

@@ -11,12 +11,16 @@ stage's ``metrics/details.json`` flattened beside the cell's axis values.
 from __future__ import annotations
 
 import itertools
+import json
+import math
 from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
 
 from anchorvae.config import GridParams, Params, ParamsError
+from anchorvae.digits import ANCHORED_DIGITS
+from anchorvae.errors import BadInputFile
 from anchorvae.metrics import BY_KEY
 from anchorvae.results import by_variant
 from anchorvae.summary import summarize
@@ -128,3 +132,39 @@ def from_tables(cell: Cell, models: pd.DataFrame, centroids: pd.DataFrame) -> li
     """A cell's rows from copied per-model tables (a run without DVC, e.g. on a GPU)."""
     summary = summarize(by_variant(models, centroids))
     return rows(cell, "Success", summary, list(summary))
+
+
+ANCHORS = "data/models/{variant}/anchors.json"  # the train stage's, in the DVC cache
+CONTROL = "anchored"  # a plain variant decodes this one's points (anchorvae/anchors.py)
+
+
+def anchor_distance(text: str, where: str) -> float | None:
+    """The mean distance from the origin of the 0s' and the 1s' anchor points in the text
+    of an anchors.json (None for a plain variant's ``null``); BadInputFile naming
+    ``where`` if it holds no such points."""
+    try:
+        points = json.loads(text)["points"]
+        if points is None:
+            return None
+        norms = [math.hypot(*points[digit]) for digit in ANCHORED_DIGITS]
+    except (ValueError, KeyError, TypeError, IndexError, OverflowError) as err:
+        raise BadInputFile(f"{where}: not an anchors file ({err})") from None
+    if not all(math.isfinite(n) for n in norms):
+        raise BadInputFile(f"{where}: its 0s' or 1s' anchor point is not finite")
+    return sum(norms) / len(norms)
+
+
+def with_distances(records: list[dict], read) -> list[dict]:
+    """Each row with ``anchor_distance`` statistics: how far from the origin the points its
+    anchor decode read lie (the variant's own, or the control's for a plain variant), the
+    same for every seed. ``read(variant)`` gives that variant's anchors.json text."""
+    distances = {v: anchor_distance(read(v), ANCHORS.format(variant=v))
+                 for v in dict.fromkeys(r["variant"] for r in records)}  # fmt: skip
+    for record in records:
+        d = distances[record["variant"]]
+        d = distances.get(CONTROL) if d is None else d
+        if d is not None:
+            record.update({f"anchor_distance.{stat}": d for stat in ("mean", "min", "ci_low",
+                                                                       "ci_high")})  # fmt: skip
+            record["anchor_distance.std"] = 0.0
+    return records

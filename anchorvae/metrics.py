@@ -57,6 +57,10 @@ METRICS: tuple[Metric, ...] = (
     Metric("anchor_decode", "anchor samples read as their digit", MEAN,
            "samples around the 0s' and 1s' anchor points read as that digit", gap=True,
            bounded=True),
+    # Where the decoded points lie: a grid's report reads it off each experiment's
+    # anchors.json (the same for every seed); no evaluation writes it.
+    Metric("anchor_distance", "anchor points' distance from 0", MEAN,
+           "mean distance of the 0s' and 1s' anchor points from the origin"),
 )  # fmt: skip
 
 BY_KEY = {m.key: m for m in METRICS}

@@ -33,7 +33,7 @@ import torch
 from anchorvae.config import VariantParams, load_params
 from anchorvae.model import ModelConfig, build_vae
 
-ANCHORED = VariantParams(anchor_rate=2.0, anchors={"donutness": [1.0, 1.0]})
+ANCHORED = VariantParams(anchor_rate=2.0, scale="raw", anchors={"donutness": [1.0, 1.0]})
 TEXTBOOK_BATCH, TEXTBOOK_LR = 128, 1e-3
 MANY_SEEDS = 100  # the GPU's ensemble size
 

@@ -8,6 +8,7 @@ python stages/grid.py NAME report --tables DIR   # a one-cell grid from copied t
 
 import _bootstrap  # noqa: F401  (first: ends with its parent, runs under .venv)
 
+from functools import partial
 from pathlib import Path
 
 import pandas as pd
@@ -16,6 +17,7 @@ from anchorvae.atomic import atomic_path
 from anchorvae.cli import parse, parser, run_stage
 from anchorvae.errors import UsageError
 from anchorvae.experiments import (
+    cached_file,
     committed_csv,
     committed_json,
     experiment_revs,
@@ -24,6 +26,7 @@ from anchorvae.experiments import (
     wait_for_queue,
 )
 from anchorvae.grid import (
+    ANCHORS,
     CENTROIDS,
     DETAILS,
     MODELS,
@@ -32,6 +35,7 @@ from anchorvae.grid import (
     grid_of,
     planned_experiments,
     rows,
+    with_distances,
 )
 from anchorvae.plots import save_figure
 from anchorvae.report import grid_figure
@@ -48,7 +52,10 @@ def from_experiments(name, grid, planned) -> tuple[pd.DataFrame, dict]:
         state, rev = found.get(cell.name, ("not run", None))
         where = f"experiment {cell.name}"
         summary = committed_json(rev, DETAILS, where) if state == "Success" else None
-        records += rows(cell, state, summary, grid.variants)
+        cell_rows = rows(cell, state, summary, grid.variants)
+        if summary:
+            cell_rows = with_distances(cell_rows, partial(cached_file, rev, ANCHORS))
+        records += cell_rows
         if summary and grid.figure == "centroids":
             centroids[cell.label] = committed_csv(rev, CENTROIDS, where)
     return pd.DataFrame.from_records(records), centroids

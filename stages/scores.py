@@ -12,6 +12,7 @@ import numpy as np
 from anchorvae.atomic import atomic_path
 from anchorvae.cli import parse, parser, run_stage
 from anchorvae.data import as_flat_floats, load_mnist
+from anchorvae.errors import UsageError
 from anchorvae.scores import SCORES, ScoreInputs, anchor_scores, load_maps
 
 
@@ -25,7 +26,11 @@ def main(argv: list[str] | None = None) -> None:
     variant = params.variant(args.variant)
     images, labels = load_mnist(args.mnist, train=True)
     inputs = ScoreInputs(as_flat_floats(images), labels, load_maps(args.maps))
-    scores = anchor_scores(list(variant.anchors), inputs)  # (N, S)
+    try:
+        scores = anchor_scores(list(variant.anchors), inputs, variant.scale)  # (N, S)
+    except ValueError as err:
+        raise UsageError(f"variants.{args.variant}.scale = {variant.scale!r} is invalid: "
+                         f"{err}") from None  # fmt: skip
     with atomic_path(args.out) as tmp, open(tmp, "wb") as f:
         np.save(f, scores.numpy().astype(np.float32))
 

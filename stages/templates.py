@@ -6,11 +6,19 @@ import _bootstrap  # noqa: F401  (first: ends with its parent, runs under .venv)
 
 from pathlib import Path
 
-from anchorvae.atomic import atomic_dir
+from anchorvae.atomic import atomic_dir, write_json
 from anchorvae.cli import parse, parser, run_stage
 from anchorvae.data import load_mnist
+from anchorvae.digits import ANCHORED_DIGITS
+from anchorvae.errors import UsageError
 from anchorvae.plots import save_figure, templates_figure
-from anchorvae.scores import build_all_maps, map_titles, save_maps, scores_by_digit
+from anchorvae.scores import (
+    build_all_maps,
+    few_shot_labels,
+    map_titles,
+    save_maps,
+    scores_by_digit,
+)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -19,16 +27,24 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--maps", required=True, help="folder for <map>.npy, every score's maps")
     p.add_argument("--out", required=True, help="folder for templates.png, scores_by_digit.csv")
     args, params = parse(p, argv)
-    kind = params.templates.kind
-    images, labels = (t.numpy() for t in load_mnist(args.mnist, train=True))
-    maps = build_all_maps(kind, images, labels)
+    t = params.templates
+    images, labels = (x.numpy() for x in load_mnist(args.mnist, train=True))
+    try:  # the anchored digits' class means from `shots` images each (0: from all)
+        shown, kept = few_shot_labels(labels, ANCHORED_DIGITS, t.shots, t.seed)
+    except ValueError as err:
+        raise UsageError(str(err)) from None
+    maps = build_all_maps(t.kind, images, shown)
     table = scores_by_digit(maps, images, labels)
     with atomic_dir(args.maps) as tmp:
         save_maps(tmp, maps)
     with atomic_dir(args.out) as tmp:
-        figure = templates_figure(maps, map_titles(), kind)
+        figure = templates_figure(maps, map_titles(), t.kind)
         save_figure(figure, Path(tmp) / "templates.png")
         table.to_csv(Path(tmp) / "scores_by_digit.csv", index=False, float_format="%.4f")
+        if t.kind == "class_mean" and t.shots:  # which images the templates were made of
+            shots = {str(d): indices.tolist() for d, indices in kept.items()}
+            write_json(Path(tmp) / "shots.json", {"shots": t.shots, "seed": t.seed,
+                                                   "training_images": shots})  # fmt: skip
 
 
 if __name__ == "__main__":

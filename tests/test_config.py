@@ -92,7 +92,8 @@ def test_int_is_accepted_where_a_number_is_expected():
             "class_mean (the old name 'seed' is now 'post')",
         ),  # fmt: skip
         ("grids.study.jobs", 0, "grids.study.jobs = 0"),
-        ("variants", {"baseline": {"anchor_rate": 0, "anchors": {}}}, "variants = "),
+        ("variants", {"baseline": {"anchor_rate": 0, "scale": "raw", "anchors": {}}},
+         "variants = "),
         ("variants.anchored.anchor_rate", -2, "variants.anchored.anchor_rate = -2"),
         ("variants.anchored.anchor_rat", 2, "variants.anchored.anchor_rat is an unknown key"),
         ("variants.anchored.anchors", {"roundness": [1, 1]}, "variants.anchored.anchors = "),
@@ -130,8 +131,14 @@ def test_int_is_accepted_where_a_number_is_expected():
         ("grids.generality.variants", ["baseline", "anchored", "baseline"],
          "grids.generality.variants = "),
         ("variants.anchored.anchors", {"donutness": "1"}, "variants.anchored.anchors = "),
+        ("templates.shots", 5, "templates.shots = 5 is invalid with templates.kind = post"),
+        ("templates.shots", -1, "templates.shots = -1 is invalid: expected an integer >= 0"),
+        ("templates.seed", DELETE, "templates.seed is missing"),
+        ("variants.anchored.scale", "log", "variants.anchored.scale = 'log' is invalid: "
+         "expected one of raw, standard"),
         ("variants.anchored.anchors", {"donutness": True}, "variants.anchored.anchors = "),
-        ("variants", {**repo_raw()["variants"], "x\n": {"anchor_rate": 0.0, "anchors": {}}},
+        ("variants", {**repo_raw()["variants"], "x\n": {"anchor_rate": 0.0, "scale": "raw",
+                                                        "anchors": {}}},
          "variants = "),  # `$` in a regex matches before a final newline
     ],
 )  # fmt: skip
@@ -148,7 +155,7 @@ def test_bad_values_name_key_value_and_what_is_allowed(key, value, message):
     "key, allowed",
     [
         ("train.epochz", "epochs, batch_size, lr, latent_dims, architecture, limit"),
-        ("variants.anchored.anchor_rat", "anchor_rate, anchors"),
+        ("variants.anchored.anchor_rat", "anchor_rate, scale, anchors"),
         (
             "trian",
             "templates, train, variants, seeds, classifier, evaluate, grids",

@@ -2,6 +2,7 @@
 the report's markdown and figures, the queue's wait and stop. Grids run through `make grid`
 in a tiny repo are in tests/test_dvc_experiments.py."""
 
+import json
 import math
 from pathlib import Path
 
@@ -165,6 +166,9 @@ def fake_experiments(monkeypatch, module, found: dict[str, tuple[str, dict | Non
         lambda prefix: {n: (state, n) for n, (state, _) in found.items()},
     )
     monkeypatch.setattr(module, "committed_json", lambda rev, path, where: found[rev][1])
+    points = [[-3.0, -4.0], [0.6, 0.8]] + [[0.0, 0.0]] * 8  # distances 5 and 1
+    monkeypatch.setattr(module, "cached_file", lambda rev, path, variant: json.dumps(
+        {"points": None if variant == "baseline" else points}))  # fmt: skip
 
 
 def grid_stage_module():
@@ -213,6 +217,8 @@ def test_a_report_has_a_row_per_cell_and_variant_in_the_grid_order(tmp_path, mon
     ]
     assert table["train.latent_dims"].tolist() == [8, 8, 2, 2]
     assert table["placed_rate"].tolist() == [0.25, 0.75, 0.25, 0.5]
+    # how far the decoded points lie: the anchored variant's own, the baseline's control's
+    assert table["anchor_distance.mean"].tolist() == [3.0] * 4
     metrics = [BY_KEY[m] for m in ("placed", "anchor_decode", "axis")]
     text = metric_markdown(table, ["train.latent_dims"], metrics)
     assert text.splitlines()[0] == (
@@ -474,3 +480,14 @@ def test_the_committed_reports_give_the_documents_blocks():
         planned = [c.name for c in cells(name, params.grids[name], raw)]
         assert list(dict.fromkeys(table["experiment"])) == planned, name
         assert (table["state"] == "Success").all()
+
+
+@pytest.mark.parametrize(
+    "text", ["{", "[]", '{"points": [[1.0]]}', '{"points": [[Infinity, 0], [1, 1]]}']
+)
+def test_an_anchors_file_without_finite_points_is_named(text):
+    from anchorvae.grid import anchor_distance
+
+    with pytest.raises(BadInputFile, match="^data/models/x/anchors.json: "):
+        anchor_distance(text, "data/models/x/anchors.json")
+    assert anchor_distance('{"points": null}', "x") is None

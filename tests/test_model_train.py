@@ -17,7 +17,7 @@ from anchorvae.train import TrainingDiverged, train_seeds
 
 from synthetic import digit_images
 
-ANCHORED = VariantParams(anchor_rate=2.0, anchors={"donutness": [1.0, 1.0]})
+ANCHORED = VariantParams(anchor_rate=2.0, scale="raw", anchors={"donutness": [1.0, 1.0]})
 
 
 @pytest.fixture(scope="module")
@@ -145,7 +145,7 @@ def test_anchoring_separates_round_and_stick_images(tiny_data):
         tiny_data,
         [0],
         epochs=15,
-        variant=VariantParams(anchor_rate=4.0, anchors={"donutness": [1.0, 1.0]}),
+        variant=VariantParams(anchor_rate=4.0, scale="raw", anchors={"donutness": [1.0, 1.0]}),
     )
     with torch.no_grad():
         mu, _ = vae_from(trained.state_dicts[0]).encode(x)
@@ -155,7 +155,9 @@ def test_anchoring_separates_round_and_stick_images(tiny_data):
 
 @pytest.mark.parametrize("latent_dims", [1, 3])
 def test_trains_with_any_latent_size_and_a_last_short_batch(tiny_data, latent_dims):
-    variant = VariantParams(anchor_rate=2.0, anchors={"donutness": [1.0] * latent_dims})
+    variant = VariantParams(
+        anchor_rate=2.0, scale="raw", anchors={"donutness": [1.0] * latent_dims}
+    )
     # 256 images = 100 + 100 + 56: two batch sizes in every epoch
     trained = train(tiny_data, [0], variant, latent_dims=latent_dims, batch_size=100)
     assert trained.state_dicts[0]["mu_head.weight"].shape == (latent_dims, 100)
@@ -163,7 +165,7 @@ def test_trains_with_any_latent_size_and_a_last_short_batch(tiny_data, latent_di
 
 
 def test_plain_variant_needs_no_scores(tiny_data):
-    trained = train(tiny_data, [0], VariantParams(anchor_rate=0.0, anchors={}))
+    trained = train(tiny_data, [0], VariantParams(anchor_rate=0.0, scale="raw", anchors={}))
     assert trained.history[-1].loss < trained.history[0].loss
 
 

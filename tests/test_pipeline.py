@@ -70,7 +70,7 @@ def test_repro_then_nothing_then_only_anchored(repo):
     extra = {"label_reference": 2.0}  # the longest name of params.yaml's variants
     for name, rate in extra.items():
         score = "label" if name == "label_reference" else "donutness"
-        params["variants"][name] = {"anchor_rate": rate, "anchors": {score: [1.0, 1.0]}}
+        params["variants"][name] = {"anchor_rate": rate, "scale": "raw", "anchors": {score: 1.0}}
     (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     output = run(["dvc", "repro"], repo)
     assert max(map(len, output.splitlines())) <= 120, output  # the longest variant name too

@@ -116,3 +116,99 @@ def test_a_new_score_module_is_found_with_its_maps(tmp_path, monkeypatch):
     monkeypatch.setattr(scores, "_modules", lambda: scores._import(names))
     maps = build_all_maps("post", *tiny_training_set())
     assert "blot" in maps and "blot" in map_titles()
+
+
+def synthetic_inputs(n=200, seed=0):
+    import torch
+
+    from anchorvae.scores import ScoreInputs
+
+    g = torch.Generator().manual_seed(seed)
+    images = torch.rand(n, 784, generator=g, dtype=torch.float64)
+    labels = torch.arange(n) % 10
+    maps = {name: torch.rand(784, generator=g, dtype=torch.float64)
+            for name in ("donut", "stick", "seven", "six")}  # fmt: skip
+    return ScoreInputs(images, labels, maps)
+
+
+def test_a_standardised_score_has_mean_0_and_sd_1_over_the_training_images():
+    from anchorvae.scores import anchor_scores
+
+    inputs = synthetic_inputs()
+    raw = anchor_scores(["donutness", "sevenness"], inputs)
+    standard = anchor_scores(["donutness", "sevenness"], inputs, "standard")
+    assert standard.mean(dim=0).abs().max() < 1e-12
+    assert (standard.std(dim=0, correction=0) - 1).abs().max() < 1e-12
+    # the same order of images: an affine map of each raw column
+    assert np.corrcoef(raw[:, 0], standard[:, 0])[0, 1] > 1 - 1e-12
+
+
+def test_the_label_score_cannot_be_standardised():
+    from anchorvae.scores import anchor_scores
+
+    with pytest.raises(ValueError, match="the label score takes scale raw only"):
+        anchor_scores(["donutness", "label"], synthetic_inputs(), "standard")
+
+
+def test_a_few_shot_template_uses_exactly_k_images_drawn_by_its_seed():
+    from anchorvae.scores import few_shot_labels
+
+    labels = np.arange(1000) % 10
+    hidden, kept = few_shot_labels(labels, (0, 1), 10, seed=3)
+    assert {d: len(i) for d, i in kept.items()} == {0: 10, 1: 10}
+    for digit, indices in kept.items():
+        assert (labels[indices] == digit).all()
+        assert set(np.flatnonzero(hidden == digit)) == set(indices)  # only they are seen
+    assert (hidden[labels >= 2] == labels[labels >= 2]).all()  # other digits untouched
+    again = few_shot_labels(labels, (0, 1), 10, seed=3)[1]
+    other = few_shot_labels(labels, (0, 1), 10, seed=4)[1]
+    assert all((again[d] == kept[d]).all() for d in kept)
+    assert any(set(other[d]) != set(kept[d]) for d in kept)
+    whole, every = few_shot_labels(labels, (0, 1), 0, seed=3)
+    assert (whole == labels).all() and len(every[0]) == 100
+    with pytest.raises(ValueError, match="templates.shots = 101 is more than the 100 training"):
+        few_shot_labels(labels, (0, 1), 101, seed=0)
+
+
+def test_few_shot_class_means_are_the_means_of_the_chosen_images():
+    from anchorvae.scores import build_all_maps, few_shot_labels
+
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, size=(500, 28, 28)).astype(np.uint8)
+    labels = np.arange(500) % 10
+    hidden, kept = few_shot_labels(labels, (0, 1), 5, seed=1)
+    maps = build_all_maps("class_mean", images, hidden)
+    mean0 = images[kept[0]].astype(np.float64).mean(axis=0)
+    np.testing.assert_allclose(maps["donut"], mean0 / mean0.max(), rtol=1e-6)
+    mean7 = images[labels == 7].astype(np.float64).mean(axis=0)  # other scores: every 7
+    np.testing.assert_allclose(maps["seven"], mean7 / mean7.max(), rtol=1e-6)
+
+
+def test_the_stages_record_the_shots_and_refuse_a_scale_a_score_cannot_take(tmp_path):
+    """In-process, on tiny synthetic MNIST: few-shot templates list their images and seed
+    beside the figure; a standardised label score is one line naming the key."""
+    import json
+
+    import yaml
+    from test_stages import TINY, stage
+
+    from anchorvae.errors import UsageError
+
+    from synthetic import synthetic_raw_files, write_raw_files
+
+    write_raw_files(tmp_path / "mnist", synthetic_raw_files(n_train=100, n_test=20))
+    params = {**TINY, "templates": {"kind": "class_mean", "shots": 3, "seed": 7}}
+    params["variants"] = {**TINY["variants"], "label_reference": {
+        "anchor_rate": 2.0, "scale": "standard", "anchors": {"label": 1.0}}}  # fmt: skip
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+    flags = ["--params", str(tmp_path / "params.yaml")]
+    stage("templates")(["--mnist", str(tmp_path / "mnist"), "--maps", str(tmp_path / "maps"),
+                        "--out", str(tmp_path / "templates"), *flags])  # fmt: skip
+    record = json.loads((tmp_path / "templates" / "shots.json").read_text())
+    assert record["shots"] == 3 and record["seed"] == 7
+    assert [len(record["training_images"][d]) for d in ("0", "1")] == [3, 3]
+    with pytest.raises(UsageError, match="variants.label_reference.scale = 'standard' is "
+                       "invalid: the label score takes scale raw only"):  # fmt: skip
+        stage("scores")(["label_reference", str(tmp_path / "mnist"), str(tmp_path / "maps"),
+                         str(tmp_path / "s.npy"), *flags])  # fmt: skip
+    assert not (tmp_path / "s.npy").exists()

@@ -209,8 +209,8 @@ def test_unknown_variant_and_mismatched_scores_are_usage_errors(workdir, tmp_pat
 
 def test_latent_dims_other_than_two_work_end_to_end(workdir, tmp_path):
     variants = {
-        "baseline": {"anchor_rate": 0.0, "anchors": {}},
-        "anchored": {"anchor_rate": 2.0, "anchors": {"donutness": [1.0, 1.0, 1.0]}},
+        "baseline": {"anchor_rate": 0.0, "scale": "raw", "anchors": {}},
+        "anchored": {"anchor_rate": 2.0, "scale": "raw", "anchors": {"donutness": [1.0] * 3}},
     }
     params = tiny_params(train={"latent_dims": 3, "epochs": 1}, variants=variants)
     (workdir / "dims3.yaml").write_text(yaml.safe_dump(params))
@@ -297,7 +297,7 @@ def test_summarize_names_a_variant_not_yet_evaluated(tmp_path):
         (tmp_path / "eval" / variant).mkdir(parents=True)
     variants = {
         **TINY["variants"],
-        "strong": {"anchor_rate": 8.0, "anchors": {"donutness": [1, 1]}},
+        "strong": {"anchor_rate": 8.0, "scale": "raw", "anchors": {"donutness": [1, 1]}},
     }
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(tiny_params(variants=variants)))
     out = tmp_path / "details.json"

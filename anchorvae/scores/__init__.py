@@ -94,14 +94,56 @@ def load_maps(folder: str | Path) -> dict[str, torch.Tensor]:
     }
 
 
-def anchor_scores(names: list[str], inputs: ScoreInputs) -> torch.Tensor:
-    """(N, len(names)): the named scores of every image, in the order given."""
+SCALES = ("raw", "standard")  # what a score takes unless its module says otherwise
+
+
+def scales_of(name: str) -> tuple[str, ...]:
+    """The scales score ``name`` can be given (its module's SCALES, or every one)."""
+    return getattr(_modules()[name], "SCALES", SCALES)
+
+
+def anchor_scores(names: list[str], inputs: ScoreInputs, scale: str = "raw") -> torch.Tensor:
+    """(N, len(names)): the named scores of every image, in the order given; ``standard``:
+    each column shifted and scaled to mean 0 and standard deviation 1 over ``inputs``."""
     import torch
 
+    refused = [name for name in names if scale not in scales_of(name)]
+    if refused:
+        raise ValueError(f"the {refused[0]} score takes scale {', '.join(scales_of(refused[0]))} "
+                         "only")  # fmt: skip
     columns = [_modules()[name].score(inputs) for name in names]
     if not columns:
         return inputs.images.new_zeros(len(inputs.images), 0)
-    return torch.stack(columns, dim=-1)
+    scores = torch.stack(columns, dim=-1)
+    if scale == "standard":  # in float64: the mean of 60,000 values to the last bit
+        wide = scores.double()
+        sd = wide.std(dim=0, correction=0)
+        if (sd == 0).any():
+            raise ValueError("a score is the same for every image: it cannot be standardised")
+        scores = ((wide - wide.mean(dim=0)) / sd).to(scores.dtype)
+    return scores
+
+
+def few_shot_labels(labels: np.ndarray, digits: tuple[int, ...], shots: int, seed: int):
+    """(labels with every image of ``digits`` but ``shots`` of each hidden as -1, digit ->
+    the indices kept): class means taken from those labels are few-shot templates. The
+    shots are drawn without replacement by a NumPy generator seeded with ``seed``; 0 keeps
+    every image."""
+    import numpy as np
+
+    if shots == 0:
+        return labels, {d: np.flatnonzero(labels == d) for d in digits}
+    rng = np.random.default_rng(seed)
+    kept, hidden = {}, labels.copy()
+    for digit in digits:
+        pool = np.flatnonzero(labels == digit)
+        if len(pool) < shots:
+            raise ValueError(f"templates.shots = {shots} is more than the {len(pool)} training "
+                             f"images of digit {digit}")  # fmt: skip
+        kept[digit] = np.sort(rng.choice(pool, size=shots, replace=False))
+        hidden[pool] = -1
+        hidden[kept[digit]] = digit
+    return hidden, kept
 
 
 def scores_by_digit(maps: dict[str, np.ndarray], images: np.ndarray, labels: np.ndarray):

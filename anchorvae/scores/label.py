@@ -7,6 +7,9 @@ import torch
 from anchorvae.scores._base import ScoreInputs
 
 MAPS: dict[str, str] = {}  # reads the labels, no map
+# Its +1 and -1 are the reference's point, set by the labels: standardising it would
+# read them (it is no label-free scale) and move the reference.
+SCALES = ("raw",)
 
 
 def score(inputs: ScoreInputs) -> torch.Tensor:
