@@ -184,11 +184,11 @@ def test_any_anchors_file_gives_finite_points_or_one_line(tmp_path, text):
         assert points.shape == (10, 2) and points[list(ANCHORED_DIGITS)].isfinite().all()
 
 
-REPORTS = {"details": ROOT / "metrics" / "details.json", "study": ROOT / "reports" / "study.csv",
-           "sweep": ROOT / "reports" / "sweep.csv",
-           "generality": ROOT / "reports" / "generality.csv"}  # fmt: skip
+GRID_NAMES = ("study", "sweep", "generality", "semantics", "few_shot")  # what docs show
+REPORTS = {"details": ROOT / "metrics" / "details.json",
+           **{name: ROOT / "reports" / f"{name}.csv" for name in GRID_NAMES}}  # fmt: skip
 GRIDS = load_params(ROOT / "params.yaml").grids
-SHOWN = ("default-run", "study", "study-details", "sweep", "generality")  # what docs show
+SHOWN = ("default-run", "study-details", *GRID_NAMES)
 
 
 @st.composite
@@ -225,7 +225,7 @@ def test_any_report_gives_the_readme_blocks_or_one_line(tmp_path, report):
     files = dict(REPORTS)
     files[name] = tmp_path / REPORTS[name].name
     files[name].write_text(text)
-    grids = {n: (GRIDS[n], files[n]) for n in ("study", "sweep", "generality")}
+    grids = {n: (GRIDS[n], files[n]) for n in GRID_NAMES}
     blocks = report_blocks(files["details"], grids, GRIDS["study"].metrics)
     try:
         made = {name: blocks[name]() for name in SHOWN}

@@ -10,12 +10,13 @@ from anchorvae.readme import blocks, default_metrics, names_in, read_block, repl
 
 ROOT = Path(__file__).resolve().parents[1]
 REPORTS = {"summary": "metrics/details.json", "study": "reports/study.csv",
-           "sweep": "reports/sweep.csv", "generality": "reports/generality.csv"}  # fmt: skip
+           "sweep": "reports/sweep.csv", "generality": "reports/generality.csv",
+           "semantics": "reports/semantics.csv", "few_shot": "reports/few_shot.csv"}  # fmt: skip
 DOCUMENTS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 
 
 GRIDS = load_params(ROOT / "params.yaml").grids
-SHOWN = {"study", "sweep", "generality"}  # the grids whose reports the documents show
+SHOWN = {"study", "sweep", "generality", "semantics", "few_shot"}  # the grids documents show
 
 
 def make_blocks(files: dict) -> dict:
@@ -39,7 +40,7 @@ def test_generated_blocks_match_the_metrics_files(document, generated):
 
 def test_every_block_shown_is_known_and_the_pipeline_is_dvc_s_own(generated):
     shown = {name for document in DOCUMENTS for name in names_in(document.read_text())}
-    assert shown == {"default-run", "pipeline", "study", "study-details", "sweep", "generality"}
+    assert shown == {"default-run", "pipeline", "study", "study-details", *SHOWN}
     assert shown <= set(generated)
     pipeline = generated["pipeline"]()
     assert pipeline.startswith("```mermaid\nflowchart TD")
