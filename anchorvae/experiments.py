@@ -194,10 +194,23 @@ def require_success(table: pd.DataFrame, planned: list[str], command: str) -> No
         )
 
 
-def experiment_revs(prefix: str) -> dict[str, tuple[str, str]]:
-    """Experiment name -> (state, commit) of every experiment named ``prefix``..."""
-    return {row["Experiment"]: (row.get("State") or "Success", row["rev"]) for row in exp_show()
-            if (row.get("Experiment") or "").startswith(prefix)}  # fmt: skip
+BASELINES = 20  # commits searched for a grid's experiments, the newest first
+
+
+def experiment_revs(prefix: str, rows: list[dict] | None = None) -> dict[str, tuple[str, str]]:
+    """Experiment name -> (state, commit) of the experiments named ``prefix``... of the
+    newest commit that has any (a commit made while a grid ran moves HEAD off the commit
+    its experiments were queued from; an older run's cells never mix with a newer one's).
+    ``rows``: `dvc.api.exp_show` rows, each baseline followed by its experiments."""
+    found: dict[str, dict[str, tuple[str, str]]] = {}
+    baseline = None
+    for row in exp_show(num=BASELINES) if rows is None else rows:
+        name = row.get("Experiment") or ""
+        if row.get("typ") == "baseline":
+            baseline = row.get("rev")
+        elif name.startswith(prefix):
+            found.setdefault(baseline, {})[name] = (row.get("State") or "Success", row["rev"])
+    return next(iter(found.values()), {})
 
 
 def committed_file(rev: str, path: str) -> str | None:

@@ -173,8 +173,10 @@ def metrics_figure(table: pd.DataFrame, metrics: list[Metric], title: str) -> pl
     handles, names = axes[0, 0].get_legend_handles_labels()
     fig.legend(handles, names, loc="lower center", ncol=max(1, len(variants)), fontsize=9)
     axes[-1, 0].set_xticks(range(len(labels)), labels, rotation=20, ha="right")
-    fig.suptitle(title + _not_succeeded(table))
-    fig.tight_layout(rect=(0, 0.04, 1, 1))
+    title += _not_succeeded(table)
+    fig.suptitle(title)
+    height = fig.get_figheight()  # room in inches for the title's lines and the legend
+    fig.tight_layout(rect=(0, 0.5 / height, 1, 1 - 0.25 * (title.count("\n") + 2) / height))
     return fig
 
 

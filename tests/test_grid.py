@@ -491,3 +491,22 @@ def test_an_anchors_file_without_finite_points_is_named(text):
     with pytest.raises(BadInputFile, match="^data/models/x/anchors.json: "):
         anchor_distance(text, "data/models/x/anchors.json")
     assert anchor_distance('{"points": null}', "x") is None
+
+
+def test_a_grid_s_experiments_are_those_of_the_newest_commit_that_has_any():
+    """A commit made while the grid ran moves HEAD off their baseline: they are still
+    found, and an older run's cells of the same names never mix in."""
+    from anchorvae.experiments import experiment_revs
+
+    rows = [
+        {"rev": "workspace", "typ": "baseline"},
+        {"rev": "main", "typ": "baseline"},  # committed while the grid ran: none here
+        {"rev": "b2", "typ": "baseline"},
+        {"Experiment": "g-base", "rev": "e1", "typ": "branch_commit"},
+        {"Experiment": "other-base", "rev": "e2", "typ": "branch_commit"},
+        {"rev": "b1", "typ": "baseline"},
+        {"Experiment": "g-base", "rev": "old", "typ": "branch_commit"},
+        {"Experiment": "g-epochs-50", "rev": "old2", "typ": "branch_commit", "State": "Failed"},
+    ]
+    assert experiment_revs("g-", rows) == {"g-base": ("Success", "e1")}
+    assert experiment_revs("h-", rows) == {}
