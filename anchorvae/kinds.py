@@ -34,10 +34,9 @@ def _value(row: pd.Series, column: str) -> float:
 
 
 class Kind:
-    """A kind of metric. ``per_model``: each model has a number (the evaluation's); the
-    others are statistics of the seeds' centroids taken together."""
+    """A kind of metric: a number each model has (the evaluation's), summarised over
+    seeds, or a statistic of the seeds' centroids taken together."""
 
-    per_model = True
     bounded = False  # its numbers are shares, 0..1
     heading = "{}"  # a table's column heading, the metric's name in place of {}
     spread_label = ""  # what a figure's bar shows
@@ -173,7 +172,6 @@ class Axis(Kind):
     """The direction from the 0s' centroid to the 1s': how much it repeats over seeds (its
     mean resultant length), with the Rayleigh test of "it is uniformly random"."""
 
-    per_model = False
     bounded = True
     heading = "{}: stability, Rayleigh p"
 
@@ -198,7 +196,6 @@ class Axis(Kind):
 class Arrangement(Kind):
     """How consistently every digit sits in the same place across seeds, beside chance."""
 
-    per_model = False
     bounded = True
     heading = "{} (chance)"
     gap_rows = (("", " stability"),)
