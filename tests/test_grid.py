@@ -475,7 +475,7 @@ def test_the_committed_reports_give_the_documents_blocks():
     layout (a row per cell and variant, in the grid's order)."""
     raw = project_raw()
     params = parse_params(raw)
-    for name in ("study", "sweep", "generality", "semantics", "few_shot"):
+    for name in ("study", "sweep", "generality", "semantics", "few_shot", "equal_distance"):
         table = pd.read_csv(Path(ROOT) / "reports" / f"{name}.csv")
         planned = [c.name for c in cells(name, params.grids[name], raw)]
         assert list(dict.fromkeys(table["experiment"])) == planned, name

@@ -11,12 +11,13 @@ from anchorvae.readme import blocks, default_metrics, names_in, read_block, repl
 ROOT = Path(__file__).resolve().parents[1]
 REPORTS = {"summary": "metrics/details.json", "study": "reports/study.csv",
            "sweep": "reports/sweep.csv", "generality": "reports/generality.csv",
-           "semantics": "reports/semantics.csv", "few_shot": "reports/few_shot.csv"}  # fmt: skip
+           "semantics": "reports/semantics.csv", "few_shot": "reports/few_shot.csv",
+           "equal_distance": "reports/equal_distance.csv"}  # fmt: skip
 DOCUMENTS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 
 
 GRIDS = load_params(ROOT / "params.yaml").grids
-SHOWN = {"study", "sweep", "generality", "semantics", "few_shot"}  # the grids documents show
+SHOWN = {"study", "sweep", "generality", "semantics", "few_shot", "equal_distance"}
 
 
 def make_blocks(files: dict) -> dict:
