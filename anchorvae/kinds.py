@@ -40,6 +40,8 @@ class Kind:
     bounded = False  # its numbers are shares, 0..1
     heading = "{}"  # a table's column heading, the metric's name in place of {}
     spread_label = ""  # what a figure's bar shows
+    # the summary stats (``key.stat``) of (centre, low, high), for kinds summarised so
+    spread_stats: tuple[str, str, str] | None = None
     gap_rows: tuple[tuple[str, str], ...] = ()  # (column suffix, label suffix) of a gap table
 
     def summarise(self, key: str, metrics: list[dict], centroids: torch.Tensor) -> dict:
@@ -57,6 +59,8 @@ class Kind:
 
     def spread(self, row: pd.Series, key: str) -> tuple[float, float, float]:
         """(centre, low, high) of the metric in one row of a flat table."""
+        if self.spread_stats:
+            return tuple(_value(row, f"{key}.{stat}") for stat in self.spread_stats)
         centre = _value(row, self.columns(key)[0])
         return centre, centre, centre
 
@@ -107,6 +111,7 @@ class Share(Kind):
     bounded = True
     heading = "{}: median [min, max]"
     spread_label = "median, min..max"
+    spread_stats = ("median", "min", "max")
     gap_rows = ((".median", ", median"), (".p5", ", 5th percentile"))
 
     def summarise(self, key, metrics, centroids):
@@ -123,9 +128,6 @@ class Share(Kind):
     def headline(self, key, name):
         return {name: (key, "median")}
 
-    def spread(self, row, key):
-        return tuple(_value(row, f"{key}.{stat}") for stat in ("median", "min", "max"))
-
     def cell(self, row, key, fmt, bounded):
         centre, low, high = self.spread(row, key)
         return f"{centre:{fmt}} [{low:{fmt}}, {high:{fmt}}]"
@@ -137,6 +139,7 @@ class Mean(Kind):
 
     heading = "{}: mean (95 % CI)"
     spread_label = "mean, 95 % t-interval"
+    spread_stats = ("mean", "ci_low", "ci_high")
     gap_rows = ((".mean", ", mean"),)
 
     def summarise(self, key, metrics, centroids):
@@ -157,9 +160,6 @@ class Mean(Kind):
 
     def headline(self, key, name):
         return {name: (key, "mean")}
-
-    def spread(self, row, key):
-        return tuple(_value(row, f"{key}.{stat}") for stat in ("mean", "ci_low", "ci_high"))
 
     def cell(self, row, key, fmt, bounded):
         centre, low, high = self.spread(row, key)
