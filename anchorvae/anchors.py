@@ -7,6 +7,8 @@ at the digit's mean scores over the training images: -rate * sum_k E[s_k | digit
 Decoding it (evaluate.py) asks the seed post's question directly: is the latent space's
 meaning known at a given point? The train stage writes a variant's points beside its
 checkpoints (anchorvae/checkpoints.py), from the very images and scores it trained on.
+A CVAE's meaning is its label, not a place: its points are the prior's centre, and its
+decode is prior samples with the digit's label (the ceiling the seed post names).
 """
 
 from __future__ import annotations
@@ -31,6 +33,25 @@ CONTROL = "anchored"  # a variant without anchors decodes this one's points (the
 
 def has_anchors(variant: VariantParams) -> bool:
     return bool(variant.anchors) and variant.anchor_rate > 0
+
+
+def decodes_own_points(variant: VariantParams) -> bool:
+    """Whether a variant's evaluation decodes points of its own (else the control's)."""
+    return has_anchors(variant) or variant.conditional
+
+
+def own_points(
+    variant: VariantParams, scores: torch.Tensor, labels: torch.Tensor, latent_dims: int
+) -> torch.Tensor | None:
+    """The (10, D) points a variant's evaluation decodes, from its training images'
+    scores (N, S) and labels (N,): where its loss pulls each digit, the origin for a
+    plain CVAE, None for a plain VAE (it decodes the control's)."""
+    if has_anchors(variant):
+        directions = anchor_directions(variant, latent_dims)
+        return anchor_points(scores, labels, directions, variant.anchor_rate)
+    if variant.conditional:
+        return torch.zeros(N_DIGITS, latent_dims, dtype=torch.float64)
+    return None
 
 
 def anchor_directions(variant: VariantParams, latent_dims: int) -> torch.Tensor:
@@ -79,17 +100,19 @@ def points_to_decode(models: str | Path, variant: str, params: Params) -> torch.
     file holds must agree with the params that trained it: a BadInputFile otherwise."""
     dims = params.train.latent_dims
     own = _expected_points(Path(models), variant, params, dims)
-    if has_anchors(params.variant(variant)):
+    if decodes_own_points(params.variant(variant)):
         return own
     return _expected_points(Path(models).parent / CONTROL, CONTROL, params, dims)
 
 
 def _expected_points(folder: Path, name: str, params: Params, dims: int) -> torch.Tensor | None:
     points = read_anchor_points(folder, dims)
-    anchored = has_anchors(params.variant(name))
-    if anchored == (points is None):
-        holds = "no anchor points" if anchored else "anchor points"
-        which = "anchored" if anchored else "a plain VAE (no anchors or rate 0)"
+    variant = params.variant(name)
+    own = decodes_own_points(variant)
+    if own == (points is None):
+        holds = "no anchor points" if own else "anchor points"
+        which = ("anchored" if has_anchors(variant) else "a CVAE" if own
+                 else "a plain VAE (no anchors or rate 0)")  # fmt: skip
         raise BadInputFile(f"{folder}/anchors.json holds {holds}, but variant {name} is "
                            f"{which} in params.yaml: run the train stage")  # fmt: skip
     return points

@@ -3,7 +3,9 @@
 Every stage loads its params through :func:`load_params`. A bad value raises
 :class:`ParamsError` whose message is one line naming the key, the value and what is
 allowed (each field's ``description``); the stage runner turns it into exit code 2.
-params.yaml is the one home of every value: no field has a default here.
+params.yaml is the one home of every value: no field has a default here, but one:
+``variants.<name>.conditional`` (false), so that every variant trained before the CVAE
+kept its params, and with them its models in DVC's run cache.
 """
 
 from __future__ import annotations
@@ -116,6 +118,10 @@ class VariantParams(Section):
         return {score: ([float(v) for v in d] if isinstance(d, list) else float(d))
                 for score, d in anchors.items()}  # fmt: skip
 
+    # true: a CVAE, the label one-hot into the encoder and the decoder (anchorvae/model.py);
+    # it decodes prior samples with the label, its "known semantics" (anchorvae/anchors.py)
+    conditional: bool = Field(False, description="true or false")
+
 
 class ClassifierParams(Section):
     epochs: _int(1, 100_000)
@@ -144,7 +150,9 @@ class GridParams(Section):
     # false: each axis varied alone from params.yaml's own values; true: every combination
     factorial: bool = Field(description="true or false")
     variants: list[str] = Field(
-        min_length=1, description="a non-empty list of distinct keys of `variants`, with baseline"
+        min_length=1,
+        description="a non-empty list of distinct keys of `variants` or `references`, with "
+        "baseline",
     )
     # seeds 0..seeds-1 of every cell, one `-S seeds=[...]` argument: Linux takes at most
     # 128 KiB in one argument, which 10,000 seeds fit (about 49 KiB) and 30,000 do not
@@ -184,18 +192,23 @@ class Params(Section):
     variants: dict[str, VariantParams] = Field(
         description="a mapping with at least 'baseline' and 'anchored', names in [a-z0-9_]"
     )
+    # variants that only the grids naming them train (`+variants.<name>=...` in their cells:
+    # a cell's params hold them in both): references too costly for every `make repro`
+    references: dict[str, VariantParams] = Field(
+        description="a mapping of variant names in [a-z0-9_]"
+    )
     seeds: list[int] = Field(description=f"a non-empty list of distinct integers in 0..{SEED_MAX}")
     classifier: ClassifierParams
     evaluate: EvaluateParams
     # the questions asked across many trained models, read by `make grid` only
     grids: dict[str, GridParams] = Field(description="a mapping of grid names in [a-z0-9_]")
 
-    @field_validator("grids")
+    @field_validator("grids", "references")
     @classmethod
-    def _named_grids(cls, grids: dict) -> dict:
-        if not all(NAME_PATTERN.fullmatch(name) for name in grids):
+    def _names(cls, named: dict) -> dict:
+        if not all(NAME_PATTERN.fullmatch(name) for name in named):
             raise ValueError("bad name")
-        return grids
+        return named
 
     @field_validator("variants")
     @classmethod
@@ -219,17 +232,18 @@ class Params(Section):
     def _directions_fit(self) -> Params:
         """Rules that tie one key to another (a ParamsError: its message is kept whole)."""
         dims = self.train.latent_dims
-        for name, variant in self.variants.items():
+        for name, variant in {**self.variants, **self.references}.items():
+            section = "variants" if name in self.variants else "references"
             for score, direction in variant.anchors.items():
                 if isinstance(direction, list) and len(direction) != dims:
                     raise ParamsError(
-                        f"variants.{name}.anchors.{score} = {direction} is invalid: expected "
+                        f"{section}.{name}.anchors.{score} = {direction} is invalid: expected "
                         f"{dims} numbers, one per latent dimension (train.latent_dims = {dims}), "
                         "or one number c for c (1, ..., 1)"
                     )
             if variant.anchor_rate > 0 and not variant.anchors:
                 raise ParamsError(
-                    f"variants.{name}.anchor_rate = {variant.anchor_rate} is invalid: a variant "
+                    f"{section}.{name}.anchor_rate = {variant.anchor_rate} is invalid: a variant "
                     "with no anchors is the plain VAE, expected 0"
                 )
         return self

@@ -3,7 +3,10 @@
 The seeds' VAEs run as one stacked ensemble (the trainer's, anchorvae/ensemble.py), over
 the test images in large batches; the classifier reads every member's reconstructions
 and decoded grid in large batches too. Sums stay on the device and the results go to
-the host once, then each model's metrics are taken from its slice.
+the host once, then each model's metrics are taken from its slice. A CVAE is given each
+test image's label to encode and decode it, and the intended digit's label to decode its
+anchor samples (prior samples: its points are the origin); it decodes no grid, which
+would need one label for every cell.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import torch
 from anchorvae.digits import ANCHORED_DIGITS
 from anchorvae.ensemble import Ensemble
 from anchorvae.loss import kl_to_standard_normal
+from anchorvae.model import one_hot
 from anchorvae.placement import (
     corner_fractions,
     digit_centroids,
@@ -43,11 +47,12 @@ class Evaluation:
     grid_images: torch.Tensor | None  # (n, n, 28, 28) decoded grid, latent_dims = 2 only
 
 
-def _fit(model, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """One member on x (B, pixels): means (B, D), reconstructions of the means (B, pixels)
-    and [summed squared error, summed KL to N(0, I)]: deterministic, no noise drawn."""
-    mu, logvar = model.encode(x)
-    recon = model.decode(mu)
+def _fit(model, x: torch.Tensor, *y) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """One member on x (B, pixels) (and a CVAE's labels y (B, classes)): means (B, D),
+    reconstructions of the means (B, pixels) and [summed squared error, summed KL to
+    N(0, I)]: deterministic, no noise drawn."""
+    mu, logvar = model.encode(x, *y)
+    recon = model.decode(mu, *y)
     sums = torch.stack([torch.sum((recon - x) ** 2), kl_to_standard_normal(mu, logvar)])
     return mu, recon, sums
 
@@ -60,17 +65,27 @@ def _classify(classifier, images: torch.Tensor) -> torch.Tensor:
     return torch.cat(labels).reshape(images.shape[:-1])
 
 
+def _members(ensemble: Ensemble, *tensors: torch.Tensor | None) -> list[torch.Tensor]:
+    """Each given tensor (B, ...) on the ensemble's device, the same for every member
+    (K, B, ...); None (a VAE's absent condition) left out."""
+    k, device = ensemble.size, ensemble.device
+    return [t.to(device).expand(k, *t.shape) for t in tensors if t is not None]
+
+
 @torch.no_grad()
-def fit_and_read(ensemble: Ensemble, classifier, images: torch.Tensor) -> tuple:
+def fit_and_read(
+    ensemble: Ensemble, classifier, images: torch.Tensor, conditions: torch.Tensor | None = None
+) -> tuple:
     """Per member: (sums (K, 2) float64, means (K, N, D), reconstructions read (K, N)),
-    on the ensemble's device. The KL is to N(0, I) without anchoring: the same yardstick
-    for every variant."""
+    on the ensemble's device; a CVAE's ``conditions`` (N, classes). The KL is to N(0, I)
+    without anchoring: the same yardstick for every variant."""
     k, device = ensemble.size, ensemble.device
     sums = torch.zeros(k, 2, dtype=torch.float64, device=device)
     means, read = [], []
-    for x in images.split(max(1, MEMBER_IMAGES // k)):
-        x = x.to(device)
-        mu, recon, batch_sums = ensemble.map(_fit, x.expand(k, *x.shape))
+    x_chunks = images.split(max(1, MEMBER_IMAGES // k))
+    y_chunks = [None] * len(x_chunks) if conditions is None else conditions.split(len(x_chunks[0]))
+    for x, y in zip(x_chunks, y_chunks, strict=True):
+        mu, recon, batch_sums = ensemble.map(_fit, *_members(ensemble, x, y))
         sums += batch_sums.double()
         means.append(mu)
         read.append(_classify(classifier, recon))
@@ -98,12 +113,15 @@ def anchor_codes(points: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 @torch.no_grad()
-def anchor_reads(ensemble: Ensemble, classifier, points: torch.Tensor) -> dict[str, torch.Tensor]:
+def anchor_reads(
+    ensemble: Ensemble, classifier, points: torch.Tensor, classes: int = 0
+) -> dict[str, torch.Tensor]:
     """Per member (K,): the share of the anchored digits whose anchor point decodes to an
-    image read as that digit, and the same share over the samples around the points."""
+    image read as that digit, and the same share over the samples around the points. A
+    CVAE (``classes`` > 0) decodes each code with its intended digit's one-hot label."""
     codes, intended = anchor_codes(points)
-    flat = codes.expand(ensemble.size, -1, -1).to(ensemble.device)
-    decoded = ensemble.map(lambda model, z: model.decode(z), flat)  # (K, codes, pixels)
+    y = one_hot(intended, classes)
+    decoded = ensemble.map(lambda model, *zy: model.decode(*zy), *_members(ensemble, codes, y))
     right = (_classify(classifier, decoded).cpu() == intended).float()  # (K, codes)
     n = len(ANCHORED_DIGITS)
     return {"anchor_point_read": right[:, :n].mean(1), "anchor_decode": right[:, n:].mean(1)}
@@ -114,18 +132,20 @@ def evaluate_seeds(
     sample_size: int, device: torch.device, points: torch.Tensor | None = None,
 ) -> list[Evaluation]:  # fmt: skip
     """Every per-model number of each VAE (trained seeds of one variant), in their order;
-    grid metrics are absent (not 0) unless latent_dims = 2, anchor reads unless the
-    anchor ``points`` (10, D) are given (anchorvae/anchors.py)."""
+    grid metrics are absent (not 0) unless latent_dims = 2 and the VAE is no CVAE, anchor
+    reads unless the anchor ``points`` (10, D) are given (anchorvae/anchors.py)."""
     ensemble = Ensemble([vae.eval() for vae in vaes], device)
     classifier = classifier.to(device).eval()
-    sums, means, read = (t.cpu() for t in fit_and_read(ensemble, classifier, images))
+    classes = vaes[0].config.classes
+    conditions = one_hot(labels, classes)
+    sums, means, read = (t.cpu() for t in fit_and_read(ensemble, classifier, images, conditions))
     sums /= len(images)  # per image
     grids: list = [None] * ensemble.size  # per member: (codes, cells read, cell images)
-    if means.shape[-1] == 2:
+    if means.shape[-1] == 2 and conditions is None:
         codes, decoded = decoded_grids(ensemble, grid_size)
         cells_read, decoded = _classify(classifier, decoded).cpu(), decoded.cpu()
         grids = [(codes, cells_read[i], decoded[i]) for i in range(ensemble.size)]
-    reads = anchor_reads(ensemble, classifier, points) if points is not None else {}
+    reads = {} if points is None else anchor_reads(ensemble, classifier, points, classes)
     subset = torch.randperm(len(images), generator=torch.Generator().manual_seed(SAMPLE_SEED))
     subset = subset[:sample_size]
     evaluations = []

@@ -83,12 +83,23 @@ def _cell_name(grid: str, values: dict, base: dict) -> str:
     return "-".join([grid, *differs]) if differs else f"{grid}-base"
 
 
+def hydra_text(value: Any) -> str:
+    """A value as `-S` takes it, a mapping or a list too (Hydra's override grammar)."""
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}: {hydra_text(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, list):
+        return "[" + ", ".join(hydra_text(v) for v in value) + "]"
+    return text(value)
+
+
 def overrides(cell: Cell, grid: GridParams, params: Params) -> list[str]:
-    """The `dvc exp run -S` values of one cell: its axis values, the seeds, and every
-    variant the grid does not keep removed."""
+    """The `dvc exp run -S` values of one cell: its axis values, the seeds, every variant
+    the grid does not keep removed, and the references it names added as variants."""
     flags = [f"{key}={text(value)}" for key, value in cell.values.items()]
     flags.append(f"seeds=[{','.join(str(s) for s in range(grid.seeds))}]")
     flags += [f"~variants.{v}" for v in params.variants if v not in grid.variants]
+    flags += [f"+variants.{v}={hydra_text(params.references[v].model_dump())}"
+              for v in grid.variants if v in params.references]  # fmt: skip
     return flags
 
 
@@ -98,10 +109,11 @@ def grid_of(params: Params, name: str) -> GridParams:
         raise ParamsError(f"grid {name!r} is unknown: allowed are {', '.join(params.grids)} "
                           "(params.yaml `grids:`)")  # fmt: skip
     grid = params.grids[name]
-    if "baseline" not in grid.variants or not set(grid.variants) <= params.variants.keys():
+    known = [*params.variants, *params.references]
+    if "baseline" not in grid.variants or not set(grid.variants) <= set(known):
         raise ParamsError(
             f"grids.{name}.variants = {grid.variants} is invalid: expected keys of variants "
-            f"({', '.join(params.variants)}), baseline among them"
+            f"or references ({', '.join(known)}), baseline among them"
         )  # here, not in the schema: a cell without a variant must still be valid params
     unknown = [m for m in grid.metrics if m not in BY_KEY]
     if unknown:

@@ -1,6 +1,7 @@
 """One optimisation step of a seed ensemble, eager on the CPU and a replayed CUDA graph on GPUs.
 
-A step reads its batch from fixed input slots (image indices, noise, anchor scores) and
+A step reads its batch from fixed input slots (image indices, noise, anchor scores; a
+CVAE's one-hot labels are gathered by the same indices as the images) and
 writes each member's (recon, kl) sums to a fixed output slot. Fixed slots are what lets
 CUDA replay the whole step (gather, forward, loss, backward, Adam) as one graph: the
 host only copies the next batch into the slots and launches the graph, with no reads back.
@@ -16,9 +17,10 @@ from anchorvae.loss import anchor_shift, vae_loss
 WARMUP_STEPS = 3  # eager steps before capture, on a side stream (PyTorch's recipe)
 
 
-def member_loss(model, x, eps, shift) -> tuple[torch.Tensor, torch.Tensor]:
-    """One member's (total, [recon, kl]) on x (B, pixels), noise and shift (B, D)."""
-    recon, mu, logvar = model(x, eps)
+def member_loss(model, x, eps, shift, *y) -> tuple[torch.Tensor, torch.Tensor]:
+    """One member's (total, [recon, kl]) on x (B, pixels), noise and shift (B, D), and a
+    CVAE's condition y (B, classes)."""
+    recon, mu, logvar = model(x, eps, *y)
     parts = vae_loss(recon, x, mu, logvar, shift)
     return parts.total, torch.stack([parts.recon, parts.kl])
 
@@ -34,6 +36,7 @@ class Step:
         directions: torch.Tensor,  # (S, D) latent direction of each anchor score
         rate: float,
         batch_size: int,
+        conditions: torch.Tensor | None = None,  # (N, classes) of a CVAE, on the device
     ):
         k, (s, d), device = ensemble.size, directions.shape, images.device
         self.ensemble, self.optimizer = ensemble, optimizer
@@ -42,6 +45,13 @@ class Step:
         self.noise = torch.zeros(k, batch_size, d, device=device)
         self.scores = torch.zeros(k, batch_size, s, device=device)
         self.x = torch.empty(k, batch_size, images.shape[1], device=device)
+        # a CVAE's condition slot, passed to the members after the others; none for a VAE
+        self.y = (
+            []
+            if conditions is None
+            else [conditions.new_empty(k, batch_size, conditions.shape[1])]
+        )
+        self.gathered = [(images, self.x)] + [(conditions, y) for y in self.y]  # by index
         self.sums = torch.zeros(k, 2, device=device)  # per member: recon, kl of the batch
         self._run = self._eager
 
@@ -56,12 +66,11 @@ class Step:
         return self.sums
 
     def _eager(self) -> None:
-        # Gather into a reused buffer: no new (K, B, pixels) tensor per step.
-        torch.index_select(
-            self.images, 0, self.index.view(-1), out=self.x.view(-1, self.x.shape[-1])
-        )
+        # Gather into reused buffers: no new (K, B, pixels) tensor per step.
+        for source, slot in self.gathered:
+            torch.index_select(source, 0, self.index.view(-1), out=slot.view(-1, slot.shape[-1]))
         shift = anchor_shift(self.scores, self.directions, self.rate)  # (K, B, D)
-        totals, parts = self.ensemble.map(member_loss, self.x, self.noise, shift)
+        totals, parts = self.ensemble.map(member_loss, self.x, self.noise, shift, *self.y)
         self.optimizer.zero_grad(set_to_none=True)
         totals.sum().backward()  # members share nothing: d(sum)/d(member) = d(member's loss)
         self.optimizer.step()

@@ -56,12 +56,14 @@ def train_seeds(
     variant: VariantParams,
     device: torch.device,
     name: str = "model",
+    conditions: torch.Tensor | None = None,
 ) -> TrainedSeeds:
     """Train one model per seed on ``images`` (N, pixels) in [0, 1].
 
     ``scores`` (N, S) are the images' anchor scores, in the order of ``variant.anchors``.
     ``make_model()`` builds one untrained model whose ``forward(x, eps)`` returns
-    (reconstruction, mu, logvar). Raises TrainingDiverged naming the seed, the epoch and
+    (reconstruction, mu, logvar); a CVAE's ``forward(x, eps, y)`` gets its images'
+    ``conditions`` (N, classes) too. Raises TrainingDiverged naming the seed, the epoch and
     the batch if a loss stops being finite; nothing is returned then.
     """
     members = [seeded_member(make_model, seed) for seed in seeds]
@@ -71,10 +73,13 @@ def train_seeds(
     x_all = images.to(device, torch.float32)  # (N, pixels)
     scores = scores.to(device, torch.float32)  # (N, S)
     directions = anchor_directions(variant, train.latent_dims).to(device)
+    if conditions is not None:
+        conditions = conditions.to(device, torch.float32)
     n, batch = len(x_all), train.batch_size
     sizes = sorted({min(batch, n), n % batch or batch})  # full batches, and the last one
     steps = {
-        b: Step(ensemble, optimizer, x_all, directions, variant.anchor_rate, b) for b in sizes
+        b: Step(ensemble, optimizer, x_all, directions, variant.anchor_rate, b, conditions)
+        for b in sizes
     }
     if device.type == "cuda":
         for step in steps.values():

@@ -12,6 +12,7 @@ from anchorvae.classifier import predict
 from anchorvae.digits import ANCHORED_DIGITS
 from anchorvae.evaluate import anchor_codes
 from anchorvae.loss import kl_to_standard_normal
+from anchorvae.model import one_hot
 from anchorvae.placement import (
     corner_fractions,
     digit_centroids,
@@ -28,14 +29,17 @@ def evaluate_one(
     vae, classifier, images, labels, grid_size: int, points: torch.Tensor | None = None
 ) -> tuple[dict, torch.Tensor]:
     """(metrics, encoder means (N, D)) of one VAE, every image through it one batch at a
-    time; with anchor ``points`` (10, D), the anchor reads too (the same codes drawn)."""
+    time; with anchor ``points`` (10, D), the anchor reads too (the same codes drawn). A
+    CVAE gets each image's label, and each anchor code its intended digit's."""
     device = next(vae.parameters()).device
+    classes = vae.config.classes
     sse = kl = 0.0
     means, recons = [], []
-    for x in images.split(4096):
+    for x, label in zip(images.split(4096), labels.split(4096), strict=True):
         x = x.to(device)
-        mu, logvar = vae.encode(x)
-        recon = vae.decode(mu)
+        y = [] if not classes else [one_hot(label, classes).to(device)]
+        mu, logvar = vae.encode(x, *y)
+        recon = vae.decode(mu, *y)
         sse += torch.sum((recon - x) ** 2).item()
         kl += kl_to_standard_normal(mu, logvar).item()
         means.append(mu.cpu())
@@ -51,14 +55,16 @@ def evaluate_one(
         "test_kl": kl / len(images),
         "recon_accuracy": (predict(classifier, recons) == labels).float().mean().item(),
     }
-    if means.shape[1] == 2:
+    if means.shape[1] == 2 and not classes:
         codes = normal_grid(grid_size)
         decoded = vae.decode(codes.reshape(-1, 2).to(device)).cpu()
         predicted = predict(classifier, decoded).reshape(grid_size, grid_size)
         metrics.update(grid_purity(codes, predicted))
     if points is not None:
         codes, intended = anchor_codes(points)
-        right = (predict(classifier, vae.decode(codes.to(device)).cpu()) == intended).float()
+        y = [] if not classes else [one_hot(intended, classes).to(device)]
+        decoded = vae.decode(codes.to(device), *y).cpu()
+        right = (predict(classifier, decoded) == intended).float()
         n = len(ANCHORED_DIGITS)
         metrics.update(anchor_point_read=right[:n].mean().item(),
                        anchor_decode=right[n:].mean().item())  # fmt: skip

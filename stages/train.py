@@ -4,12 +4,12 @@ import _bootstrap  # noqa: F401  (first: ends with its parent, runs under .venv)
 
 from functools import partial
 
-from anchorvae.anchors import anchor_directions, anchor_points, has_anchors, load_scores
+from anchorvae.anchors import load_scores, own_points
 from anchorvae.atomic import atomic_dir
 from anchorvae.checkpoints import save_models
 from anchorvae.cli import parse, parser, run_stage
 from anchorvae.data import as_flat_floats, load_mnist
-from anchorvae.model import build_vae, config_for
+from anchorvae.model import build_vae, config_for, one_hot
 from anchorvae.runtime import device_from_env
 from anchorvae.train import train_seeds
 
@@ -28,15 +28,14 @@ def main(argv: list[str] | None = None) -> None:
     if params.train.limit:
         n = params.train.limit
         images, scores, labels = images[:n], scores[:n], labels[:n]
-    model_config = config_for(params.train)
+    model_config = config_for(params.train, variant)
     trained = train_seeds(
         as_flat_floats(images), scores, params.seeds, partial(build_vae, model_config),
         params.train, variant, device, name=args.variant,
+        conditions=one_hot(labels, model_config.classes),
     )  # fmt: skip
-    points = None
-    if has_anchors(variant):  # where the loss pulled each digit, for the evaluation
-        directions = anchor_directions(variant, params.train.latent_dims)
-        points = anchor_points(scores, labels, directions, variant.anchor_rate)
+    # what the evaluation decodes: where the loss pulled each digit (a CVAE: the origin)
+    points = own_points(variant, scores, labels, params.train.latent_dims)
     with atomic_dir(args.out) as tmp:
         save_models(tmp, trained, args.variant, model_config.to_dict(), points)
 

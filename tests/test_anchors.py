@@ -9,7 +9,7 @@ import torch
 import yaml
 from torch import nn
 
-from anchorvae.anchors import anchor_points, points_to_decode
+from anchorvae.anchors import anchor_points, own_points, points_to_decode
 from anchorvae.checkpoints import ANCHORS, read_anchor_points
 from anchorvae.config import parse_params
 from anchorvae.ensemble import Ensemble
@@ -115,6 +115,18 @@ class SignDecoder(nn.Module):
         return ink.expand(*z.shape[:-1], 784)
 
 
+class LabelDecoder(nn.Module):
+    """A CVAE's decode(z, y): an all-ink image where y says ``digit``, blank elsewhere."""
+
+    def __init__(self, digit: int):
+        super().__init__()
+        self.picks = nn.Parameter(torch.eye(10)[:, digit : digit + 1])  # (10, 1)
+
+    def decode(self, z, y):
+        ink = y @ self.picks  # (B, 1): 1 where y is the one-hot of ``digit``
+        return ink.expand(*z.shape[:-1], 784)
+
+
 class InkReader(nn.Module):
     """Reads an image with ink as a 1 and a blank image as a 0."""
 
@@ -137,3 +149,29 @@ def test_anchor_reads_match_the_known_decoders():
     right, wrong = reads["anchor_decode"].tolist()
     assert right == pytest.approx(expected, abs=4 * sd)
     assert wrong == pytest.approx(1 - right)  # the same draws, every side swapped
+
+
+def test_a_cvae_decodes_each_anchor_code_with_its_intended_digits_label():
+    """The prior's centre, and samples around it, decoded with y = 0 for the 0s and y = 1
+    for the 1s: a decoder that draws ink for y = 1 reads right every time, one that draws
+    it for y = 0 never (the reader sees ink as a 1)."""
+    models = [LabelDecoder(1), LabelDecoder(0)]
+    reads = anchor_reads(Ensemble(models, torch.device("cpu")), InkReader(), torch.zeros(10, 2),
+                         classes=10)  # fmt: skip
+    assert reads["anchor_point_read"].tolist() == [1.0, 0.0]
+    assert reads["anchor_decode"].tolist() == [1.0, 0.0]
+
+
+def test_a_cvae_decodes_the_prior_centre_of_its_own_anchors_file(tmp_path):
+    raw = yaml.safe_load((ROOT / "params.yaml").read_text())
+    raw["variants"]["cvae"] = raw["references"]["cvae"]  # as a grid's cell adds it
+    params = parse_params(raw)
+    (tmp_path / "cvae").mkdir()
+    points = own_points(params.variant("cvae"), torch.zeros(5, 0), torch.arange(5), 2)
+    assert points.tolist() == [[0.0, 0.0]] * 10
+    assert own_points(params.variant("baseline"), torch.zeros(5, 0), torch.arange(5), 2) is None
+    (tmp_path / "cvae" / ANCHORS).write_text(points_json(points.tolist()))
+    assert points_to_decode(tmp_path / "cvae", "cvae", params).tolist() == points.tolist()
+    (tmp_path / "cvae" / ANCHORS).write_text('{"points": null}')
+    with pytest.raises(BadInputFile, match="holds no anchor points, but variant cvae is a CVAE"):
+        points_to_decode(tmp_path / "cvae", "cvae", params)

@@ -136,6 +136,12 @@ def test_int_is_accepted_where_a_number_is_expected():
         ("templates.seed", DELETE, "templates.seed is missing"),
         ("variants.anchored.scale", "log", "variants.anchored.scale = 'log' is invalid: "
          "expected one of raw, standard"),
+        ("variants.anchored.conditional", "yes", "variants.anchored.conditional = 'yes' is "
+         "invalid: expected true or false"),
+        ("references", {"CVAE": {"anchor_rate": 0.0, "scale": "raw", "anchors": {}}},
+         "references = {'CVAE': "),
+        ("references.cvae.anchor_rate", 2.0, "references.cvae.anchor_rate = 2.0 is invalid: a "
+         "variant with no anchors is the plain VAE, expected 0"),
         ("variants.anchored.anchors", {"donutness": True}, "variants.anchored.anchors = "),
         ("variants", {**repo_raw()["variants"], "x\n": {"anchor_rate": 0.0, "scale": "raw",
                                                         "anchors": {}}},
@@ -155,10 +161,10 @@ def test_bad_values_name_key_value_and_what_is_allowed(key, value, message):
     "key, allowed",
     [
         ("train.epochz", "epochs, batch_size, lr, latent_dims, architecture, limit"),
-        ("variants.anchored.anchor_rat", "anchor_rate, scale, anchors"),
+        ("variants.anchored.anchor_rat", "anchor_rate, scale, anchors, conditional"),
         (
             "trian",
-            "templates, train, variants, seeds, classifier, evaluate, grids",
+            "templates, train, variants, references, seeds, classifier, evaluate, grids",
         ),
     ],
 )

@@ -14,10 +14,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 from per_model_eval import evaluate_one  # noqa: E402
 
 
-@pytest.mark.parametrize("latent_dims", [2, 3])
-def test_every_seed_at_once_matches_each_model_alone(latent_dims):
+@pytest.mark.parametrize(("latent_dims", "classes"), [(2, 0), (3, 0), (2, 10)])
+def test_every_seed_at_once_matches_each_model_alone(latent_dims, classes):
+    """The CVAE (classes = 10) too: each image with its label, each anchor code with its
+    intended digit's, and no decoded grid."""
     torch.manual_seed(0)
-    vaes = [build_vae(ModelConfig(latent_dims=latent_dims)) for _ in range(3)]
+    vaes = [build_vae(ModelConfig(latent_dims=latent_dims, classes=classes)) for _ in range(3)]
     classifier = DigitClassifier().eval()
     images, labels = torch.rand(500, 784), torch.arange(500) % 10
     points = torch.randn(10, latent_dims)
@@ -31,7 +33,7 @@ def test_every_seed_at_once_matches_each_model_alone(latent_dims):
         assert evaluation.metrics == pytest.approx(alone, rel=1e-5, abs=1e-6)
         torch.testing.assert_close(evaluation.centroids[0], means[labels == 0].mean(dim=0))
         assert evaluation.sample_codes.shape == (40, latent_dims)
-        assert (evaluation.grid_images is None) == (latent_dims != 2)
+        assert (evaluation.grid_images is None) == (latent_dims != 2 or classes > 0)
     assert together[0].metrics != together[1].metrics  # each member is its own model
 
 

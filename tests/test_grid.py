@@ -15,6 +15,7 @@ from anchorvae.config import ParamsError, parse_params
 from anchorvae.errors import BadInputFile, StageFailure, UsageError
 from anchorvae.grid import cells, grid_of, planned_experiments
 from anchorvae.metrics import BY_KEY
+from anchorvae.overrides import apply_overrides
 from anchorvae.report import centroid_figure, details_markdown, metric_markdown, metrics_figure
 
 
@@ -70,6 +71,19 @@ def test_the_workspace_cell_sits_where_its_value_comes_and_a_cell_needs_nothing_
     ]
     [study] = planned_experiments(params, "study", raw)
     assert study == ("study-base", [f"seeds=[{','.join(str(s) for s in range(30))}]"])
+
+
+def test_a_reference_a_grid_names_is_added_to_its_cells_as_a_variant():
+    """The CVAE is trained only where a grid names it: its cells add it, as DVC would."""
+    raw = project_raw()
+    params = parse_params(raw)
+    assert "cvae" not in params.variants and "cvae" in params.grids["semantics"].variants
+    for _, flags in planned_experiments(params, "semantics", raw):
+        assert flags[-1] == ("+variants.cvae={anchor_rate: 0.0, scale: raw, anchors: {}, "
+                             "conditional: true}")  # fmt: skip
+        cell = parse_params(apply_overrides(raw, flags))
+        assert cell.variants["cvae"] == params.references["cvae"]
+        assert "two_axis" not in cell.variants
 
 
 def test_close_values_get_distinct_names_and_the_exact_value():

@@ -7,7 +7,7 @@ from torch import nn
 from anchorvae.config import TrainParams, VariantParams
 from anchorvae.ensemble import Ensemble, seeded_member
 from anchorvae.loss import anchor_shift, vae_loss
-from anchorvae.model import ModelConfig, build_vae
+from anchorvae.model import ModelConfig, build_vae, one_hot
 from anchorvae.placement import corner_fractions
 from anchorvae.runtime import choose_device, configure_cpu
 from anchorvae.scores import ScoreInputs, anchor_scores
@@ -18,6 +18,7 @@ from anchorvae.train import TrainingDiverged, train_seeds
 from synthetic import digit_images
 
 ANCHORED = VariantParams(anchor_rate=2.0, scale="raw", anchors={"donutness": [1.0, 1.0]})
+CVAE = VariantParams(anchor_rate=0.0, scale="raw", anchors={}, conditional=True)
 
 
 @pytest.fixture(scope="module")
@@ -70,12 +71,15 @@ def test_layer_sizes_are_the_seed_posts():
     assert sizes == [(400, 784), (100, 400), (2, 100), (2, 100), (100, 2), (400, 100), (784, 400)]
 
 
-@pytest.mark.parametrize("architecture", ["mlp", "conv"])
-def test_ensemble_gradient_is_each_members_own_autograd_gradient(tiny_data, architecture):
+@pytest.mark.parametrize(
+    ("architecture", "classes"), [("mlp", 0), ("conv", 0), ("mlp", 10), ("conv", 10)]
+)
+def test_ensemble_gradient_is_each_members_own_autograd_gradient(tiny_data, architecture, classes):
     """The stacked ensemble runs loss.py per member: its gradient for member k equals the
-    gradient of member k's loss computed alone on an unstacked copy of the model."""
-    x, _, scores = tiny_data
-    make = partial(build_vae, ModelConfig(architecture=architecture))
+    gradient of member k's loss computed alone on an unstacked copy of the model (a CVAE,
+    classes = 10, given each image's label)."""
+    x, labels, scores = tiny_data
+    make = partial(build_vae, ModelConfig(architecture=architecture, classes=classes))
     members = [seeded_member(make, seed)[0] for seed in (0, 1, 2)]
     ensemble = Ensemble(members, torch.device("cpu"))
     g = torch.Generator().manual_seed(0)
@@ -83,11 +87,13 @@ def test_ensemble_gradient_is_each_members_own_autograd_gradient(tiny_data, arch
     eps = torch.randn(3, 32, 2, generator=g)
     directions = torch.tensor([[1.0, 1.0]])
     shift = anchor_shift(torch.stack([scores[:32], scores[32:64], scores[64:96]]), directions, 2.0)
-    totals, _ = ensemble.map(member_loss, xb, eps, shift)
+    y = one_hot(labels[:96].reshape(3, 32), classes)
+    ys = [] if y is None else [y]
+    totals, _ = ensemble.map(member_loss, xb, eps, shift, *ys)
     totals.sum().backward()
     gradients = ensemble.gradients()
     for k, member in enumerate(members):
-        recon, mu, logvar = member(xb[k], eps[k])
+        recon, mu, logvar = member(xb[k], eps[k], *(y[k] for y in ys))
         vae_loss(recon, xb[k], mu, logvar, shift[k]).total.backward()
         for name, param in member.named_parameters():
             torch.testing.assert_close(gradients[name][k], param.grad, rtol=1e-4, atol=1e-5)
@@ -120,6 +126,36 @@ def test_a_seed_does_not_depend_on_the_seeds_beside_it(tiny_data, architecture):
         assert shares[0][key] == pytest.approx(shares[1][key], abs=1e-3)
     record = [r for r in among.history if r.seed == 3 and r.epoch == 2][0]
     assert record.loss == pytest.approx(alone.history[-1].loss, rel=1e-5)
+
+
+def test_a_cvae_among_others_is_the_cvae_trained_alone(tiny_data):
+    """The CVAE through the stacked ensemble, each image with its one-hot label: seed 3
+    trained beside others has the losses and the weights of seed 3 trained alone."""
+    x, labels, scores = tiny_data
+    make = partial(build_vae, ModelConfig(classes=10))
+
+    def run(seeds):
+        return train_seeds(x, scores[:, :0], seeds, make, train_params(), CVAE,
+                           torch.device("cpu"), "t", conditions=one_hot(labels, 10))  # fmt: skip
+
+    alone, among = run([3]), run([0, 3])
+    losses = [r.loss for r in among.history if r.seed == 3]
+    assert losses == pytest.approx([r.loss for r in alone.history], rel=1e-5)
+    assert alone.state_dicts[3]["mu_head.weight"].shape == (2, 100 + 10)  # features and y
+    for key, value in alone.state_dicts[3].items():
+        torch.testing.assert_close(among.state_dicts[3][key], value, rtol=1e-3, atol=1e-5)
+
+
+def test_the_cvae_takes_the_label_into_its_encoder_and_decoder():
+    model = build_vae(ModelConfig(classes=10)).eval()
+    x, z = torch.rand(4, 784), torch.zeros(4, 2)
+    y0, y1 = one_hot(torch.zeros(4), 10), one_hot(torch.ones(4), 10)
+    assert not torch.equal(model.encode(x, y0)[0], model.encode(x, y1)[0])
+    assert not torch.equal(model.decode(z, y0), model.decode(z, y1))
+    sizes = [tuple(p.shape) for n, p in model.named_parameters() if "weight" in n]
+    assert sizes == [(400, 784), (100, 400), (2, 110), (2, 110), (100, 12), (400, 100), (784, 400)]
+    assert "classes" not in ModelConfig().to_dict()  # plain VAEs' checkpoints as before
+    assert ModelConfig(**ModelConfig(classes=10).to_dict()).classes == 10
 
 
 def test_history_records_every_seed_and_epoch_and_loss_falls(tiny_data):

@@ -28,7 +28,10 @@ VALID = [
     ["++train.epochs=7", "++newkey.inner=true"],
     ["templates.kind=class_mean", "grids.sweep.seeds=8"],
     ["train.lr=1e-3"],
-]
+    # a grid's reference (grid.hydra_text): a mapping with a list inside
+    ["+variants.cvae={anchor_rate: 1.0, scale: raw, anchors: {donutness: [1.0, -1.0]}, "
+     "conditional: true}"],
+]  # fmt: skip
 
 
 @pytest.mark.parametrize("overrides", VALID, ids=lambda o: " ".join(o))
