@@ -493,6 +493,7 @@ def test_the_committed_reports_give_the_documents_blocks():
         table = pd.read_csv(Path(ROOT) / "reports" / f"{name}.csv")
         planned = [c.name for c in cells(name, params.grids[name], raw)]
         assert list(dict.fromkeys(table["experiment"])) == planned, name
+        assert set(table["variant"]) == set(params.grids[name].variants), name
         assert (table["state"] == "Success").all()
 
 

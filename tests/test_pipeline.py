@@ -330,30 +330,35 @@ def test_interrupted_training_leaves_no_output(tmp_path, signum, code, word):
     assert not out.parent.exists() or list(out.parent.iterdir()) == []
 
 
-def test_a_conv_8d_generality_cell_runs_as_a_queued_experiment(repo):
+def test_a_conv_8d_generality_cell_with_the_cvae_runs_as_a_queued_experiment(repo):
     """One cell, the conv VAE with an 8-D latent space, through the whole pipeline as
-    `make generality` runs it (the order of many cells is a unit test's). Last here: it
+    `make generality` runs it (the order of many cells is a unit test's), with the CVAE
+    reference that params.yaml keeps out of `make repro` added to the cell. Last here: it
     leaves a queued experiment and reports/ in the repo."""
     import pandas as pd
 
     params = yaml.safe_load((repo / "params.yaml").read_text())
     axes = {"train.architecture": ["conv"], "train.latent_dims": [8], "train.epochs": [1]}
-    params["grids"]["generality"].update(axes=axes, factorial=True, seeds=2)
+    params["grids"]["generality"].update(axes=axes, factorial=True, seeds=2,
+                                         variants=["baseline", "anchored", "cvae"])  # fmt: skip
     (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     commit(repo, "a grid of one cell")
     run(make("generality"), repo)  # queue, wait, report
     table = pd.read_csv(repo / "reports" / "generality.csv")
     name = "generality-architecture-conv-latent_dims-8"  # what differs from params.yaml
-    assert table["experiment"].tolist() == [name] * 2
+    assert table["experiment"].tolist() == [name] * 3
     assert (table["state"] == "Success").all(), table
-    assert table["variant"].tolist() == ["baseline", "anchored"]
+    assert table["variant"].tolist() == ["baseline", "anchored", "cvae"]
     assert (table["train.architecture"] == "conv").all() and (
         table["train.latent_dims"] == 8
     ).all()
     assert (table["n_seeds"] == 2).all()
     assert table["aligned_rate"].notna().all() and table["placed_rate"].notna().all()
     assert table["anchor_decode.mean"].between(0, 1).all()  # the baseline: at anchored's
+    cvae = table.set_index("variant").loc["cvae"]
+    assert cvae["anchor_distance.mean"] == 0.0  # prior samples, decoded with the label
     assert (repo / "reports" / "generality.png").stat().st_size > 10_000
     log = run(["dvc", "queue", "logs", name], repo)
     assert "Running stage 'train@baseline'" in log  # a new architecture: trained anew
     assert "Running stage 'train@two_axis'" not in log  # dropped from the cell
+    assert "Running stage 'train@cvae'" in log  # added to it
