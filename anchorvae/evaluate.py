@@ -82,8 +82,9 @@ def fit_and_read(
     k, device = ensemble.size, ensemble.device
     sums = torch.zeros(k, 2, dtype=torch.float64, device=device)
     means, read = [], []
-    x_chunks = images.split(max(1, MEMBER_IMAGES // k))
-    y_chunks = [None] * len(x_chunks) if conditions is None else conditions.split(len(x_chunks[0]))
+    chunk = max(1, MEMBER_IMAGES // k)
+    x_chunks = images.split(chunk)
+    y_chunks = [None] * len(x_chunks) if conditions is None else conditions.split(chunk)
     for x, y in zip(x_chunks, y_chunks, strict=True):
         mu, recon, batch_sums = ensemble.map(_fit, *_members(ensemble, x, y))
         sums += batch_sums.double()

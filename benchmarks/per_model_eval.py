@@ -24,6 +24,12 @@ from anchorvae.placement import (
 )
 
 
+def _condition(labels: torch.Tensor, classes: int, device) -> list[torch.Tensor]:
+    """The extra arguments a model of ``classes`` takes: a CVAE's one-hot labels, or none."""
+    y = one_hot(labels, classes)
+    return [] if y is None else [y.to(device)]
+
+
 @torch.no_grad()
 def evaluate_one(
     vae, classifier, images, labels, grid_size: int, points: torch.Tensor | None = None
@@ -37,7 +43,7 @@ def evaluate_one(
     means, recons = [], []
     for x, label in zip(images.split(4096), labels.split(4096), strict=True):
         x = x.to(device)
-        y = [] if not classes else [one_hot(label, classes).to(device)]
+        y = _condition(label, classes, device)
         mu, logvar = vae.encode(x, *y)
         recon = vae.decode(mu, *y)
         sse += torch.sum((recon - x) ** 2).item()
@@ -62,7 +68,7 @@ def evaluate_one(
         metrics.update(grid_purity(codes, predicted))
     if points is not None:
         codes, intended = anchor_codes(points)
-        y = [] if not classes else [one_hot(intended, classes).to(device)]
+        y = _condition(intended, classes, device)
         decoded = vae.decode(codes.to(device), *y).cpu()
         right = (predict(classifier, decoded) == intended).float()
         n = len(ANCHORED_DIGITS)
