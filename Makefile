@@ -70,12 +70,11 @@ offline-template:
 	python3 tools/offline_plots_template.py /tmp/anchorvae-npm .dvc/plots/offline.html
 
 # A grid of params.yaml's `grids:` (NAME=study, sweep, generality, ...): one queued DVC
-# experiment per cell, then reports/NAME.{csv,png}. Review the README's prose, then make readme.
+# experiment per cell, then reports/NAME.{csv,png}: queue, wait and report in one process
+# (stages/grid.py runs each alone too). Review the README's prose, then make readme.
 grid: $(STAMP)
 	@test -n "$(NAME)" || { echo "make grid needs NAME=<a key of params.yaml grids>" >&2; exit 2; }
-	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python stages/grid.py $(NAME) queue
-	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python stages/grid.py $(NAME) wait
-	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python stages/grid.py $(NAME) report
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python stages/grid.py $(NAME)
 
 # The names people know: the many-seed study, the anchor_rate sweep, generality.
 study sweep generality:

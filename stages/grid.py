@@ -1,5 +1,6 @@
 """`make grid NAME=<name>`: a grid of params.yaml's `grids:` as queued DVC experiments.
 
+python stages/grid.py NAME           # all three below, in one process (`make grid`)
 python stages/grid.py NAME queue     # validate every cell, queue them, start the workers
 python stages/grid.py NAME wait      # block until the queue is empty (Ctrl-C stops it)
 python stages/grid.py NAME report    # reports/NAME.csv and reports/NAME.png
@@ -94,19 +95,19 @@ def report(params, raw, name: str, args) -> None:
 def main(argv: list[str] | None = None) -> None:
     p = parser(__doc__.splitlines()[0])
     p.add_argument("name", help="a key of params.yaml's `grids`")
-    p.add_argument("step", choices=["queue", "wait", "report"])
+    p.add_argument("step", nargs="?", choices=["queue", "wait", "report"], help="default: all")
     p.add_argument("--csv", help="default: reports/NAME.csv")
     p.add_argument("--figure", help="default: reports/NAME.png")
     p.add_argument("--tables", help="a folder with summarize's models.csv and centroids.csv")
     args, params = parse(p, argv)  # validated before anything is queued
     raw = params.model_dump()
     grid = grid_of(params, args.name)
-    if args.step == "queue":
+    if args.step in ("queue", None):
         planned = planned_experiments(params, args.name, raw)
         queue_experiments(f"{args.name}-", planned, grid.jobs, args.params)
-    elif args.step == "wait":
+    if args.step in ("wait", None):
         wait_for_queue(grid.jobs, f"{args.name}-")
-    else:
+    if args.step in ("report", None):
         report(params, raw, args.name, args)
 
 

@@ -79,7 +79,7 @@ def raw_files() -> dict[str, bytes]:
     return synthetic_raw_files()
 
 
-# The end-to-end modules, longest first (on the 2-core CPU: about 250, 240 and 45 s).
+# The end-to-end modules, longest first (on the 2-core CPU: about 190, 210 and 55 s).
 LONGEST_FIRST = ["test_pipeline", "test_dvc_experiments", "test_make_targets"]
 
 

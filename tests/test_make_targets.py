@@ -24,7 +24,7 @@ RUN_BY = {
     "grid": "test_dvc_experiments.py",
     "study": "test_dvc_experiments.py",
     "sweep": "test_dvc_experiments.py",
-    "generality": "test_pipeline.py",
+    "generality": "test_dvc_experiments.py",
     "bench": "test_make_targets.py",
     "readme": "test_make_targets.py",
 }

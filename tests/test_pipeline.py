@@ -51,48 +51,39 @@ def test_repro_then_nothing_then_only_anchored(repo):
     assert ran_stages(run(make("repro"), repo)) == set()
     assert not stale.exists()  # cleared, though every stage was cached
 
+    # One edit to a variant reruns only it (and every evaluation: each reads anchored's
+    # anchor points for the plain VAE's control decode); a new variant is one edit to
+    # params.yaml too, DVC's stages loop over its keys. Both in one `dvc repro`.
     params = yaml.safe_load((repo / "params.yaml").read_text())
     params["variants"]["anchored"]["anchor_rate"] = 3.0
+    extra = "label_reference"  # the longest name of params.yaml's variants
+    params["variants"][extra] = {"anchor_rate": 2.0, "scale": "raw", "anchors": {"label": 1.0}}
     (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     assert "variants.anchored.anchor_rate" in run(["dvc", "params", "diff"], repo)
-    rerun = ran_stages(run(["dvc", "repro"], repo))
-    # Every evaluation reads anchored's anchor points (the plain VAE's control decode).
-    assert rerun == {"params", "scores@anchored", "train@anchored", "summarize", "plots"} | {
-        f"evaluate@{v}" for v in variants
-    }
+    output = run(["dvc", "repro"], repo)
+    assert max(map(len, output.splitlines())) <= 120, output  # the longest variant name too
+    assert ran_stages(output) == {"params", "scores@anchored", "train@anchored", "summarize",
+                                  "plots"} | {f"evaluate@{v}" for v in params["variants"]} | {
+        f"{stage}@{extra}" for stage in ("scores", "train")}  # fmt: skip
     assert "anchored" in run(["dvc", "metrics", "diff"], repo)
-    commit(repo, "rate 3")
+    assert extra in json.loads((repo / "metrics" / "details.json").read_text())
+    assert (repo / "metrics" / "variants" / f"{extra}.json").is_file()
+    assert_screens_fit(repo, n_variants=3)
 
     # What a change of templates reruns: tests/test_dvc_experiments.py, in the sweep's
     # class-mean experiment.
 
-    # A new variant is one edit to params.yaml: DVC's stages loop over its keys.
-    extra = {"label_reference": 2.0}  # the longest name of params.yaml's variants
-    for name, rate in extra.items():
-        score = "label" if name == "label_reference" else "donutness"
-        params["variants"][name] = {"anchor_rate": rate, "scale": "raw", "anchors": {score: 1.0}}
-    (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    output = run(["dvc", "repro"], repo)
-    assert max(map(len, output.splitlines())) <= 120, output  # the longest variant name too
-    rerun = ran_stages(output)
-    assert rerun == {"params", "summarize", "plots"} | {
-        f"{stage}@{name}" for stage in ("scores", "train", "evaluate") for name in extra
-    }
-    assert "label_reference" in json.loads((repo / "metrics" / "details.json").read_text())
-    assert (repo / "metrics" / "variants" / "label_reference.json").is_file()
-    assert_screens_fit(repo, n_variants=4)
-
-    # Back to the repo's variants and templates, for the tests that share this repo. A
-    # removed variant's outputs stay on disk, inside data/models and data/eval, which
-    # summarize and plots depend on as wholes: remove them too (the README says so).
-    defaults = tiny_params()
-    (repo / "params.yaml").write_text(yaml.safe_dump(defaults, sort_keys=False))
-    for name in extra:
-        shutil.rmtree(repo / "data" / "models" / name)
-        shutil.rmtree(repo / "data" / "eval" / name)
-        (repo / "data" / "scores" / f"{name}.npy").unlink()
-    run(["dvc", "repro"], repo)
-    commit(repo, "back to the defaults")
+    # Back to the committed run, for the tests that share this repo: git's files, DVC's
+    # from its cache. A removed variant's outputs stay on disk, inside data/models and
+    # data/eval, which summarize and plots depend on as wholes: remove them too (the
+    # README says so).
+    run(["git", "checkout", "HEAD", "--", "."], repo)  # not the index: DVC staged dvc.lock
+    run(["git", "clean", "-fdq", "--", "metrics"], repo)
+    for folder in ("models", "eval"):
+        shutil.rmtree(repo / "data" / folder / extra)
+    (repo / "data" / "scores" / f"{extra}.npy").unlink()
+    run(["dvc", "checkout"], repo)
+    assert ran_stages(run(["dvc", "repro"], repo)) == set()
 
 
 # What the README shows: DVC's screens and ours, each within 120 columns.
@@ -328,37 +319,3 @@ def test_interrupted_training_leaves_no_output(tmp_path, signum, code, word):
     assert stderr.strip().splitlines()[-1].endswith(f"{word}: no output was written")
     assert not out.exists()
     assert not out.parent.exists() or list(out.parent.iterdir()) == []
-
-
-def test_a_conv_8d_generality_cell_with_the_cvae_runs_as_a_queued_experiment(repo):
-    """One cell, the conv VAE with an 8-D latent space, through the whole pipeline as
-    `make generality` runs it (the order of many cells is a unit test's), with the CVAE
-    reference that params.yaml keeps out of `make repro` added to the cell. Last here: it
-    leaves a queued experiment and reports/ in the repo."""
-    import pandas as pd
-
-    params = yaml.safe_load((repo / "params.yaml").read_text())
-    axes = {"train.architecture": ["conv"], "train.latent_dims": [8], "train.epochs": [1]}
-    params["grids"]["generality"].update(axes=axes, factorial=True, seeds=2,
-                                         variants=["baseline", "anchored", "cvae"])  # fmt: skip
-    (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    commit(repo, "a grid of one cell")
-    run(make("generality"), repo)  # queue, wait, report
-    table = pd.read_csv(repo / "reports" / "generality.csv")
-    name = "generality-architecture-conv-latent_dims-8"  # what differs from params.yaml
-    assert table["experiment"].tolist() == [name] * 3
-    assert (table["state"] == "Success").all(), table
-    assert table["variant"].tolist() == ["baseline", "anchored", "cvae"]
-    assert (table["train.architecture"] == "conv").all() and (
-        table["train.latent_dims"] == 8
-    ).all()
-    assert (table["n_seeds"] == 2).all()
-    assert table["aligned_rate"].notna().all() and table["placed_rate"].notna().all()
-    assert table["anchor_decode.mean"].between(0, 1).all()  # the baseline: at anchored's
-    cvae = table.set_index("variant").loc["cvae"]
-    assert cvae["anchor_distance.mean"] == 0.0  # prior samples, decoded with the label
-    assert (repo / "reports" / "generality.png").stat().st_size > 10_000
-    log = run(["dvc", "queue", "logs", name], repo)
-    assert "Running stage 'train@baseline'" in log  # a new architecture: trained anew
-    assert "Running stage 'train@two_axis'" not in log  # dropped from the cell
-    assert "Running stage 'train@cvae'" in log  # added to it

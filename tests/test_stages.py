@@ -226,6 +226,37 @@ def test_latent_dims_other_than_two_work_end_to_end(workdir, tmp_path):
     ] == "z1,z2,z3,digit"
 
 
+def test_a_conv_8d_cell_with_the_cvae_trains_evaluates_and_summarizes(workdir, tmp_path):
+    """What a generality cell of the conv VAE in 8-D with the CVAE reference added runs,
+    stage by stage (through DVC's queue: tests/test_dvc_experiments.py)."""
+    variants = {
+        "baseline": {"anchor_rate": 0.0, "scale": "raw", "anchors": {}},
+        "anchored": {"anchor_rate": 2.0, "scale": "raw", "anchors": {"donutness": 1.0}},
+        "cvae": {"anchor_rate": 0.0, "scale": "raw", "anchors": {}, "conditional": True},
+    }
+    train_params = {"architecture": "conv", "latent_dims": 8, "epochs": 1}
+    params = tiny_params(train=train_params, variants=variants)
+    (workdir / "conv8.yaml").write_text(yaml.safe_dump(params))
+    classifier(workdir, tmp_path / "c.pt", tmp_path / "c.json", params="conv8.yaml")
+    for variant in variants:
+        train(workdir, variant, tmp_path / "models" / variant, params="conv8.yaml")
+    for variant in variants:  # the plain VAE decodes anchored's points: trained first
+        evaluate(workdir, tmp_path / "models" / variant, tmp_path / "c.pt",
+                 tmp_path / "eval" / variant, params="conv8.yaml")  # fmt: skip
+    model, _ = load_checkpoint(tmp_path / "models" / "cvae" / "seed0" / "model.pt")
+    assert model.config.architecture == "conv" and model.config.classes == 10
+    anchors = json.loads((tmp_path / "models" / "cvae" / "anchors.json").read_text())
+    assert anchors["points"] == [[0.0] * 8] * 10  # the prior's centre, with each label
+    stage("summarize")([str(tmp_path / "eval"), *(str(tmp_path / name) for name in (
+        "variants", "details.json", "models.csv", "centroids.csv")),
+        "--params", str(workdir / "conv8.yaml")])  # fmt: skip
+    summary = json.loads((tmp_path / "details.json").read_text())
+    assert set(summary) == set(variants)
+    for variant in variants:
+        assert 0 <= summary[variant]["anchor_decode"]["mean"] <= 1, variant
+        assert summary[variant]["n_seeds"] == 2
+
+
 def test_classifier_evaluate_summarize_chain(workdir):
     for variant in TINY["variants"]:
         train(workdir, variant, workdir / "models" / variant)
