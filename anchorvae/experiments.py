@@ -47,7 +47,7 @@ def experiments_named(prefix: str) -> list[str]:
             if (row.get("Experiment") or "").startswith(prefix)]  # fmt: skip
 
 
-POLL_S = 10  # at most, between two looks at the queue (each starts `dvc`: ~1.5 s of CPU)
+POLL_S = 10
 MAX_RESTARTS = 3  # queue workers restarted by `wait_for_queue` before it gives up
 
 
@@ -152,20 +152,28 @@ def _try_dvc(*args: str) -> None:
         log.warning("%s", err)
 
 
+STATUS_TRIES = 3  # a failed `dvc queue status` (seen when Ctrl-C reached it too) is retried
+
+
 def queue_tasks() -> list[tuple[str, str, str]]:
     """(task id, experiment name, state) of every task `dvc queue status` lists (its
-    columns: Task, Name, Created, Status; states Queued, Running, Failed, Success)."""
-    try:
-        status = run_dvc("queue", "status")
-    except StageFailure as err:
-        log.warning("%s", err)
-        return []
+    columns: Task, Name, Created, Status; states Queued, Running, Failed, Success); none if
+    it failed STATUS_TRIES times, a second apart."""
+    for attempt in range(1, STATUS_TRIES + 1):
+        try:
+            status = run_dvc("queue", "status")
+            break
+        except StageFailure as err:
+            log.warning("%s", err)
+            if attempt == STATUS_TRIES:
+                return []
+            time.sleep(1)
     rows = (line.split() for line in status.splitlines())
     return [(row[0], row[1], row[-1]) for row in rows if len(row) > 3 and row[0] != "Task"]
 
 
 def _wait(jobs: int) -> None:
-    restarts = polls = 0
+    restarts = 0
     while True:
         status = run_dvc("queue", "status")
         if "Running" not in status and "Queued" not in status:
@@ -175,8 +183,7 @@ def _wait(jobs: int) -> None:
                 raise StageFailure("experiments are queued but no queue worker runs them")
             restarts += 1
             run_dvc("queue", "start", "--jobs", str(jobs))
-        polls += 1
-        time.sleep(min(POLL_S, polls))  # a cell the run cache restores is done in seconds
+        time.sleep(POLL_S)
 
 
 def require_success(table: pd.DataFrame, planned: list[str], command: str) -> None:

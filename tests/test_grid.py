@@ -457,17 +457,6 @@ def test_wait_restarts_a_dead_worker_then_returns(monkeypatch):
     assert sum(c[:2] == ("queue", "start") for c in calls) == 1
 
 
-def test_wait_looks_soon_then_every_poll_s(monkeypatch):
-    """A cell the run cache restores ends in seconds: the first looks come a second
-    apart, later ones POLL_S apart (each look starts `dvc`)."""
-    module, _ = queue_with(monkeypatch, [BUSY] * 5 + [DONE])
-    monkeypatch.setattr(module, "POLL_S", 3)
-    slept = []
-    monkeypatch.setattr(module.time, "sleep", slept.append)
-    module.wait_for_queue(jobs=1, prefix="g-")
-    assert slept == [1, 2, 3, 3, 3]
-
-
 def test_wait_gives_up_when_workers_keep_dying(monkeypatch):
     module, _ = queue_with(monkeypatch, [DEAD] * 10)
     with pytest.raises(StageFailure, match="queued but no queue worker runs them"):
@@ -495,12 +484,33 @@ def test_stopping_removes_only_our_tasks_and_leaves_none_failed(monkeypatch):
     ]
 
 
+def test_stopping_reads_the_queue_again_when_a_status_read_fails(monkeypatch):
+    """A `dvc queue status` that fails (Ctrl-C reached it as well) is tried again: the
+    stop must see which tasks are ours, or it would leave them queued or running."""
+    header = "Task  Name  Created  Status\n"
+    before = header + "a1  g-a  10:00  Running\nb2  g-b  10:00  Queued\n"
+    after = header + "a1  g-a  10:00  Failed\n"
+    module, calls = queue_with(monkeypatch, [before, after, after])
+    run_dvc = module.run_dvc
+    failures = [StageFailure("dvc queue status: ['interrupted']")]
+
+    def failing_once(*args):
+        if args[:2] == ("queue", "status") and failures:
+            raise failures.pop()
+        return run_dvc(*args)
+
+    monkeypatch.setattr(module, "run_dvc", failing_once)
+    monkeypatch.setattr(module.time, "sleep", lambda s: None)
+    module.stop_queue("g-")
+    assert ("queue", "remove", "b2") in calls and ("queue", "kill", "a1") in calls
+
+
 def test_the_committed_reports_give_the_documents_blocks():
     """Every grid of params.yaml that a document shows has its report, in the engine's
     layout (a row per cell and variant, in the grid's order)."""
     raw = project_raw()
     params = parse_params(raw)
-    for name in ("study", "sweep", "generality", "semantics", "few_shot", "equal_distance"):
+    for name in params.grids:
         table = pd.read_csv(Path(ROOT) / "reports" / f"{name}.csv")
         planned = [c.name for c in cells(name, params.grids[name], raw)]
         assert list(dict.fromkeys(table["experiment"])) == planned, name

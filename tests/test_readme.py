@@ -9,15 +9,10 @@ from anchorvae.errors import BadInputFile, UsageError
 from anchorvae.readme import blocks, default_metrics, names_in, read_block, replace_block, rewrite
 
 ROOT = Path(__file__).resolve().parents[1]
-REPORTS = {"summary": "metrics/details.json", "study": "reports/study.csv",
-           "sweep": "reports/sweep.csv", "generality": "reports/generality.csv",
-           "semantics": "reports/semantics.csv", "few_shot": "reports/few_shot.csv",
-           "equal_distance": "reports/equal_distance.csv"}  # fmt: skip
 DOCUMENTS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
-
-
 GRIDS = load_params(ROOT / "params.yaml").grids
-SHOWN = {"study", "sweep", "generality", "semantics", "few_shot", "equal_distance"}
+SHOWN = set(GRIDS)  # every grid has its committed report
+REPORTS = {"summary": "metrics/details.json", **{name: f"reports/{name}.csv" for name in SHOWN}}
 
 
 def make_blocks(files: dict) -> dict:
