@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import importlib.util
 import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -11,6 +12,15 @@ sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(1, str(Path(__file__).parents[1] / "stages"))  # stages/_bootstrap.py
 
 from synthetic import synthetic_raw_files  # noqa: E402
+
+
+def stage_module(name: str):
+    """stages/<name>.py as a module (its `main` called in-process), loaded afresh."""
+    script = Path(__file__).parents[1] / "stages" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"stage_{name}", script)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 class Route:

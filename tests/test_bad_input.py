@@ -1,7 +1,6 @@
 """Bad input files stop a stage with one line, an exit code and nothing written."""
 
 import gzip
-import importlib.util
 import logging
 import pickle
 import shutil
@@ -20,6 +19,7 @@ from anchorvae.classifier import ClassifierConfig, DigitClassifier
 from anchorvae.cli import run_stage as run_stage_main
 from anchorvae.model import ModelConfig, build_vae
 
+from conftest import stage_module
 from synthetic import synthetic_raw_files, write_raw_files
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -87,10 +87,7 @@ def run_stage(monkeypatch, capsys, caplog):
     (a record with a traceback shows one). A few tests run the real process as well."""
 
     def run(name: str, args: list[str], cwd: Path) -> Ran:
-        script = ROOT / "stages" / f"{name}.py"
-        spec = importlib.util.spec_from_file_location(f"stage_{name}", script)
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
+        module = stage_module(name)
         monkeypatch.chdir(cwd)
         capsys.readouterr()
         caplog.clear()

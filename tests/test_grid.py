@@ -186,12 +186,9 @@ def fake_experiments(monkeypatch, module, found: dict[str, tuple[str, dict | Non
 
 
 def grid_stage_module():
-    import importlib.util
+    from conftest import stage_module
 
-    spec = importlib.util.spec_from_file_location("stage_grid", ROOT / "stages" / "grid.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return stage_module("grid")
 
 
 def test_a_report_has_a_row_per_cell_and_variant_in_the_grid_order(tmp_path, monkeypatch):

@@ -1,7 +1,6 @@
 """The stage scripts on tiny synthetic MNIST, called in-process (no DVC here)."""
 
 import hashlib
-import importlib.util
 import json
 import subprocess
 from pathlib import Path
@@ -17,6 +16,7 @@ from anchorvae.errors import StageFailure, UsageError
 from anchorvae.metrics import headline_paths
 from anchorvae.model import load_checkpoint
 
+from conftest import stage_module
 from synthetic import pins_of, write_raw_files
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -43,10 +43,7 @@ TINY = tiny_params()
 
 
 def stage(name):
-    spec = importlib.util.spec_from_file_location(f"stage_{name}", ROOT / "stages" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.main
+    return stage_module(name).main
 
 
 @pytest.fixture(scope="module")
@@ -228,7 +225,7 @@ def test_latent_dims_other_than_two_work_end_to_end(workdir, tmp_path):
 
 def test_a_conv_8d_cell_with_the_cvae_trains_evaluates_and_summarizes(workdir, tmp_path):
     """What a generality cell of the conv VAE in 8-D with the CVAE reference added runs,
-    stage by stage (through DVC's queue: tests/test_dvc_experiments.py)."""
+    stage by stage (a grid's cells run through DVC's queue in tests/test_dvc_experiments.py)."""
     variants = {
         "baseline": {"anchor_rate": 0.0, "scale": "raw", "anchors": {}},
         "anchored": {"anchor_rate": 2.0, "scale": "raw", "anchors": {"donutness": 1.0}},
