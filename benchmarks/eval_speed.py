@@ -2,7 +2,7 @@
 
 Rows, each the median of --repeats fresh processes, side by side in one run:
 (a) per model: the evaluation as it ran before (benchmarks/per_model_eval.py), K models;
-(b) anchorvae.evaluate.evaluate_seeds: the K models as one stacked ensemble;
+(b) anchorvae.evaluation.evaluate.evaluate_seeds: the K models as one stacked ensemble;
 (c) training the same K seeds for params.yaml's epochs (one epoch timed, times epochs).
 K is params.yaml's number of seeds; with --device cuda also K = 100 and 1,000 (the
 evaluation reads the test set in batches of MEMBER_IMAGES / K images, so 1,000 fit).
@@ -26,22 +26,22 @@ from pathlib import Path
 import torch
 from train_speed import _peak_memory, anchorvae_loop, in_fresh_process
 
-from anchorvae.config import load_params
+from anchorvae.pipeline.params_file import load_params
 
 ROOT = Path(__file__).resolve().parents[1]
 MANY = (100, 1000)  # ensemble sizes measured on a GPU
 
 
 def _models(k: int, device: str):
-    from anchorvae.classifier import DigitClassifier
-    from anchorvae.model import ModelConfig, build_vae
+    from anchorvae.method.classifier import DigitClassifier
+    from anchorvae.method.model import ModelConfig, build_vae
 
     torch.manual_seed(0)
     return [build_vae(ModelConfig()) for _ in range(k)], DigitClassifier().to(device).eval()
 
 
 def _test_set(root: str):
-    from anchorvae.data import as_flat_floats, load_mnist
+    from anchorvae.data.mnist import as_flat_floats, load_mnist
 
     images, labels = load_mnist(root, train=False)
     return as_flat_floats(images), labels
@@ -50,7 +50,7 @@ def _test_set(root: str):
 def per_model(root: str, k: int, grid: int, device: str) -> tuple[float, float]:
     from per_model_eval import evaluate_one
 
-    from anchorvae.runtime import configure_cpu
+    from anchorvae.pipeline.runtime import configure_cpu
 
     configure_cpu(0)
     (vaes, classifier), (images, labels) = _models(k, device), _test_set(root)
@@ -61,8 +61,8 @@ def per_model(root: str, k: int, grid: int, device: str) -> tuple[float, float]:
 
 
 def ensemble(root: str, k: int, grid: int, device: str) -> tuple[float, float]:
-    from anchorvae.evaluate import evaluate_seeds
-    from anchorvae.runtime import configure_cpu
+    from anchorvae.evaluation.evaluate import evaluate_seeds
+    from anchorvae.pipeline.runtime import configure_cpu
 
     configure_cpu(0)
     (vaes, classifier), (images, labels) = _models(k, device), _test_set(root)

@@ -1,19 +1,18 @@
 """The evaluation as it ran before the ensemble: one model at a time, batches of 4096.
 
-Kept as the reference that tests/test_evaluate.py holds anchorvae.evaluate to (the same
+Kept as the reference that tests/test_evaluate.py holds anchorvae.evaluation.evaluate to (the same
 metrics within float tolerance) and that benchmarks/eval_speed.py times it against.
 """
 
 from __future__ import annotations
 
+import math
+
 import torch
 
-from anchorvae.classifier import predict
 from anchorvae.digits import ANCHORED_DIGITS
-from anchorvae.evaluate import anchor_codes
-from anchorvae.loss import kl_to_standard_normal
-from anchorvae.model import one_hot
-from anchorvae.placement import (
+from anchorvae.evaluation.evaluate import anchor_codes
+from anchorvae.evaluation.placement import (
     corner_fractions,
     digit_centroids,
     grid_purity,
@@ -22,6 +21,9 @@ from anchorvae.placement import (
     normal_grid,
     side_fractions,
 )
+from anchorvae.method.classifier import predict
+from anchorvae.method.loss import kl_to_standard_normal
+from anchorvae.method.model import one_hot
 
 
 def _condition(labels: torch.Tensor, classes: int, device) -> list[torch.Tensor]:
@@ -72,6 +74,8 @@ def evaluate_one(
         decoded = vae.decode(codes.to(device), *y).cpu()
         right = (predict(classifier, decoded) == intended).float()
         n = len(ANCHORED_DIGITS)
+        distance = sum(math.hypot(*points[d].tolist()) for d in ANCHORED_DIGITS) / n
         metrics.update(anchor_point_read=right[:n].mean().item(),
-                       anchor_decode=right[n:].mean().item())  # fmt: skip
+                       anchor_decode=right[n:].mean().item(),
+                       anchor_distance=distance)  # fmt: skip
     return metrics, means

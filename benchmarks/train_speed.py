@@ -4,7 +4,7 @@
     Adam (lr 1e-3) + `.item()` every batch, as the seed post and pytorch/examples train;
 (b) in-memory autograd: one model, the images in one tensor, batches gathered from a
     permutation, fused Adam, denormals flushed, params.yaml's batch and lr;
-(c) anchorvae.train.train_seeds (stacked seeds, loss.py through autograd; one CUDA graph
+(c) anchorvae.training.train.train_seeds (stacked seeds, loss.py through autograd; one CUDA graph
     per step on a GPU) with K = 1 seed and K = params.yaml's number of seeds, and with
     --device cuda also K = 100.
 All train the same model with the same anchored loss (rate 2, donutness along (1, 1)),
@@ -30,8 +30,9 @@ from functools import partial
 
 import torch
 
-from anchorvae.config import VariantParams, load_params
-from anchorvae.model import ModelConfig, build_vae
+from anchorvae.method.model import ModelConfig, build_vae
+from anchorvae.pipeline.params import VariantParams
+from anchorvae.pipeline.params_file import load_params
 
 ANCHORED = VariantParams(anchor_rate=2.0, scale="raw", anchors={"donutness": [1.0, 1.0]})
 TEXTBOOK_BATCH, TEXTBOOK_LR = 128, 1e-3
@@ -39,7 +40,7 @@ MANY_SEEDS = 100  # the GPU's ensemble size
 
 
 def _maps(device: str = "cpu") -> dict[str, torch.Tensor]:
-    from anchorvae.scores.donutness import post_donut, post_stick
+    from anchorvae.method.scores.donutness import post_donut, post_stick
 
     return {
         "donut": torch.from_numpy(post_donut()).reshape(-1).to(device),
@@ -49,14 +50,14 @@ def _maps(device: str = "cpu") -> dict[str, torch.Tensor]:
 
 def _scores(images: torch.Tensor, maps: dict[str, torch.Tensor] | None = None) -> torch.Tensor:
     """(N, 1) donutness of flat images, from the post's templates."""
-    from anchorvae.scores import ScoreInputs, anchor_scores
+    from anchorvae.method.scores import ScoreInputs, anchor_scores
 
     maps = maps or _maps(images.device.type)
     return anchor_scores(list(ANCHORED.anchors), ScoreInputs(images, torch.zeros(0), maps))
 
 
 def _shift(scores: torch.Tensor) -> torch.Tensor:
-    from anchorvae.loss import anchor_shift
+    from anchorvae.method.loss import anchor_shift
 
     return anchor_shift(scores, torch.tensor([[1.0, 1.0]], device=scores.device), 2.0)
 
@@ -71,7 +72,7 @@ def textbook_loop(root: str, epochs: int, device: str) -> tuple[float, float, fl
     from torchvision import transforms
     from torchvision.datasets import MNIST
 
-    from anchorvae.loss import vae_loss
+    from anchorvae.method.loss import vae_loss
 
     torch.manual_seed(0)
     data = MNIST(root, train=True, download=False, transform=transforms.ToTensor())
@@ -97,10 +98,10 @@ def in_memory_loop(
     root: str, epochs: int, batch: int, lr: float, device: str
 ) -> tuple[float, float, float]:
     """The same, one model, with the data in memory, fused Adam and flushed denormals."""
-    from anchorvae.data import as_flat_floats, load_mnist
-    from anchorvae.loss import vae_loss
-    from anchorvae.optimizer import make_optimizer
-    from anchorvae.runtime import configure_cpu
+    from anchorvae.data.mnist import as_flat_floats, load_mnist
+    from anchorvae.method.loss import vae_loss
+    from anchorvae.pipeline.runtime import configure_cpu
+    from anchorvae.training.optimizer import make_optimizer
 
     configure_cpu(0)
     torch.manual_seed(0)
@@ -128,10 +129,11 @@ def anchorvae_loop(
     root: str, epochs: int, batch: int, lr: float, k: int, device: str
 ) -> tuple[float, float, float]:
     """The project's trainer on K seeds; seconds per model-epoch, mean last loss."""
-    from anchorvae.config import TrainParams
-    from anchorvae.data import as_flat_floats, load_mnist
-    from anchorvae.runtime import choose_device, configure_cpu
-    from anchorvae.train import train_seeds
+    from anchorvae.data.mnist import as_flat_floats, load_mnist
+    from anchorvae.method.anchors import anchor_directions
+    from anchorvae.pipeline.params import TrainParams
+    from anchorvae.pipeline.runtime import choose_device, configure_cpu
+    from anchorvae.training.train import train_seeds
 
     configure_cpu(0)  # first, as stages/train.py does
     images = as_flat_floats(load_mnist(root, train=True)[0])
@@ -144,7 +146,8 @@ def anchorvae_loop(
         list(range(k)),
         partial(build_vae, ModelConfig()),
         params,
-        ANCHORED,
+        anchor_directions(ANCHORED, 2),
+        ANCHORED.anchor_rate,
         choose_device(device),
     )
     seconds = (time.perf_counter() - start) / epochs / k
@@ -156,7 +159,7 @@ def flop_per_epoch(n_images: int, batch: int) -> float:
     """FLOP of one epoch's forward and backward passes, counted by torch on one step."""
     from torch.utils.flop_counter import FlopCounterMode
 
-    from anchorvae.loss import vae_loss
+    from anchorvae.method.loss import vae_loss
 
     model = build_vae(ModelConfig())
     x = torch.rand(batch, 784)
@@ -253,7 +256,7 @@ def main() -> None:
 
 
 def _load_train_labels(root: str) -> torch.Tensor:
-    from anchorvae.data import load_mnist
+    from anchorvae.data.mnist import load_mnist
 
     return load_mnist(root, train=True)[1]
 

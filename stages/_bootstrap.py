@@ -3,7 +3,7 @@
 - the stage ends with the process that started it (Linux): `dvc repro` runs a stage's
   cmd in `$SHELL -c` (`/bin/sh` when SHELL is unset), and if dvc is killed the stage
   would run on as an orphan and rename its output into place with no dvc.lock entry; it
-  gets SIGTERM instead, which unwinds it like Ctrl-C (anchorvae.cli) and leaves no
+  gets SIGTERM instead, which unwinds it like Ctrl-C (anchorvae.pipeline.cli) and leaves no
   output. bash runs a `-c` command in place (exec), dash does not: when the parent is a
   shell, the shell's parent is watched too;
 - the math libraries use the same code paths on every x86-64 CPU with AVX2, so that the

@@ -4,13 +4,13 @@ import _bootstrap  # noqa: F401  (first: ends with its parent, runs under .venv)
 
 from pathlib import Path
 
-from anchorvae.atomic import atomic_path, write_json
-from anchorvae.checkpoint_file import write_checkpoint
-from anchorvae.classifier import ClassifierConfig, accuracy
-from anchorvae.classifier_train import train_classifier
-from anchorvae.cli import parse, parser, run_stage
-from anchorvae.data import as_flat_floats, load_mnist
-from anchorvae.runtime import device_from_env
+from anchorvae.artifacts.atomic import atomic_path, write_json
+from anchorvae.artifacts.classifier import save_classifier
+from anchorvae.data.mnist import as_flat_floats, load_mnist
+from anchorvae.method.classifier import accuracy
+from anchorvae.pipeline.cli import parse, parser, run_stage
+from anchorvae.pipeline.runtime import device_from_env
+from anchorvae.training.classifier import train_classifier
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -27,14 +27,8 @@ def main(argv: list[str] | None = None) -> None:
         as_flat_floats(train_x), train_y, c.epochs, c.batch_size, c.lr, c.seed, device
     )
     test_accuracy = accuracy(model, as_flat_floats(test_x), test_y)
-    checkpoint = {
-        "state_dict": {k: v.cpu() for k, v in model.state_dict().items()},
-        "model_config": ClassifierConfig().to_dict(),
-        "epoch": c.epochs,
-        "metrics": {"test_accuracy": test_accuracy},
-    }
     with atomic_path(Path(args.out)) as tmp:
-        write_checkpoint(checkpoint, tmp)
+        save_classifier(tmp, model, c.epochs, {"test_accuracy": test_accuracy})
     write_json(args.metrics, {"test_accuracy": test_accuracy})
 
 

@@ -1,6 +1,6 @@
 """Stage `download`: the four raw MNIST files, verified, in torchvision's layout.
 
-It reads no params: where the files come from (anchorvae/settings.py, environment
+It reads no params: where the files come from (anchorvae/pipeline/settings.py, environment
 variables) does not change them, since each is checked against its pinned sha256.
 """
 
@@ -8,8 +8,7 @@ import _bootstrap  # noqa: F401  (first: ends with its parent, runs under .venv)
 
 import os
 
-from anchorvae.cli import parser, run_stage
-from anchorvae.download import (
+from anchorvae.data.download import (
     MNIST_SHA256,
     DownloadError,
     default_sources,
@@ -17,7 +16,8 @@ from anchorvae.download import (
     read_pins,
 )
 from anchorvae.errors import StageFailure
-from anchorvae.settings import download_settings
+from anchorvae.pipeline.cli import parser, run_stage
+from anchorvae.pipeline.settings import download_settings
 
 
 def main(argv: list[str] | None = None) -> None:

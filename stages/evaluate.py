@@ -5,17 +5,16 @@ import _bootstrap  # noqa: F401  (first: ends with its parent, runs under .venv)
 
 from pathlib import Path
 
-from anchorvae.anchors import points_to_decode
-from anchorvae.atomic import atomic_dir
-from anchorvae.checkpoints import model_path, trained_seeds, variant_of
-from anchorvae.classifier import load_classifier
-from anchorvae.cli import parse, parser, run_stage
-from anchorvae.data import as_flat_floats, load_mnist
+from anchorvae.artifacts.anchor_points import points_to_decode
+from anchorvae.artifacts.atomic import atomic_dir
+from anchorvae.artifacts.classifier import load_classifier
+from anchorvae.artifacts.evaluations import save_evaluation
+from anchorvae.artifacts.models import load_checkpoint, model_path, trained_seeds, variant_of
+from anchorvae.data.mnist import as_flat_floats, load_mnist
 from anchorvae.errors import UsageError
-from anchorvae.evaluate import evaluate_seeds
-from anchorvae.model import load_checkpoint
-from anchorvae.results import save_evaluation
-from anchorvae.runtime import device_from_env
+from anchorvae.evaluation.evaluate import evaluate_seeds
+from anchorvae.pipeline.cli import parse, parser, run_stage
+from anchorvae.pipeline.runtime import device_from_env
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -35,7 +34,8 @@ def main(argv: list[str] | None = None) -> None:
     )
     variant = variant_of(checkpoints[0], model_path(args.models, seeds[0]))
     # A plain VAE decodes the control's anchor points (the post's loss), beside its folder.
-    points = points_to_decode(args.models, variant, params)
+    params.variant(variant)  # one the params know: ParamsError naming the known ones
+    points = points_to_decode(args.models, variant, params.variants, params.train.latent_dims)
     classifier = load_classifier(args.classifier)
     images, labels = load_mnist(args.mnist, train=False)
     evaluations = evaluate_seeds(

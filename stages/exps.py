@@ -15,8 +15,8 @@ import textwrap
 import pandas as pd
 from dvc.api import exp_show
 
-from anchorvae.cli import parse, parser, run_stage
-from anchorvae.experiments import changed_params, headline_table
+from anchorvae.experiments.readback import changed_params, headline_table
+from anchorvae.pipeline.cli import parse, parser, run_stage
 
 WIDTH = 120  # a terminal's columns
 

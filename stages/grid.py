@@ -9,25 +9,15 @@ python stages/grid.py NAME report --tables DIR   # a one-cell grid from copied t
 
 import _bootstrap  # noqa: F401  (first: ends with its parent, runs under .venv)
 
-from functools import partial
 from pathlib import Path
 
 import pandas as pd
 
-from anchorvae.atomic import atomic_path
-from anchorvae.cli import parse, parser, run_stage
+from anchorvae.artifacts.atomic import atomic_path
+from anchorvae.artifacts.summaries import check_tables
+from anchorvae.artifacts.tables import read_csv
 from anchorvae.errors import UsageError
-from anchorvae.experiments import (
-    cached_file,
-    committed_csv,
-    committed_json,
-    experiment_revs,
-    queue_experiments,
-    require_success,
-    wait_for_queue,
-)
-from anchorvae.grid import (
-    ANCHORS,
+from anchorvae.experiments.grid import (
     CENTROIDS,
     DETAILS,
     MODELS,
@@ -36,12 +26,16 @@ from anchorvae.grid import (
     grid_of,
     planned_experiments,
     rows,
-    with_distances,
 )
-from anchorvae.plots import save_figure
-from anchorvae.report import grid_figure
-from anchorvae.results import check_tables
-from anchorvae.tables import read_csv
+from anchorvae.experiments.queue import queue_experiments, require_success, wait_for_queue
+from anchorvae.experiments.readback import (
+    committed_csv,
+    committed_json,
+    experiment_revs,
+)
+from anchorvae.pipeline.cli import parse, parser, run_stage
+from anchorvae.reports.figures import save_figure
+from anchorvae.reports.grid_figures import grid_figure
 
 
 def from_experiments(name, grid, planned) -> tuple[pd.DataFrame, dict]:
@@ -53,10 +47,7 @@ def from_experiments(name, grid, planned) -> tuple[pd.DataFrame, dict]:
         state, rev = found.get(cell.name, ("not run", None))
         where = f"experiment {cell.name}"
         summary = committed_json(rev, DETAILS, where) if state == "Success" else None
-        cell_rows = rows(cell, state, summary, grid.variants)
-        if summary:
-            cell_rows = with_distances(cell_rows, partial(cached_file, rev, ANCHORS))
-        records += cell_rows
+        records += rows(cell, state, summary, grid.variants)
         if summary and grid.figure == "centroids":
             centroids[cell.label] = committed_csv(rev, CENTROIDS, where)
     return pd.DataFrame.from_records(records), centroids
@@ -86,7 +77,7 @@ def report(params, raw, name: str, args) -> None:
         table, centroids = from_experiments(name, grid, planned)
         require_success(table, [c.name for c in planned], f"make grid NAME={name}")
     seeds = table["n_seeds"].max() if args.tables else grid.seeds
-    figure = grid_figure(table, centroids, grid, f"{name}: {seeds} seeds")
+    figure = grid_figure(table, centroids, grid.figure, grid.metrics, f"{name}: {seeds} seeds")
     with atomic_path(args.csv or f"reports/{name}.csv") as tmp:
         table.to_csv(tmp, index=False, float_format="%.5f")
     save_figure(figure, args.figure or f"reports/{name}.png", dpi=130)

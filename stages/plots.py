@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from anchorvae.atomic import atomic_dir, atomic_path
-from anchorvae.checkpoints import read_history
-from anchorvae.cli import parse, parser, run_stage
-from anchorvae.plots import headline_figure, latent_table, model_figures, save_figure
-from anchorvae.results import load_sample
+from anchorvae.artifacts.atomic import atomic_dir, atomic_path
+from anchorvae.artifacts.evaluations import load_sample
+from anchorvae.artifacts.models import read_history
+from anchorvae.pipeline.cli import parse, parser, run_stage
+from anchorvae.reports.figures import headline_figure, latent_table, model_figures, save_figure
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -4,10 +4,10 @@ import _bootstrap  # noqa: F401  (first: ends with its parent, runs under .venv)
 
 from pathlib import Path
 
-from anchorvae.atomic import atomic_path
-from anchorvae.cli import parse, parser, run_stage
+from anchorvae.artifacts.atomic import atomic_path
 from anchorvae.errors import UsageError
-from anchorvae.readme import blocks, default_metrics, names_in, rewrite
+from anchorvae.pipeline.cli import parse, parser, run_stage
+from anchorvae.reports.readme import blocks, default_metrics, names_in, rewrite
 
 
 def main(argv: list[str] | None = None) -> None:

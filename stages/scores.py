@@ -7,13 +7,12 @@ does not retrain it when they change.
 
 import _bootstrap  # noqa: F401  (first: ends with its parent, runs under .venv)
 
-import numpy as np
-
-from anchorvae.atomic import atomic_path
-from anchorvae.cli import parse, parser, run_stage
-from anchorvae.data import as_flat_floats, load_mnist
+from anchorvae.artifacts.arrays import load_maps, save_scores
+from anchorvae.artifacts.atomic import atomic_path
+from anchorvae.data.mnist import as_flat_floats, load_mnist
 from anchorvae.errors import UsageError
-from anchorvae.scores import SCORES, ScoreInputs, anchor_scores, load_maps
+from anchorvae.method.scores import SCORES, ScoreInputs, anchor_scores
+from anchorvae.pipeline.cli import parse, parser, run_stage
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -31,8 +30,8 @@ def main(argv: list[str] | None = None) -> None:
     except ValueError as err:
         raise UsageError(f"variants.{args.variant}.scale = {variant.scale!r} is invalid: "
                          f"{err}") from None  # fmt: skip
-    with atomic_path(args.out) as tmp, open(tmp, "wb") as f:
-        np.save(f, scores.numpy().astype(np.float32))
+    with atomic_path(args.out) as tmp:
+        save_scores(tmp, scores)
 
 
 if __name__ == "__main__":

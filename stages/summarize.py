@@ -5,11 +5,12 @@ import _bootstrap  # noqa: F401  (first: ends with its parent, runs under .venv)
 
 from pathlib import Path
 
-from anchorvae.atomic import atomic_dir, atomic_path, write_json
-from anchorvae.cli import parse, parser, run_stage
+from anchorvae.artifacts.atomic import atomic_dir, atomic_path, write_json
+from anchorvae.artifacts.evaluations import load_result
+from anchorvae.artifacts.summaries import by_variant, centroid_table, model_table
 from anchorvae.errors import UsageError
-from anchorvae.results import by_variant, centroid_table, load_result, model_table
-from anchorvae.summary import headline, summarize
+from anchorvae.evaluation.summary import headline, summarize
+from anchorvae.pipeline.cli import parse, parser, run_stage
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -6,19 +6,14 @@ import _bootstrap  # noqa: F401  (first: ends with its parent, runs under .venv)
 
 from pathlib import Path
 
-from anchorvae.atomic import atomic_dir, write_json
-from anchorvae.cli import parse, parser, run_stage
-from anchorvae.data import load_mnist
+from anchorvae.artifacts.arrays import save_maps
+from anchorvae.artifacts.atomic import atomic_dir, write_json
+from anchorvae.data.mnist import load_mnist
 from anchorvae.digits import ANCHORED_DIGITS
 from anchorvae.errors import UsageError
-from anchorvae.plots import save_figure, templates_figure
-from anchorvae.scores import (
-    build_all_maps,
-    few_shot_labels,
-    map_titles,
-    save_maps,
-    scores_by_digit,
-)
+from anchorvae.method.scores import build_all_maps, few_shot_labels, map_titles, scores_by_digit
+from anchorvae.pipeline.cli import parse, parser, run_stage
+from anchorvae.reports.figures import save_figure, templates_figure
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -4,14 +4,15 @@ import _bootstrap  # noqa: F401  (first: ends with its parent, runs under .venv)
 
 from functools import partial
 
-from anchorvae.anchors import load_scores, own_points
-from anchorvae.atomic import atomic_dir
-from anchorvae.checkpoints import save_models
-from anchorvae.cli import parse, parser, run_stage
-from anchorvae.data import as_flat_floats, load_mnist
-from anchorvae.model import build_vae, config_for, one_hot
-from anchorvae.runtime import device_from_env
-from anchorvae.train import train_seeds
+from anchorvae.artifacts.arrays import load_scores
+from anchorvae.artifacts.atomic import atomic_dir
+from anchorvae.artifacts.models import save_models
+from anchorvae.data.mnist import as_flat_floats, load_mnist
+from anchorvae.method.anchors import anchor_directions, own_points
+from anchorvae.method.model import build_vae, config_for, one_hot
+from anchorvae.pipeline.cli import parse, parser, run_stage
+from anchorvae.pipeline.runtime import device_from_env
+from anchorvae.training.train import train_seeds
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -28,16 +29,18 @@ def main(argv: list[str] | None = None) -> None:
     if params.train.limit:
         n = params.train.limit
         images, scores, labels = images[:n], scores[:n], labels[:n]
-    model_config = config_for(params.train, variant)
+    dims = params.train.latent_dims
+    model_config = config_for(dims, params.train.architecture, variant.conditional)
     trained = train_seeds(
         as_flat_floats(images), scores, params.seeds, partial(build_vae, model_config),
-        params.train, variant, device, name=args.variant,
-        conditions=one_hot(labels, model_config.classes),
+        params.train, anchor_directions(variant, dims), variant.anchor_rate, device,
+        name=args.variant, conditions=one_hot(labels, model_config.classes),
     )  # fmt: skip
     # what the evaluation decodes: where the loss pulled each digit (a CVAE: the origin)
-    points = own_points(variant, scores, labels, params.train.latent_dims)
+    points = own_points(variant, scores, labels, dims)
     with atomic_dir(args.out) as tmp:
-        save_models(tmp, trained, args.variant, model_config.to_dict(), points)
+        save_models(tmp, trained.state_dicts, trained.history_records(), args.variant,
+                    model_config.to_dict(), points)  # fmt: skip
 
 
 if __name__ == "__main__":

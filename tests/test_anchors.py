@@ -9,12 +9,12 @@ import torch
 import yaml
 from torch import nn
 
-from anchorvae.anchors import anchor_points, own_points, points_to_decode
-from anchorvae.checkpoints import ANCHORS, read_anchor_points
-from anchorvae.config import parse_params
-from anchorvae.ensemble import Ensemble
+from anchorvae.artifacts.anchor_points import ANCHORS, points_to_decode, read_anchor_points
 from anchorvae.errors import BadInputFile
-from anchorvae.evaluate import ANCHOR_SAMPLES, anchor_reads
+from anchorvae.evaluation.evaluate import ANCHOR_SAMPLES, anchor_reads
+from anchorvae.method.anchors import anchor_distance, anchor_points, own_points
+from anchorvae.pipeline.params_file import parse_params
+from anchorvae.training.ensemble import Ensemble
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -84,23 +84,25 @@ def test_the_points_a_variant_decodes_must_agree_with_its_params(tmp_path):
     (tmp_path / "baseline" / ANCHORS).write_text('{"points": null}')
     (tmp_path / "anchored" / ANCHORS).write_text(points_json(GOOD))
     (tmp_path / "label_reference" / ANCHORS).write_text(points_json(GOOD[::-1]))
-    own = points_to_decode(tmp_path / "label_reference", "label_reference", params)
+    own = points_to_decode(tmp_path / "label_reference", "label_reference", params.variants, 2)
     assert own.tolist() == GOOD[::-1]
-    control = points_to_decode(tmp_path / "baseline", "baseline", params)
+    control = points_to_decode(tmp_path / "baseline", "baseline", params.variants, 2)
     assert control.tolist() == GOOD  # a plain VAE decodes anchored's points
     (tmp_path / "anchored" / ANCHORS).write_text('{"points": null}')  # edited by hand
     with pytest.raises(BadInputFile, match="holds no anchor points, but variant anchored is "
                        "anchored in params.yaml"):  # fmt: skip
-        points_to_decode(tmp_path / "baseline", "baseline", params)
+        points_to_decode(tmp_path / "baseline", "baseline", params.variants, 2)
     (tmp_path / "baseline" / ANCHORS).write_text(points_json(GOOD))
     with pytest.raises(BadInputFile, match="holds anchor points, but variant baseline is a "
                        "plain VAE"):  # fmt: skip
-        points_to_decode(tmp_path / "baseline", "baseline", params)
+        points_to_decode(tmp_path / "baseline", "baseline", params.variants, 2)
     # at anchor_rate 0 the control has no points, and nothing is decoded
     raw = yaml.safe_load((ROOT / "params.yaml").read_text())
     raw["variants"]["anchored"]["anchor_rate"] = 0.0
     (tmp_path / "baseline" / ANCHORS).write_text('{"points": null}')
-    assert points_to_decode(tmp_path / "baseline", "baseline", parse_params(raw)) is None
+    assert (
+        points_to_decode(tmp_path / "baseline", "baseline", parse_params(raw).variants, 2) is None
+    )
 
 
 class SignDecoder(nn.Module):
@@ -149,6 +151,15 @@ def test_anchor_reads_match_the_known_decoders():
     right, wrong = reads["anchor_decode"].tolist()
     assert right == pytest.approx(expected, abs=4 * sd)
     assert wrong == pytest.approx(1 - right)  # the same draws, every side swapped
+    # how far out the decoded points lie, the same for every member: |(c, c)| = sqrt(2) c
+    assert reads["anchor_distance"].tolist() == pytest.approx([math.sqrt(2) * c] * 2)
+
+
+def test_the_anchor_distance_is_the_anchored_digits_mean_distance():
+    points = torch.full((10, 3), math.nan)  # other digits' rows do not count, NaN or not
+    points[0], points[1] = torch.tensor([-3.0, -4.0, 0.0]), torch.tensor([0.6, 0.8, 0.0])
+    assert anchor_distance(points) == pytest.approx((5.0 + 1.0) / 2)
+    assert anchor_distance(torch.zeros(10, 2)) == 0.0  # a CVAE's points: the prior's centre
 
 
 def test_a_cvae_decodes_each_anchor_code_with_its_intended_digits_label():
@@ -171,7 +182,9 @@ def test_a_cvae_decodes_the_prior_centre_of_its_own_anchors_file(tmp_path):
     assert points.tolist() == [[0.0, 0.0]] * 10
     assert own_points(params.variant("baseline"), torch.zeros(5, 0), torch.arange(5), 2) is None
     (tmp_path / "cvae" / ANCHORS).write_text(points_json(points.tolist()))
-    assert points_to_decode(tmp_path / "cvae", "cvae", params).tolist() == points.tolist()
+    assert (
+        points_to_decode(tmp_path / "cvae", "cvae", params.variants, 2).tolist() == points.tolist()
+    )
     (tmp_path / "cvae" / ANCHORS).write_text('{"points": null}')
     with pytest.raises(BadInputFile, match="holds no anchor points, but variant cvae is a CVAE"):
-        points_to_decode(tmp_path / "cvae", "cvae", params)
+        points_to_decode(tmp_path / "cvae", "cvae", params.variants, 2)

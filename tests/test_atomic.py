@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from anchorvae import atomic
-from anchorvae.atomic import atomic_dir, atomic_path
+from anchorvae.artifacts import atomic
+from anchorvae.artifacts.atomic import atomic_dir, atomic_path
 
 
 def old_output(folder):
@@ -113,7 +113,7 @@ def test_a_nested_output_stages_in_its_top_folder_out_of_other_stages_deps(tmp_p
 def test_a_write_error_that_names_no_file_is_raised_naming_the_output(tmp_path):
     """numpy on a full disk: "12544 requested and 8064 written", no path; the stage's one
     line must still say which output failed."""
-    from anchorvae.atomic import atomic_dir, atomic_path
+    from anchorvae.artifacts.atomic import atomic_dir, atomic_path
 
     out = tmp_path / "out.npy"
     with pytest.raises(OSError) as err, atomic_path(out):

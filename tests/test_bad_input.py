@@ -15,9 +15,9 @@ import pytest
 import torch
 import yaml
 
-from anchorvae.classifier import ClassifierConfig, DigitClassifier
-from anchorvae.cli import run_stage as run_stage_main
-from anchorvae.model import ModelConfig, build_vae
+from anchorvae.method.classifier import ClassifierConfig, DigitClassifier
+from anchorvae.method.model import ModelConfig, build_vae
+from anchorvae.pipeline.cli import run_stage as run_stage_main
 
 from conftest import stage_module
 from synthetic import synthetic_raw_files, write_raw_files
@@ -155,7 +155,7 @@ BAD_ANCHORS = {
     "missing": (None, "anchors.json is missing"),
     "null": ('{"points": null}', "holds no anchor points, but variant anchored is anchored"),
     "10x3": ('{"points": [' + ", ".join(["[1, 1, 1]"] * 10) + "]}", "shape (10, 3)"),
-}  # every other bad anchors file: tests/test_anchors.py, on anchorvae.checkpoints
+}  # every other bad anchors file: tests/test_anchors.py, on anchorvae.artifacts.models
 
 
 @pytest.mark.parametrize("case", BAD_ANCHORS)

@@ -6,8 +6,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from anchorvae.config import ParamsError, load_params, parse_params
-from anchorvae.scores import SCORES
+from anchorvae.method.scores import SCORES
+from anchorvae.pipeline.params import ParamsError
+from anchorvae.pipeline.params_file import load_params, parse_params
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -301,7 +302,7 @@ def test_a_params_file_that_is_not_utf8_is_one_line(tmp_path):
 
 def test_the_most_seeds_allowed_fit_one_command_line_argument():
     """`make grid` passes `-S seeds=[0,...,N-1]` to DVC as one argument (Linux: 128 KiB)."""
-    from anchorvae.config import GridParams
+    from anchorvae.pipeline.params import GridParams
 
     most = GridParams.model_fields["seeds"].metadata[1].le
     argument = "seeds=[" + ",".join(str(s) for s in range(most)) + "]"

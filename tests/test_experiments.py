@@ -4,9 +4,9 @@ from pathlib import Path
 
 import pytest
 
-from anchorvae.experiments import changed_params, headline_table
-from anchorvae.metrics import headline_paths
-from anchorvae.summary import headline
+from anchorvae.evaluation.metrics import headline_paths
+from anchorvae.evaluation.summary import headline
+from anchorvae.experiments.readback import changed_params, headline_table
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def exp_row(name, rate, placed):
     row = {"Experiment": name, "rev": name or "workspace", "State": "Success",
            "variants.anchored.anchor_rate": rate, "train.epochs": 10,
-           "test_accuracy": 0.98 if name else 0.97, "anchorvae/loss.py": "abc"}  # fmt: skip
+           "test_accuracy": 0.98 if name else 0.97, "anchorvae/method/loss.py": "abc"}  # fmt: skip
     for variant in ("anchored", "baseline"):
         for key in headline_paths():
             row[f"metrics/variants/{variant}.json:{key}"] = placed if key == "placed" else 0.5

@@ -2,7 +2,6 @@
 the report's markdown and figures, the queue's wait and stop. Grids run through `make grid`
 in a tiny repo are in tests/test_dvc_experiments.py."""
 
-import json
 import math
 from pathlib import Path
 
@@ -11,12 +10,14 @@ import pytest
 import yaml
 from test_stages import ROOT, stage
 
-from anchorvae.config import ParamsError, parse_params
 from anchorvae.errors import BadInputFile, StageFailure, UsageError
-from anchorvae.grid import cells, grid_of, planned_experiments
-from anchorvae.metrics import BY_KEY
-from anchorvae.overrides import apply_overrides
-from anchorvae.report import centroid_figure, details_markdown, metric_markdown, metrics_figure
+from anchorvae.evaluation.metrics import BY_KEY
+from anchorvae.experiments.grid import cells, grid_of, planned_experiments
+from anchorvae.pipeline.overrides import apply_overrides
+from anchorvae.pipeline.params import ParamsError
+from anchorvae.pipeline.params_file import parse_params
+from anchorvae.reports.grid_figures import centroid_figure, metrics_figure
+from anchorvae.reports.markdown import details_markdown, metric_markdown
 
 
 def project_raw(**grids) -> dict:
@@ -140,7 +141,7 @@ def run_grid_stage(tmp_path, raw, *args):
 def test_cells_that_cannot_run_are_refused_before_anything_is_queued(tmp_path, monkeypatch):
     """A list direction cannot go to another latent size; a cell's name or overrides given
     twice would run twice: one line each, and `dvc` is never called."""
-    import anchorvae.experiments as experiments
+    import anchorvae.experiments.queue as experiments
 
     monkeypatch.setattr(experiments, "run_dvc", lambda *a: pytest.fail(f"dvc {a} called"))
     raw = project_raw(g={"variants": ["baseline", "anchored", "two_axis"]})
@@ -180,9 +181,6 @@ def fake_experiments(monkeypatch, module, found: dict[str, tuple[str, dict | Non
         lambda prefix: {n: (state, n) for n, (state, _) in found.items()},
     )
     monkeypatch.setattr(module, "committed_json", lambda rev, path, where: found[rev][1])
-    points = [[-3.0, -4.0], [0.6, 0.8]] + [[0.0, 0.0]] * 8  # distances 5 and 1
-    monkeypatch.setattr(module, "cached_file", lambda rev, path, variant: json.dumps(
-        {"points": None if variant == "baseline" else points}))  # fmt: skip
 
 
 def grid_stage_module():
@@ -228,8 +226,6 @@ def test_a_report_has_a_row_per_cell_and_variant_in_the_grid_order(tmp_path, mon
     ]
     assert table["train.latent_dims"].tolist() == [8, 8, 2, 2]
     assert table["placed_rate"].tolist() == [0.25, 0.75, 0.25, 0.5]
-    # how far the decoded points lie: the anchored variant's own, the baseline's control's
-    assert table["anchor_distance.mean"].tolist() == [3.0] * 4
     metrics = [BY_KEY[m] for m in ("placed", "anchor_decode", "axis")]
     text = metric_markdown(table, ["train.latent_dims"], metrics)
     assert text.splitlines()[0] == (
@@ -368,9 +364,9 @@ def test_a_missing_table_is_named(tmp_path):
 
 @pytest.mark.parametrize("dims", [1, 3])
 def test_markdown_and_figure_with_a_latent_size_other_than_two(dims):
-    from anchorvae.report import flat_summary
-    from anchorvae.results import by_variant
-    from anchorvae.summary import summarize
+    from anchorvae.artifacts.summaries import by_variant
+    from anchorvae.evaluation.summary import summarize
+    from anchorvae.reports.markdown import flat_summary
 
     models, centroids = tables()
     centroids = centroids.drop(columns=["z2"]) if dims == 1 else centroids.assign(z3=0.5)
@@ -428,8 +424,8 @@ def test_report_refuses_tables_it_cannot_summarize(tmp_path, models_text, centro
 
 
 def queue_with(monkeypatch, statuses):
-    """anchorvae.experiments with `dvc` replaced by a script of queue statuses."""
-    import anchorvae.experiments as module
+    """anchorvae.experiments.queue with `dvc` replaced by a script of queue statuses."""
+    import anchorvae.experiments.queue as module
 
     calls = []
 
@@ -515,21 +511,10 @@ def test_the_committed_reports_give_the_documents_blocks():
         assert (table["state"] == "Success").all()
 
 
-@pytest.mark.parametrize(
-    "text", ["{", "[]", '{"points": [[1.0]]}', '{"points": [[Infinity, 0], [1, 1]]}']
-)
-def test_an_anchors_file_without_finite_points_is_named(text):
-    from anchorvae.grid import anchor_distance
-
-    with pytest.raises(BadInputFile, match="^data/models/x/anchors.json: "):
-        anchor_distance(text, "data/models/x/anchors.json")
-    assert anchor_distance('{"points": null}', "x") is None
-
-
 def test_a_grid_s_experiments_are_those_of_the_newest_commit_that_has_any():
     """A commit made while the grid ran moves HEAD off their baseline: they are still
     found, and an older run's cells of the same names never mix in."""
-    from anchorvae.experiments import experiment_revs
+    from anchorvae.experiments.readback import experiment_revs
 
     rows = [
         {"rev": "workspace", "typ": "baseline"},

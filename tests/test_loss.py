@@ -1,10 +1,10 @@
 import pytest
 import torch
 
-from anchorvae.loss import anchor_shift, kl_to_standard_normal, vae_loss
-from anchorvae.scores import SCORES, ScoreInputs, anchor_scores
-from anchorvae.scores._base import overlap_ratio as donutness
-from anchorvae.scores.donutness import post_donut, post_stick
+from anchorvae.method.loss import anchor_shift, kl_to_standard_normal, vae_loss
+from anchorvae.method.scores import SCORES, ScoreInputs, anchor_scores
+from anchorvae.method.scores._base import overlap_ratio as donutness
+from anchorvae.method.scores.donutness import post_donut, post_stick
 
 MAPS = {
     "donut": torch.from_numpy(post_donut()).reshape(-1),
@@ -24,7 +24,7 @@ def donut_scores(x):
 
 
 def plain_vae_loss(recon, x, mu, logvar):
-    """The textbook loss, written independently of anchorvae.loss."""
+    """The textbook loss, written independently of anchorvae.method.loss."""
     sse = ((recon - x) ** 2).sum()
     kl = 0.5 * (mu**2 + logvar.exp() - 1 - logvar).sum()
     return sse + kl

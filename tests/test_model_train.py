@@ -4,16 +4,18 @@ import pytest
 import torch
 from torch import nn
 
-from anchorvae.config import TrainParams, VariantParams
-from anchorvae.ensemble import Ensemble, seeded_member
-from anchorvae.loss import anchor_shift, vae_loss
-from anchorvae.model import ModelConfig, build_vae, one_hot
-from anchorvae.placement import corner_fractions
-from anchorvae.runtime import choose_device, configure_cpu
-from anchorvae.scores import ScoreInputs, anchor_scores
-from anchorvae.scores.donutness import post_donut, post_stick
-from anchorvae.step import member_loss
-from anchorvae.train import TrainingDiverged, train_seeds
+from anchorvae.evaluation.placement import corner_fractions
+from anchorvae.method.anchors import anchor_directions
+from anchorvae.method.loss import anchor_shift, vae_loss
+from anchorvae.method.model import ModelConfig, build_vae, one_hot
+from anchorvae.method.scores import ScoreInputs, anchor_scores
+from anchorvae.method.scores.donutness import post_donut, post_stick
+from anchorvae.pipeline.params import TrainParams, VariantParams
+from anchorvae.pipeline.runtime import choose_device, configure_cpu
+from anchorvae.training.ensemble import Ensemble
+from anchorvae.training.seeds import seeded_member
+from anchorvae.training.step import member_loss
+from anchorvae.training.train import TrainingDiverged, train_seeds
 
 from synthetic import digit_images
 
@@ -34,6 +36,13 @@ def tiny_data():
     return x, labels, scores
 
 
+def train_variant(x, scores, seeds, make, params, variant, device, *args, **kwargs):
+    """train_seeds with the directions and rate of a params.yaml variant, as the stage has."""
+    directions = anchor_directions(variant, params.latent_dims)
+    return train_seeds(x, scores, seeds, make, params, directions, variant.anchor_rate, device,
+                       *args, **kwargs)  # fmt: skip
+
+
 def train_params(**overrides) -> TrainParams:
     values = dict(epochs=2, batch_size=64, lr=1e-3, latent_dims=2, architecture="mlp", limit=0)
     return TrainParams(**{**values, **overrides})
@@ -46,7 +55,7 @@ def train(tiny_data, seeds, variant=ANCHORED, make_model=None, **overrides):
     make_model = make_model or partial(build_vae, config)
     if not variant.anchors:
         scores = scores[:, :0]
-    return train_seeds(x, scores, seeds, make_model, params, variant, torch.device("cpu"), "t")
+    return train_variant(x, scores, seeds, make_model, params, variant, torch.device("cpu"), "t")
 
 
 def vae_from(state_dict, latent_dims=2, architecture="mlp") -> nn.Module:
@@ -135,7 +144,7 @@ def test_a_cvae_among_others_is_the_cvae_trained_alone(tiny_data):
     make = partial(build_vae, ModelConfig(classes=10))
 
     def run(seeds):
-        return train_seeds(x, scores[:, :0], seeds, make, train_params(), CVAE,
+        return train_variant(x, scores[:, :0], seeds, make, train_params(), CVAE,
                            torch.device("cpu"), "t", conditions=one_hot(labels, 10))  # fmt: skip
 
     alone, among = run([3]), run([0, 3])
@@ -225,8 +234,8 @@ def test_an_unknown_architecture_names_the_known_ones():
 def test_the_architectures_params_allow_are_the_models():
     from typing import get_args
 
-    from anchorvae.config import TrainParams
-    from anchorvae.model import ARCHITECTURES
+    from anchorvae.method.model import ARCHITECTURES
+    from anchorvae.pipeline.params import TrainParams
 
     allowed = get_args(TrainParams.model_fields["architecture"].annotation)
     assert list(allowed) == list(ARCHITECTURES)
@@ -267,10 +276,10 @@ def test_cuda_graph_training_is_reproducible_and_close_to_cpu(tiny_data):
     params = train_params(batch_size=100)  # two batch sizes: two captured graphs
     make = partial(build_vae, ModelConfig())
     runs = [
-        train_seeds(x, scores, [1, 2], make, params, ANCHORED, torch.device("cuda"))
+        train_variant(x, scores, [1, 2], make, params, ANCHORED, torch.device("cuda"))
         for _ in range(2)
     ]
-    cpu = train_seeds(x, scores, [1, 2], make, params, ANCHORED, torch.device("cpu"))
+    cpu = train_variant(x, scores, [1, 2], make, params, ANCHORED, torch.device("cpu"))
     first, again = runs
     for seed in (1, 2):
         for key, value in first.state_dicts[seed].items():

@@ -1,4 +1,4 @@
-"""`-S` overrides as DVC applies them (anchorvae/overrides.py), and the runner without DVC
+"""`-S` overrides as DVC applies them (anchorvae/pipeline/overrides.py), and the runner without DVC
 that uses them (tools/run_without_dvc.py)."""
 
 import subprocess
@@ -9,9 +9,9 @@ import pytest
 import yaml
 from dvc.utils.hydra import apply_overrides as dvc_apply_overrides
 
-from anchorvae.config import ParamsLoader
 from anchorvae.errors import UsageError
-from anchorvae.overrides import apply_overrides
+from anchorvae.pipeline.overrides import apply_overrides
+from anchorvae.pipeline.params_file import ParamsLoader
 
 ROOT = Path(__file__).resolve().parents[1]
 

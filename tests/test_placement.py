@@ -4,7 +4,14 @@ import numpy as np
 import pytest
 import torch
 
-from anchorvae.kinds import (
+from anchorvae.evaluation.placement import (
+    corner_fractions,
+    digit_centroids,
+    grid_purity,
+    is_placed,
+    normal_grid,
+)
+from anchorvae.evaluation.seed_stats import (
     chance_majority_share,
     chance_resultant_length,
     exact_interval,
@@ -12,14 +19,7 @@ from anchorvae.kinds import (
     rayleigh_p_value,
     side_of_axis,
 )
-from anchorvae.placement import (
-    corner_fractions,
-    digit_centroids,
-    grid_purity,
-    is_placed,
-    normal_grid,
-)
-from anchorvae.summary import summarize_variant
+from anchorvae.evaluation.summary import summarize_variant
 
 
 def test_all_zeros_at_minus_one_and_ones_at_plus_one():

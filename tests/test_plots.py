@@ -1,6 +1,6 @@
 import numpy as np
 
-from anchorvae.plots import headline_figure, manifold_canvas, model_figures
+from anchorvae.reports.figures import headline_figure, manifold_canvas, model_figures
 
 
 def test_manifold_canvas_uses_math_axes():
@@ -31,7 +31,7 @@ def test_figures_are_drawn_for_two_and_three_dimensions():
 
 
 def test_the_manifold_is_the_scatter_s_dotted_square_where_the_grid_was_decoded():
-    from anchorvae.placement import normal_grid
+    from anchorvae.evaluation.placement import normal_grid
 
     rng = np.random.default_rng(0)
     latent, manifold = model_figures(rng.normal(size=(40, 2)), np.arange(40) % 10,

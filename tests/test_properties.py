@@ -13,10 +13,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_stages import stage
 
-from anchorvae.cli import run_stage
-from anchorvae.config import ParamsError, load_params, parse_params
 from anchorvae.errors import UsageError
-from anchorvae.settings import DownloadSettings, RunSettings, from_env
+from anchorvae.pipeline.cli import run_stage
+from anchorvae.pipeline.params import ParamsError
+from anchorvae.pipeline.params_file import load_params, parse_params
+from anchorvae.pipeline.settings import DownloadSettings, RunSettings, from_env
 
 ROOT = Path(__file__).resolve().parents[1]
 BASE = yaml.safe_load((ROOT / "params.yaml").read_text())
@@ -29,7 +30,7 @@ EXAMPLES = settings(max_examples=150, deadline=None, derandomize=True,
 @pytest.fixture(autouse=True)
 def subnormal_floats():
     """Hypothesis draws subnormal floats, which a CPU set to flush them (what
-    anchorvae.runtime.configure_cpu does in any stage run in this worker) cannot hold."""
+    anchorvae.pipeline.runtime.configure_cpu does in any stage run in this worker) cannot hold."""
     import torch
 
     torch.set_flush_denormal(False)
@@ -170,7 +171,7 @@ ANCHORS_TEXT = st.binary(max_size=120).map(lambda b: b.decode("latin-1")) | st.b
 @EXAMPLES
 @given(text=ANCHORS_TEXT)
 def test_any_anchors_file_gives_finite_points_or_one_line(tmp_path, text):
-    from anchorvae.checkpoints import ANCHORS, read_anchor_points
+    from anchorvae.artifacts.anchor_points import ANCHORS, read_anchor_points
     from anchorvae.digits import ANCHORED_DIGITS
     from anchorvae.errors import BadInputFile
 
@@ -219,7 +220,7 @@ def damaged_report(draw):
 @given(report=damaged_report())
 def test_any_report_gives_the_readme_blocks_or_one_line(tmp_path, report):
     from anchorvae.errors import BadInputFile
-    from anchorvae.readme import report_blocks
+    from anchorvae.reports.readme import report_blocks
 
     name, text = report
     files = dict(REPORTS)
@@ -255,7 +256,7 @@ MARKER_PIECES = st.lists(
 @EXAMPLES
 @given(pieces=MARKER_PIECES)
 def test_any_markers_give_each_block_once_or_one_line(tmp_path, pieces):
-    from anchorvae.readme import check_markers, names_in, read_block, rewrite
+    from anchorvae.reports.readme import check_markers, names_in, read_block, rewrite
 
     document = tmp_path / "page.md"
     text = "\n".join(pieces)

@@ -4,9 +4,16 @@ from pathlib import Path
 
 import pytest
 
-from anchorvae.config import load_params
 from anchorvae.errors import BadInputFile, UsageError
-from anchorvae.readme import blocks, default_metrics, names_in, read_block, replace_block, rewrite
+from anchorvae.pipeline.params_file import load_params
+from anchorvae.reports.readme import (
+    blocks,
+    default_metrics,
+    names_in,
+    read_block,
+    replace_block,
+    rewrite,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCUMENTS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]

@@ -1,10 +1,10 @@
 import numpy as np
 import pytest
 
-from anchorvae.scores import SCORES, build_all_maps, map_titles, scores_by_digit
-from anchorvae.scores._base import class_mean_map
-from anchorvae.scores.donutness import build_maps as donutness_maps
-from anchorvae.scores.donutness import post_donut, post_stick
+from anchorvae.method.scores import SCORES, build_all_maps, map_titles, scores_by_digit
+from anchorvae.method.scores._base import class_mean_map
+from anchorvae.method.scores.donutness import build_maps as donutness_maps
+from anchorvae.method.scores.donutness import post_donut, post_stick
 
 
 def expected_donut_row(r: int) -> list[int]:
@@ -98,8 +98,8 @@ def test_scores_by_digit_gives_each_scores_mean_per_digit():
 
 
 def test_a_new_score_module_is_found_with_its_maps(tmp_path, monkeypatch):
-    """Adding a score is one module in anchorvae/scores: the registry finds it."""
-    import anchorvae.scores as scores
+    """Adding a score is one module in anchorvae/method/scores: the registry finds it."""
+    import anchorvae.method.scores as scores
 
     module = tmp_path / "inkiness.py"
     module.write_text(
@@ -121,7 +121,7 @@ def test_a_new_score_module_is_found_with_its_maps(tmp_path, monkeypatch):
 def synthetic_inputs(n=200, seed=0):
     import torch
 
-    from anchorvae.scores import ScoreInputs
+    from anchorvae.method.scores import ScoreInputs
 
     g = torch.Generator().manual_seed(seed)
     images = torch.rand(n, 784, generator=g, dtype=torch.float64)
@@ -132,7 +132,7 @@ def synthetic_inputs(n=200, seed=0):
 
 
 def test_a_standardised_score_has_mean_0_and_sd_1_over_the_training_images():
-    from anchorvae.scores import anchor_scores
+    from anchorvae.method.scores import anchor_scores
 
     inputs = synthetic_inputs()
     raw = anchor_scores(["donutness", "sevenness"], inputs)
@@ -144,14 +144,14 @@ def test_a_standardised_score_has_mean_0_and_sd_1_over_the_training_images():
 
 
 def test_the_label_score_cannot_be_standardised():
-    from anchorvae.scores import anchor_scores
+    from anchorvae.method.scores import anchor_scores
 
     with pytest.raises(ValueError, match="the label score takes scale raw only"):
         anchor_scores(["donutness", "label"], synthetic_inputs(), "standard")
 
 
 def test_a_few_shot_template_uses_exactly_k_images_drawn_by_its_seed():
-    from anchorvae.scores import few_shot_labels
+    from anchorvae.method.scores import few_shot_labels
 
     labels = np.arange(1000) % 10
     hidden, kept = few_shot_labels(labels, (0, 1), 10, seed=3)
@@ -171,7 +171,7 @@ def test_a_few_shot_template_uses_exactly_k_images_drawn_by_its_seed():
 
 
 def test_few_shot_class_means_are_the_means_of_the_chosen_images():
-    from anchorvae.scores import build_all_maps, few_shot_labels
+    from anchorvae.method.scores import build_all_maps, few_shot_labels
 
     rng = np.random.default_rng(0)
     images = rng.integers(0, 256, size=(500, 28, 28)).astype(np.uint8)

@@ -3,7 +3,7 @@
 import pytest
 
 from anchorvae.errors import UsageError
-from anchorvae.settings import download_settings, run_settings
+from anchorvae.pipeline.settings import download_settings, run_settings
 
 
 def test_defaults_when_nothing_is_set():

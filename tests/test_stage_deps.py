@@ -90,9 +90,10 @@ def test_a_plotting_or_trainer_module_stays_out_of_the_other_stages():
         name: {str(p) for p in import_closure(ROOT / script)}
         for name, script in stage_scripts(ROOT / "dvc.yaml").items()
     }
-    assert {n for n, c in closures.items() if "anchorvae/train.py" in c} == {"train"}
-    assert {n for n, c in closures.items() if "anchorvae/plots.py" in c} == {"templates", "plots"}
-    assert {n for n, c in closures.items() if "anchorvae/download.py" in c} == {"download"}
+    assert {n for n, c in closures.items() if "anchorvae/training/train.py" in c} == {"train"}
+    figures = {n for n, c in closures.items() if "anchorvae/reports/figures.py" in c}
+    assert figures == {"templates", "plots"}
+    assert {n for n, c in closures.items() if "anchorvae/data/download.py" in c} == {"download"}
 
 
 def test_the_runner_without_dvc_expands_dvc_yaml_as_dvc_does():
@@ -112,3 +113,20 @@ def test_the_runner_without_dvc_expands_dvc_yaml_as_dvc_does():
             if any(dep.startswith(out) for out in other["outs"] for dep in stage["deps"]):
                 assert other["name"] in ran, (stage["name"], other["name"])
         ran.add(stage["name"])
+
+
+def test_a_folder_every_module_of_which_a_stage_imports_is_listed_as_the_folder(tmp_path):
+    """Short deps lists: a package the stage uses whole is one line (its highest such
+    folder), a package it uses in part is its files."""
+    from stage_deps import _listed
+
+    for path in ("pkg/__init__.py", "pkg/whole/__init__.py", "pkg/whole/a.py",
+                 "pkg/whole/sub/b.py", "pkg/part/__init__.py", "pkg/part/c.py",
+                 "pkg/part/d.py", "pkg/e.py"):  # fmt: skip
+        (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / path).write_text("")
+    closure = {Path(p) for p in ("pkg/__init__.py", "pkg/whole/__init__.py", "pkg/whole/a.py",
+                                 "pkg/whole/sub/b.py", "pkg/part/c.py")}  # fmt: skip
+    assert _listed(closure, tmp_path) == ["pkg/__init__.py", "pkg/part/c.py", "pkg/whole"]
+    everything = {p.relative_to(tmp_path) for p in tmp_path.rglob("*.py")}
+    assert _listed(everything, tmp_path) == ["pkg"]

@@ -2,6 +2,7 @@
 
 import hashlib
 import json
+import math
 import subprocess
 from pathlib import Path
 
@@ -11,10 +12,9 @@ import pytest
 import torch
 import yaml
 
-from anchorvae.checkpoints import model_path, read_history, trained_seeds
+from anchorvae.artifacts.models import load_checkpoint, model_path, read_history, trained_seeds
 from anchorvae.errors import StageFailure, UsageError
-from anchorvae.metrics import headline_paths
-from anchorvae.model import load_checkpoint
+from anchorvae.evaluation.metrics import headline_paths
 
 from conftest import stage_module
 from synthetic import pins_of, write_raw_files
@@ -186,7 +186,7 @@ def test_diverging_training_writes_nothing(workdir, tmp_path):
 
 
 def test_unknown_variant_and_mismatched_scores_are_usage_errors(workdir, tmp_path):
-    from anchorvae.config import ParamsError
+    from anchorvae.pipeline.params import ParamsError
 
     with pytest.raises(ParamsError, match="variant = 'fancy' is unknown"):
         train(workdir, "fancy", tmp_path / "x")
@@ -278,6 +278,7 @@ def test_classifier_evaluate_summarize_chain(workdir):
         "aligned",
         "anchor_point_read",
         "anchor_decode",
+        "anchor_distance",
         "test_recon",
         "test_kl",
         "recon_accuracy",
@@ -290,6 +291,10 @@ def test_classifier_evaluate_summarize_chain(workdir):
     assert 0 <= control["anchor_decode"] <= 1 and "anchor_point_read" in control
     points = json.loads((workdir / "models" / "anchored" / "anchors.json").read_text())["points"]
     assert len(points) == 10 and len(points[0]) == 2
+    # how far out the decoded points lie: the anchored variant's, for both
+    distance = (math.hypot(*points[0]) + math.hypot(*points[1])) / 2
+    assert metrics["anchor_distance"] == pytest.approx(distance, rel=1e-6)
+    assert control["anchor_distance"] == metrics["anchor_distance"]
     assert json.loads((workdir / "models" / "baseline" / "anchors.json").read_text()) == {
         "points": None
     }

@@ -3,7 +3,7 @@
     python tools/clean_staging.py    # in the repository: every top folder of dvc.yaml's outs
 
 Outputs are built under a temporary ``.tmp-*`` name and renamed into place
-(anchorvae/atomic.py); a run killed with SIGKILL leaves that entry behind. Every stage
+(anchorvae/artifacts/atomic.py); a run killed with SIGKILL leaves that entry behind. Every stage
 clears the folders it writes to, but a stage that DVC finds cached never starts, so
 `make repro` clears them first. Run it only while no `dvc repro` runs in this workspace.
 """
@@ -17,7 +17,7 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the project, if not installed
 
-from anchorvae.atomic import remove_staging  # noqa: E402
+from anchorvae.artifacts.atomic import remove_staging  # noqa: E402
 
 
 def output_folders(dvc_yaml: Path) -> list[Path]:

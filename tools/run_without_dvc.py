@@ -25,9 +25,10 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # the project, where it is not installed (a lent GPU)
 
-from anchorvae.config import ParamsError, load_params, parse_params  # noqa: E402
 from anchorvae.errors import UsageError  # noqa: E402
-from anchorvae.overrides import apply_overrides  # noqa: E402
+from anchorvae.pipeline.overrides import apply_overrides  # noqa: E402
+from anchorvae.pipeline.params import ParamsError  # noqa: E402
+from anchorvae.pipeline.params_file import load_params, parse_params  # noqa: E402
 
 ITEM = re.compile(r"\$\{item\.(\w+)\}")
 PARAM_REF = re.compile(r"^\$\{([\w.]+)\}$")

@@ -148,10 +148,15 @@ def mismatches(root: Path = ROOT) -> dict[str, tuple[set[Path], set[Path]]]:
 
 
 def _listed(closure: set[Path], root: Path) -> list[str]:
-    """A closure as dvc.yaml lists it: a package that imports all its modules as a folder."""
-    folders = {p.parent for p in closure if p.name == "__init__.py" and (
-        "iter_modules" in (root / p).read_text())}  # fmt: skip
-    files = [str(p) for p in sorted(closure) if p.parent not in folders]
+    """A closure as dvc.yaml lists it: files, then each folder of which every .py file is
+    in the closure as the folder alone (the highest such; short lists, and a module added
+    to a folder the stage uses as a whole needs no dvc.yaml edit)."""
+    whole = {
+        folder for path in closure for folder in path.parents
+        if folder != Path(".") and _expand(str(folder), root) <= closure
+    }  # fmt: skip
+    folders = {f for f in whole if not any(parent in whole for parent in f.parents)}
+    files = [str(p) for p in sorted(closure) if not any(f in p.parents for f in folders)]
     return files + [str(folder) for folder in sorted(folders)]
 
 

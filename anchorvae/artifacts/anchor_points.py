@@ -1,0 +1,91 @@
+"""anchors.json, a variant's anchor points: written by `train` beside its checkpoints,
+read (here, and nowhere else) by `evaluate`, which decodes them.
+
+<models>/<variant>/anchors.json   {"points": (10, D) anchor point of each digit, or null}
+
+A plain VAE's file holds null and it decodes the control's points, which sit beside its
+folder (anchorvae/method/anchors.py says which variant decodes which). What a file
+holds must agree with the params that trained it: a BadInputFile naming it otherwise.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+
+import torch
+
+from anchorvae.digits import ANCHORED_DIGITS, N_DIGITS
+from anchorvae.errors import BadInputFile
+from anchorvae.method.anchors import CONTROL, Anchoring, decodes_own_points, has_anchors
+
+ANCHORS = "anchors.json"
+
+
+def write_anchor_points(folder: str | Path, points: torch.Tensor | None) -> None:
+    """Write ``points`` (10, D), or null for a plain VAE, into ``folder`` (made atomic by
+    the caller)."""
+    listed = None if points is None else points.tolist()
+    (Path(folder) / ANCHORS).write_text(json.dumps({"points": listed}, indent=1) + "\n")
+
+
+def read_anchor_points(folder: str | Path, latent_dims: int) -> torch.Tensor | None:
+    """The (10, latent_dims) anchor points the train stage wrote into ``folder``, None
+    where it wrote ``null`` (a plain VAE). A missing file, or points of another shape or
+    not finite where a digit is decoded, is a BadInputFile naming the file."""
+    path = Path(folder) / ANCHORS
+    try:
+        points = json.loads(path.read_text())["points"]
+        if points is None:
+            return None
+        points = torch.tensor(points, dtype=torch.float64)
+    except FileNotFoundError:
+        raise BadInputFile(f"{path} is missing: run the train stage") from None
+    except (OSError, ValueError, KeyError, TypeError, OverflowError, RuntimeError) as err:
+        reason = " ".join(str(err).split())[:80]
+        raise BadInputFile(f"{path} is not an anchors file ({reason})") from None
+    _check_points(path, points, latent_dims)
+    return points.float()
+
+
+def _check_points(path: Path, points: torch.Tensor, latent_dims: int) -> None:
+    """(10, D) points, finite in the decoded digits' rows; a row of NaN is allowed for a
+    digit that had no training image (anchorvae.method.anchors.anchor_points), inf nowhere."""
+    expected = (N_DIGITS, latent_dims)
+    if tuple(points.shape) != expected:
+        raise BadInputFile(f"{path} holds points of shape {tuple(points.shape)}, expected "
+                           f"{expected} (a point per digit): run the train stage")  # fmt: skip
+    decoded = points[list(ANCHORED_DIGITS)]
+    rows_ok = points.isfinite().all(dim=1) | points.isnan().all(dim=1)
+    if not decoded.isfinite().all() or not rows_ok.all():
+        raise BadInputFile(f"{path} holds points that are not finite numbers: run the train "
+                           "stage")  # fmt: skip
+
+
+def points_to_decode(
+    models: str | Path, name: str, variants: Mapping[str, Anchoring], latent_dims: int
+) -> torch.Tensor | None:
+    """The (10, D) anchor points the evaluation of variant ``name`` (its models in folder
+    ``models``; ``variants``: params.yaml's) decodes: its own if it is anchored or a CVAE;
+    else the control's, which sit beside its folder (None when the control has no anchors
+    either, at anchor_rate 0)."""
+    own = _expected_points(Path(models), name, variants, latent_dims)
+    if decodes_own_points(variants[name]):
+        return own
+    return _expected_points(Path(models).parent / CONTROL, CONTROL, variants, latent_dims)
+
+
+def _expected_points(
+    folder: Path, name: str, variants: Mapping[str, Anchoring], dims: int
+) -> torch.Tensor | None:
+    points = read_anchor_points(folder, dims)
+    variant = variants[name]
+    own = decodes_own_points(variant)
+    if own == (points is None):
+        holds = "no anchor points" if own else "anchor points"
+        which = ("anchored" if has_anchors(variant) else "a CVAE" if own
+                 else "a plain VAE (no anchors or rate 0)")  # fmt: skip
+        raise BadInputFile(f"{folder}/anchors.json holds {holds}, but variant {name} is "
+                           f"{which} in params.yaml: run the train stage")  # fmt: skip
+    return points

@@ -1,0 +1,124 @@
+"""The files of one model's evaluation, written by `evaluate`, read by `summarize` and
+`plots` (here, and nowhere else).
+
+<folder>/metrics.json   scalar metrics
+<folder>/centroids.tsv  digit, z1..zD: mean code of each digit
+<folder>/latent.csv     z1..zD, digit: encoder means of a fixed test subset
+<folder>/grid.npy       uint8 (n, n, 28, 28) decoded grid (latent_dims = 2 only)
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+from anchorvae.artifacts.tables import read_csv, read_json
+from anchorvae.digits import N_DIGITS
+from anchorvae.errors import BadInputFile, UsageError
+
+
+@dataclass
+class Evaluation:
+    """What the files of one model's evaluation hold."""
+
+    metrics: dict  # scalar metrics of this model (anchorvae/evaluation/evaluate.py)
+    centroids: torch.Tensor  # (10, latent_dims) mean code per digit
+    sample_codes: torch.Tensor  # (sample_size, latent_dims) encoder means of a fixed subset
+    sample_labels: torch.Tensor  # (sample_size,)
+    grid_images: torch.Tensor | None  # (n, n, 28, 28) decoded grid, latent_dims = 2 only
+
+
+def code_columns(dims: int) -> list[str]:
+    return [f"z{i + 1}" for i in range(dims)]
+
+
+def save_evaluation(folder: Path, evaluation: Evaluation) -> None:
+    """Write into ``folder`` (the caller makes it atomic)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "metrics.json").write_text(json.dumps(evaluation.metrics, indent=2) + "\n")
+    columns = code_columns(evaluation.centroids.shape[1])
+    centroids = pd.DataFrame(evaluation.centroids.numpy(), columns=columns)
+    centroids.insert(0, "digit", range(len(centroids)))
+    centroids.to_csv(folder / "centroids.tsv", sep="\t", index=False, float_format="%.5f")
+    sample = pd.DataFrame(evaluation.sample_codes.numpy(), columns=columns)
+    sample["digit"] = evaluation.sample_labels.numpy()
+    sample.to_csv(folder / "latent.csv", index=False, float_format="%.5f")
+    if evaluation.grid_images is not None:
+        pixels = (evaluation.grid_images.clamp(0, 1) * 255).round().to(torch.uint8)
+        np.save(folder / "grid.npy", pixels.numpy())
+
+
+def load_result(folder: Path) -> dict:
+    """{"metrics": dict, "centroids": (10, D) tensor} of one evaluated model; a file that
+    is missing is a UsageError, one that is not what `evaluate` writes a BadInputFile."""
+    paths = [folder / "metrics.json", folder / "centroids.tsv"]
+    for path in paths:
+        if not path.is_file():
+            raise UsageError(f"{path} is missing: run the evaluate stage first")
+    metrics = read_json(paths[0])
+    if not isinstance(metrics, dict) or not all(_is_number(v) for v in metrics.values()):
+        raise BadInputFile(f"{paths[0]}: not the evaluate stage's metrics (a mapping of "
+                           "numbers): rerun it")  # fmt: skip
+    _check_finite(paths[0], metrics)
+    centroids = read_csv(paths[1], sep="\t")
+    columns = ["digit", *code_columns(len(centroids.columns) - 1)]
+    if list(centroids.columns) != columns or len(centroids) != N_DIGITS or not all(
+        pd.api.types.is_numeric_dtype(centroids[c]) for c in columns
+    ):  # fmt: skip
+        raise BadInputFile(f"{paths[1]}: not the evaluate stage's centroids ({N_DIGITS} rows "
+                           f"of digit, z1..zD numbers): rerun it")  # fmt: skip
+    codes = centroids.set_index("digit").to_numpy()
+    return {"metrics": metrics, "centroids": torch.tensor(codes)}
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float))  # a bool is an int: a flag such as placed
+
+
+# A share of a digit's test images is NaN where the test set has none of that digit (the
+# same for every model); any other number that is not finite is a broken model.
+MAY_BE_NAN = ("zeros_in_corner", "ones_in_corner", "zeros_on_side", "ones_on_side")
+
+
+def _check_finite(path: Path, metrics: dict) -> None:
+    for key, value in metrics.items():
+        if key not in MAY_BE_NAN and isinstance(value, float) and not math.isfinite(value):
+            raise BadInputFile(
+                f"{path}: {key} = {value} is not finite: the model is broken, not a result "
+                "(retrain it)"
+            )
+
+
+def load_sample(folder: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """(codes (N, D), digit labels (N,), decoded grid or None) of one evaluated model."""
+    path = folder / "latent.csv"
+    if not path.is_file():
+        raise UsageError(f"{path} is missing: run the evaluate stage first")
+    sample = read_csv(path)
+    codes = [c for c in sample.columns if c != "digit"]
+    if "digit" not in sample or not codes or sample.empty or sample.isna().any().any() or not all(
+        pd.api.types.is_numeric_dtype(sample[c]) for c in sample.columns
+    ):  # fmt: skip
+        raise BadInputFile(f"{path}: not the evaluate stage's sample (rows of z1..zD, digit "
+                           "numbers, none empty): rerun it")  # fmt: skip
+    grid_file = folder / "grid.npy"
+    grid = _grid(grid_file) if grid_file.exists() else None
+    return sample[codes].to_numpy(), sample["digit"].to_numpy(), grid
+
+
+def _grid(path: Path) -> np.ndarray:
+    try:
+        grid = np.load(path, allow_pickle=False)
+    except (OSError, ValueError, EOFError) as err:
+        reason = " ".join(str(err).split())[:80]
+        raise BadInputFile(f"{path} is not a .npy array ({reason}): rerun evaluate") from None
+    if grid.dtype != np.uint8 or grid.ndim != 4 or grid.shape[0] != grid.shape[1]:
+        raise BadInputFile(f"{path} holds {grid.dtype} of shape {grid.shape}, expected uint8 "
+                           "(n, n, 28, 28): rerun the evaluate stage")  # fmt: skip
+    return grid

@@ -1,0 +1,172 @@
+"""Evaluate every trained seed of a variant at once: placement, decoded grid, cost in fit.
+
+The seeds' VAEs run as one stacked ensemble (the trainer's, anchorvae/training/ensemble.py), over
+the test images in large batches; the classifier reads every member's reconstructions
+and decoded grid in large batches too. Sums stay on the device and the results go to
+the host once, then each model's metrics are taken from its slice. A CVAE is given each
+test image's label to encode and decode it, and the intended digit's label to decode its
+anchor samples (prior samples: its points are the origin); it decodes no grid, which
+would need one label for every cell.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from anchorvae.artifacts.evaluations import Evaluation
+from anchorvae.digits import ANCHORED_DIGITS
+from anchorvae.evaluation.placement import (
+    corner_fractions,
+    digit_centroids,
+    grid_purity,
+    is_aligned,
+    is_placed,
+    normal_grid,
+    side_fractions,
+)
+from anchorvae.method.anchors import anchor_distance
+from anchorvae.method.loss import kl_to_standard_normal
+from anchorvae.method.model import one_hot
+from anchorvae.training.ensemble import Ensemble
+
+SAMPLE_SEED = 0  # the latent-sample subset is the same for every model, for comparison
+ANCHOR_SAMPLES = 256  # codes drawn from N(anchor point, I) per anchored digit
+ANCHOR_SEED = 0  # the same draws for every model: a difference is the models'
+MEMBER_IMAGES = 2**19  # members x images per batch: about 1.6 GB of float32 reconstructions
+# Images the classifier reads at once: on the 2-core CPU 2048 took 1.8 s for 40,000
+# images against 2.3 s at 4096 (cache-sized); a GPU wants as many as fit (not measured).
+CLASSIFY_BATCH = {"cpu": 2048, "cuda": 32768}
+
+
+def _fit(model, x: torch.Tensor, *y) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """One member on x (B, pixels) (and a CVAE's labels y (B, classes)): means (B, D),
+    reconstructions of the means (B, pixels) and [summed squared error, summed KL to
+    N(0, I)]: deterministic, no noise drawn."""
+    mu, logvar = model.encode(x, *y)
+    recon = model.decode(mu, *y)
+    sums = torch.stack([torch.sum((recon - x) ** 2), kl_to_standard_normal(mu, logvar)])
+    return mu, recon, sums
+
+
+def _classify(classifier, images: torch.Tensor) -> torch.Tensor:
+    """(..., pixels) -> (...) predicted digits, on the images' device."""
+    flat = images.reshape(-1, images.shape[-1])
+    batch = CLASSIFY_BATCH.get(images.device.type, CLASSIFY_BATCH["cpu"])
+    labels = [classifier(chunk).argmax(dim=1) for chunk in flat.split(batch)]
+    return torch.cat(labels).reshape(images.shape[:-1])
+
+
+def _members(ensemble: Ensemble, *tensors: torch.Tensor | None) -> list[torch.Tensor]:
+    """Each given tensor (B, ...) on the ensemble's device, the same for every member
+    (K, B, ...); None (a VAE's absent condition) left out."""
+    k, device = ensemble.size, ensemble.device
+    return [t.to(device).expand(k, *t.shape) for t in tensors if t is not None]
+
+
+@torch.no_grad()
+def fit_and_read(
+    ensemble: Ensemble, classifier, images: torch.Tensor, conditions: torch.Tensor | None = None
+) -> tuple:
+    """Per member: (sums (K, 2) float64, means (K, N, D), reconstructions read (K, N)),
+    on the ensemble's device; a CVAE's ``conditions`` (N, classes). The KL is to N(0, I)
+    without anchoring: the same yardstick for every variant."""
+    k, device = ensemble.size, ensemble.device
+    sums = torch.zeros(k, 2, dtype=torch.float64, device=device)
+    means, read = [], []
+    chunk = max(1, MEMBER_IMAGES // k)
+    x_chunks = images.split(chunk)
+    y_chunks = [None] * len(x_chunks) if conditions is None else conditions.split(chunk)
+    for x, y in zip(x_chunks, y_chunks, strict=True):
+        mu, recon, batch_sums = ensemble.map(_fit, *_members(ensemble, x, y))
+        sums += batch_sums.double()
+        means.append(mu)
+        read.append(_classify(classifier, recon))
+    return sums, torch.cat(means, dim=1), torch.cat(read, dim=1)
+
+
+@torch.no_grad()
+def decoded_grids(ensemble: Ensemble, n: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """(codes (n, n, 2), images (K, n, n, pixels)) decoded at standard-normal quantiles."""
+    codes = normal_grid(n)
+    flat = codes.reshape(1, -1, 2).expand(ensemble.size, -1, -1).to(ensemble.device)
+    images = ensemble.map(lambda model, z: model.decode(z), flat)  # (K, n*n, pixels)
+    return codes, images.reshape(ensemble.size, n, n, -1)
+
+
+def anchor_codes(points: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(codes (A * (1 + ANCHOR_SAMPLES), D), their intended digits): the anchored digits'
+    points of ``points`` (10, D), then ANCHOR_SAMPLES draws from N(point, I) around each."""
+    digits = torch.tensor(ANCHORED_DIGITS)
+    centres = points[digits]  # (A, D)
+    g = torch.Generator().manual_seed(ANCHOR_SEED)
+    noise = torch.randn(len(digits), ANCHOR_SAMPLES, centres.shape[1], generator=g)
+    codes = torch.cat([centres, (centres[:, None] + noise).flatten(0, 1)])
+    return codes, torch.cat([digits, digits.repeat_interleave(ANCHOR_SAMPLES)])
+
+
+@torch.no_grad()
+def anchor_reads(
+    ensemble: Ensemble, classifier, points: torch.Tensor, classes: int = 0
+) -> dict[str, torch.Tensor]:
+    """Per member (K,): the share of the anchored digits whose anchor point decodes to an
+    image read as that digit, and the same share over the samples around the points. A
+    CVAE (``classes`` > 0) decodes each code with its intended digit's one-hot label. And
+    how far out those points lie (the same for every member)."""
+    codes, intended = anchor_codes(points)
+    y = one_hot(intended, classes)
+    decoded = ensemble.map(lambda model, *zy: model.decode(*zy), *_members(ensemble, codes, y))
+    right = (_classify(classifier, decoded).cpu() == intended).float()  # (K, codes)
+    n = len(ANCHORED_DIGITS)
+    distance = torch.full((ensemble.size,), anchor_distance(points), dtype=torch.float64)
+    return {"anchor_point_read": right[:, :n].mean(1), "anchor_decode": right[:, n:].mean(1),
+            "anchor_distance": distance}  # fmt: skip
+
+
+def evaluate_seeds(
+    vaes: list, classifier, images: torch.Tensor, labels: torch.Tensor, grid_size: int,
+    sample_size: int, device: torch.device, points: torch.Tensor | None = None,
+) -> list[Evaluation]:  # fmt: skip
+    """Every per-model number of each VAE (trained seeds of one variant), in their order;
+    grid metrics are absent (not 0) unless latent_dims = 2 and the VAE is no CVAE, anchor
+    reads unless the anchor ``points`` (10, D) are given (anchorvae/method/anchors.py)."""
+    ensemble = Ensemble([vae.eval() for vae in vaes], device)
+    classifier = classifier.to(device).eval()
+    classes = vaes[0].config.classes
+    conditions = one_hot(labels, classes)
+    sums, means, read = (t.cpu() for t in fit_and_read(ensemble, classifier, images, conditions))
+    sums /= len(images)  # per image
+    grids: list = [None] * ensemble.size  # per member: (codes, cells read, cell images)
+    if means.shape[-1] == 2 and conditions is None:
+        codes, decoded = decoded_grids(ensemble, grid_size)
+        cells_read, decoded = _classify(classifier, decoded).cpu(), decoded.cpu()
+        grids = [(codes, cells_read[i], decoded[i]) for i in range(ensemble.size)]
+    reads = {} if points is None else anchor_reads(ensemble, classifier, points, classes)
+    subset = torch.randperm(len(images), generator=torch.Generator().manual_seed(SAMPLE_SEED))
+    subset = subset[:sample_size]
+    evaluations = []
+    for i in range(ensemble.size):
+        evaluation = _evaluation(means[i], sums[i], read[i], labels, grids[i], subset)
+        evaluation.metrics.update({key: value[i].item() for key, value in reads.items()})
+        evaluations.append(evaluation)
+    return evaluations
+
+
+def _evaluation(means, sums, read, labels, grid, subset) -> Evaluation:
+    """One model's Evaluation from its slices: means (N, D), per-image [SSE, KL], its
+    reconstructions read (N,), and (codes, grid read, grid images) or None."""
+    centroids = digit_centroids(means, labels)
+    metrics = {
+        **corner_fractions(means, labels),
+        "placed": is_placed(centroids),
+        **side_fractions(means, labels),
+        "aligned": is_aligned(centroids),
+        "test_recon": sums[0].item(),
+        "test_kl": sums[1].item(),
+        "recon_accuracy": (read == labels).float().mean().item(),
+    }
+    grid_images = None
+    if grid is not None:
+        codes, predicted, decoded = grid
+        metrics.update(grid_purity(codes, predicted))
+        grid_images = decoded.reshape(*predicted.shape, 28, 28)
+    return Evaluation(metrics, centroids, means[subset], labels[subset], grid_images)

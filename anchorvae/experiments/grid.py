@@ -1,0 +1,142 @@
+"""A grid: one question asked across trained models, declared in params.yaml (`grids:`).
+
+Each cell is the workspace's params with one value of each axis set (every combination,
+or each axis varied alone from the workspace's value), the grid's variants kept and its
+seeds trained: nothing but `dvc exp run -S` values, run as one queued DVC experiment
+named ``<grid>-<what differs>`` (``<grid>-base`` for the workspace's own values). Read
+back, a grid is one table: a row per cell and variant, every statistic of the summarize
+stage's ``metrics/details.json`` flattened beside the cell's axis values.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from anchorvae.artifacts.summaries import by_variant
+from anchorvae.evaluation.metrics import BY_KEY
+from anchorvae.evaluation.summary import summarize
+from anchorvae.pipeline.params import GridParams, Params, ParamsError
+
+DETAILS = "metrics/details.json"  # what summarize writes, committed in each experiment
+CENTROIDS = "metrics/centroids.csv"
+MODELS = "metrics/models.csv"
+
+
+@dataclass(frozen=True)
+class Cell:
+    name: str  # the DVC experiment's
+    values: dict[str, Any]  # axis key -> this cell's value, every axis
+
+    @property
+    def label(self) -> str:
+        return ", ".join(short(v) for v in self.values.values()) or "params.yaml"
+
+
+def text(value: Any) -> str:
+    """A value as `-S` takes it (YAML: booleans lower case, floats with their point)."""
+    return str(value).lower() if isinstance(value, bool) else repr(value) if isinstance(
+        value, float) else str(value)  # fmt: skip
+
+
+def short(value: Any) -> str:
+    """A value in a cell's name or label: a float as the shortest text that reads back the
+    same (so that no two values share a name), without a trailing ".0"."""
+    shown = text(value)
+    return shown[:-2] if isinstance(value, float) and shown.endswith(".0") else shown
+
+
+def lookup(raw: dict, key: str) -> Any:
+    """The value at a dotted ``key`` of a params mapping; ParamsError if there is none."""
+    value = raw
+    for part in key.split("."):
+        if not isinstance(value, dict) or part not in value:
+            raise ParamsError(f"grid axis {key} is not a key of params.yaml")
+        value = value[part]
+    return value
+
+
+def cells(name: str, grid: GridParams, raw: dict) -> list[Cell]:
+    """The grid's cells in its axes' order. ``raw``: the workspace's params mapping."""
+    base = {key: lookup(raw, key) for key in grid.axes}
+    if grid.factorial:
+        combos = [dict(zip(grid.axes, values, strict=True))
+                  for values in itertools.product(*grid.axes.values())]  # fmt: skip
+    else:  # each axis alone; the workspace's cell where its value comes, else first
+        combos = [{**base, key: v} for key, values in grid.axes.items() for v in values]
+        combos = combos if base in combos else [base, *combos]
+    unique = [c for i, c in enumerate(combos) if c not in combos[:i]]
+    return [Cell(_cell_name(name, values, base), values) for values in unique]
+
+
+def _cell_name(grid: str, values: dict, base: dict) -> str:
+    differs = [
+        f"{key.rsplit('.', 1)[-1]}-{short(v)}" for key, v in values.items() if v != base[key]
+    ]
+    return "-".join([grid, *differs]) if differs else f"{grid}-base"
+
+
+def hydra_text(value: Any) -> str:
+    """A value as `-S` takes it, a mapping or a list too (Hydra's override grammar)."""
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}: {hydra_text(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, list):
+        return "[" + ", ".join(hydra_text(v) for v in value) + "]"
+    return text(value)
+
+
+def overrides(cell: Cell, grid: GridParams, params: Params) -> list[str]:
+    """The `dvc exp run -S` values of one cell: its axis values, the seeds, every variant
+    the grid does not keep removed, and the references it names added as variants."""
+    flags = [f"{key}={text(value)}" for key, value in cell.values.items()]
+    flags.append(f"seeds=[{','.join(str(s) for s in range(grid.seeds))}]")
+    flags += [f"~variants.{v}" for v in params.variants if v not in grid.variants]
+    flags += [f"+variants.{v}={hydra_text(params.references[v].model_dump())}"
+              for v in grid.variants if v in params.references]  # fmt: skip
+    return flags
+
+
+def grid_of(params: Params, name: str) -> GridParams:
+    """The named grid, its variants and metrics checked; ParamsError naming what is allowed."""
+    if name not in params.grids:
+        raise ParamsError(f"grid {name!r} is unknown: allowed are {', '.join(params.grids)} "
+                          "(params.yaml `grids:`)")  # fmt: skip
+    grid = params.grids[name]
+    known = [*params.variants, *params.references]
+    if "baseline" not in grid.variants or not set(grid.variants) <= set(known):
+        raise ParamsError(
+            f"grids.{name}.variants = {grid.variants} is invalid: expected keys of variants "
+            f"or references ({', '.join(known)}), baseline among them"
+        )  # here, not in the schema: a cell without a variant must still be valid params
+    unknown = [m for m in grid.metrics if m not in BY_KEY]
+    if unknown:
+        raise ParamsError(f"grids.{name}.metrics = {grid.metrics} is invalid: {unknown[0]!r} is "
+                          f"not a metric: allowed are {', '.join(BY_KEY)}")  # fmt: skip
+    return grid
+
+
+def planned_experiments(params: Params, name: str, raw: dict) -> list[tuple[str, list[str]]]:
+    """(experiment name, `-S` overrides) of every cell, in the grid's order."""
+    grid = grid_of(params, name)
+    return [(c.name, overrides(c, grid, params)) for c in cells(name, grid, raw)]
+
+
+def rows(cell: Cell, state: str, summary: dict | None, variants: list[str]) -> list[dict]:
+    """The table rows of one cell: per variant, its axis values and flat statistics."""
+    records = []
+    for variant in variants:
+        stats = (summary or {}).get(variant)
+        flat = pd.json_normalize(stats, sep=".").iloc[0].to_dict() if stats else {}
+        ran = state if flat or state != "Success" else "Failed"  # ran, but left no summary
+        records.append({"experiment": cell.name, "state": ran, "label": cell.label,
+                        **cell.values, "variant": variant, **flat})  # fmt: skip
+    return records
+
+
+def from_tables(cell: Cell, models: pd.DataFrame, centroids: pd.DataFrame) -> list[dict]:
+    """A cell's rows from copied per-model tables (a run without DVC, e.g. on a GPU)."""
+    summary = summarize(by_variant(models, centroids))
+    return rows(cell, "Success", summary, list(summary))

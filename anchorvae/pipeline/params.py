@@ -1,0 +1,254 @@
+"""The one schema of params.yaml: typed, validated by pydantic, unknown keys rejected.
+
+Every stage loads its params through params_file.load_params. A bad value raises
+:class:`ParamsError` whose message is one line naming the key, the value and what is
+allowed (each field's ``description``); the stage runner turns it into exit code 2.
+params.yaml is the one home of every value: no field has a default here, but one:
+``variants.<name>.conditional`` (false), so that every variant trained before the CVAE
+kept its params, and with them its models in DVC's run cache.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+
+class ParamsError(ValueError):
+    """A value in params.yaml is missing, of the wrong type or out of range."""
+
+
+INT32_MAX = 2**31 - 1  # torch.set_num_threads and tensor sizes take C ints
+SEED_MAX = 2**32 - 1  # NumPy seeds are unsigned 32-bit
+RATE_MAX = 1000.0  # anchor rates beyond this only saturate the KL
+NAME_PATTERN = re.compile(r"[a-z][a-z0-9_]*")  # matched in full: `$` passes "x\n"
+
+
+def _int(lo: int, hi: int) -> Any:
+    return Annotated[int, Field(ge=lo, le=hi, description=f"an integer >= {lo:g} and <= {hi:g}")]
+
+
+def _number(lo: float, hi: float, open_low: bool = False) -> Any:
+    low = Field(gt=lo) if open_low else Field(ge=lo)
+    allowed = f"a number {'>' if open_low else '>='} {lo:g} and <= {hi:g}"
+    return Annotated[float, low, Field(le=hi, description=allowed)]
+
+
+class Section(BaseModel):
+    """Strict types (no "3" for 3, no true for 1), finite numbers, no unknown keys."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, allow_inf_nan=False)
+
+
+class TemplatesParams(Section):
+    # post: the blog post's donut/stick geometry; class_mean: the mean 0 and mean 1
+    kind: Literal["post", "class_mean"] = Field(
+        description="one of post, class_mean (the old name 'seed' is now 'post')"
+    )
+    # class_mean only: the mean of this many training 0s and 1s, 0 = of every one
+    shots: _int(0, INT32_MAX)
+    seed: _int(0, SEED_MAX)  # draws the shots (recorded in data/templates/shots.json)
+
+    @model_validator(mode="after")
+    def _shots_of_class_means(self) -> TemplatesParams:
+        if self.kind == "post" and self.shots:
+            raise ParamsError(
+                f"templates.shots = {self.shots} is invalid with templates.kind = post, whose "
+                "templates read no labels: expected 0, or templates.kind = class_mean"
+            )
+        return self
+
+
+class TrainParams(Section):
+    epochs: _int(1, 100_000)  # passes over the training set
+    batch_size: _int(1, INT32_MAX)  # images per Adam step
+    lr: _number(0, 10, open_low=True)  # Adam learning rate
+    latent_dims: _int(1, 1024)  # size of the latent code
+    # a key of anchorvae.method.model.ARCHITECTURES (the names are repeated here so that a bad
+    # one is refused before torch loads; tests/test_config.py holds them equal)
+    architecture: Literal["mlp", "conv"] = Field(description="one of mlp, conv")
+    limit: _int(0, INT32_MAX)  # first N training images; 0 = all
+
+
+def _is_number(value: Any) -> bool:
+    """A finite int or float, as the strict schema takes them (not a bool, not "1")."""
+    if isinstance(value, bool):
+        return False
+    return isinstance(value, int) or (isinstance(value, float) and math.isfinite(value))
+
+
+class VariantParams(Section):
+    anchor_rate: _number(0, RATE_MAX)  # 0 = plain VAE
+    # raw: each score as it comes; standard: each shifted and scaled to mean 0 and sd 1
+    # over the training images (no labels read), so that the rate sets the point's reach
+    scale: Literal["raw", "standard"] = Field(description="one of raw, standard")
+    # score name (a module of anchorvae/method/scores) -> its latent direction d_k: a list of
+    # train.latent_dims numbers, or one number c for c (1, ..., 1) in any latent size
+    anchors: dict[str, Any] = Field(
+        description="a mapping from a score (one of: {scores}) to a non-zero number or list "
+        "of numbers within +-1000"
+    )
+
+    @field_validator("anchors")
+    @classmethod
+    def _known_nonzero_directions(cls, anchors: dict, info: ValidationInfo) -> dict:
+        scores = (info.context or {}).get("scores")
+        if scores is not None and not set(anchors) <= set(scores):
+            raise ValueError("unknown score")
+        for direction in anchors.values():
+            values = direction if isinstance(direction, list) else [direction]
+            if not values or not all(_is_number(v) for v in values):
+                raise ValueError("not a number or a list of numbers")
+            if all(v == 0 for v in values) or any(abs(v) > RATE_MAX for v in values):
+                raise ValueError("zero or out of range")
+        return {score: ([float(v) for v in d] if isinstance(d, list) else float(d))
+                for score, d in anchors.items()}  # fmt: skip
+
+    # true: a CVAE, the label one-hot into the encoder and the decoder (anchorvae/method/model.py);
+    # it decodes prior samples with the label, its "known semantics" (anchorvae/method/anchors.py)
+    conditional: bool = Field(False, description="true or false")
+
+
+class ClassifierParams(Section):
+    epochs: _int(1, 100_000)
+    batch_size: _int(1, INT32_MAX)
+    lr: _number(0, 10, open_low=True)
+    seed: _int(0, SEED_MAX)
+
+
+class EvaluateParams(Section):
+    grid_size: _int(2, 1000)  # decoded grid is n x n
+    sample_size: _int(1, INT32_MAX)  # test means kept for scatters
+
+
+KEY_PATTERN = re.compile(r"[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*")
+
+
+class GridParams(Section):
+    """A question asked across trained models (`make grid NAME=<name>`): each cell is one
+    queued DVC experiment, the workspace's params with the cell's axis values set."""
+
+    # params key -> its values: each cell sets one value of each axis
+    axes: dict[str, list[Any]] = Field(
+        description="a mapping from a params key (e.g. train.latent_dims) to a non-empty list "
+        "of distinct values (numbers, names, true or false); {} = one cell, the workspace's params"
+    )
+    # false: each axis varied alone from params.yaml's own values; true: every combination
+    factorial: bool = Field(description="true or false")
+    variants: list[str] = Field(
+        min_length=1,
+        description="a non-empty list of distinct keys of `variants` or `references`, with "
+        "baseline",
+    )
+    # seeds 0..seeds-1 of every cell, one `-S seeds=[...]` argument: Linux takes at most
+    # 128 KiB in one argument, which 10,000 seeds fit (about 49 KiB) and 30,000 do not
+    seeds: _int(2, 10_000)
+    jobs: _int(1, 64)  # experiments run at once (each uses every core already)
+    # the report's table columns and figure panels, keys of METRICS in
+    # anchorvae/evaluation/metrics.py
+    metrics: list[str] = Field(
+        min_length=1,
+        description="a non-empty list of metric keys (anchorvae/evaluation/metrics.py)",
+    )
+    # metrics: a panel per metric, the cells along x; centroids: every seed's digit
+    # centroids, a panel per cell and variant
+    figure: Literal["metrics", "centroids"] = Field(description="one of metrics, centroids")
+
+    @field_validator("axes")
+    @classmethod
+    def _keys_and_distinct_values(cls, axes: dict) -> dict:
+        for key, values in axes.items():
+            if not KEY_PATTERN.fullmatch(key) or key == "seeds" or key.startswith("grids."):
+                raise ValueError("bad key")
+            if not all(isinstance(v, (str, bool)) or _is_number(v) for v in values):
+                raise ValueError("not a scalar")
+            if not values or len(set(values)) != len(values):
+                raise ValueError("empty or repeated")  # a value twice: a cell run twice
+        return axes
+
+    @field_validator("variants", "metrics")
+    @classmethod
+    def _distinct(cls, values: list) -> list:
+        if len(set(values)) != len(values):
+            raise ValueError("repeated")
+        return values
+
+
+class Params(Section):
+    templates: TemplatesParams
+    train: TrainParams
+    variants: dict[str, VariantParams] = Field(
+        description="a mapping with at least 'baseline' and 'anchored', names in [a-z0-9_]"
+    )
+    # variants that only the grids naming them train (`+variants.<name>=...` in their cells:
+    # a cell's params hold them in both): references too costly for every `make repro`
+    references: dict[str, VariantParams] = Field(
+        description="a mapping of variant names in [a-z0-9_]"
+    )
+    seeds: list[int] = Field(description=f"a non-empty list of distinct integers in 0..{SEED_MAX}")
+    classifier: ClassifierParams
+    evaluate: EvaluateParams
+    # the questions asked across many trained models, read by `make grid` only
+    grids: dict[str, GridParams] = Field(description="a mapping of grid names in [a-z0-9_]")
+
+    @field_validator("grids", "references")
+    @classmethod
+    def _names(cls, named: dict) -> dict:
+        if not all(NAME_PATTERN.fullmatch(name) for name in named):
+            raise ValueError("bad name")
+        return named
+
+    @field_validator("variants")
+    @classmethod
+    def _named_variants(cls, variants: dict) -> dict:
+        if not {"baseline", "anchored"} <= variants.keys():
+            raise ValueError("baseline or anchored missing")
+        if not all(NAME_PATTERN.fullmatch(name) for name in variants):
+            raise ValueError("bad name")
+        return variants
+
+    @field_validator("seeds")
+    @classmethod
+    def _distinct_seeds(cls, seeds: list[int]) -> list[int]:
+        if not seeds or len(set(seeds)) != len(seeds):
+            raise ValueError("empty or repeated")
+        if not all(0 <= s <= SEED_MAX for s in seeds):
+            raise ValueError("out of range")
+        return seeds
+
+    @model_validator(mode="after")
+    def _directions_fit(self) -> Params:
+        """Rules that tie one key to another (a ParamsError: its message is kept whole)."""
+        dims = self.train.latent_dims
+        for name, variant in {**self.variants, **self.references}.items():
+            section = "variants" if name in self.variants else "references"
+            for score, direction in variant.anchors.items():
+                if isinstance(direction, list) and len(direction) != dims:
+                    raise ParamsError(
+                        f"{section}.{name}.anchors.{score} = {direction} is invalid: expected "
+                        f"{dims} numbers, one per latent dimension (train.latent_dims = {dims}), "
+                        "or one number c for c (1, ..., 1)"
+                    )
+            if variant.anchor_rate > 0 and not variant.anchors:
+                raise ParamsError(
+                    f"{section}.{name}.anchor_rate = {variant.anchor_rate} is invalid: a variant "
+                    "with no anchors is the plain VAE, expected 0"
+                )
+        return self
+
+    def variant(self, name: str) -> VariantParams:
+        """The named variant; ParamsError naming the known ones if it is absent."""
+        if name not in self.variants:
+            known = ", ".join(sorted(self.variants))
+            raise ParamsError(f"variant = {name!r} is unknown: allowed are {known}")
+        return self.variants[name]

@@ -1,0 +1,105 @@
+"""A grid's figure, from its table (a row per cell and variant): its metrics along the
+cells, or every seed's digit centroids; each error bar is the metric's kind's
+(anchorvae/evaluation/kinds.py). A grid names which in params.yaml (`figure:`)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from anchorvae.digits import N_DIGITS
+from anchorvae.evaluation.metrics import BY_KEY, Metric
+from anchorvae.reports.figures import DIGIT_COLORS, plt
+from anchorvae.reports.markdown import succeeded
+
+
+def metrics_figure(table: pd.DataFrame, metrics: list[Metric], title: str) -> plt.Figure:
+    """One panel per metric, the cells along x and the variants side by side in each, a
+    point with its kind's spread; cells that did not succeed are named in the title."""
+    ok = succeeded(table)
+    experiments = list(dict.fromkeys(ok["experiment"]))
+    variants = list(dict.fromkeys(ok["variant"]))
+    labels = [ok.loc[ok["experiment"] == e, "label"].iloc[0] for e in experiments]
+    fig, axes = plt.subplots(len(metrics), 1, figsize=(max(7, 1.4 * len(labels)),
+                             2.6 * len(metrics) + 1.2), sharex=True, squeeze=False)  # fmt: skip
+    width = 0.7 / max(1, len(variants))
+    for ax, m in zip(axes[:, 0], metrics, strict=True):
+        for i, variant in enumerate(variants):
+            rows = ok[ok["variant"] == variant].set_index("experiment").reindex(experiments)
+            spread = np.array([m.kind.spread(r, m.key) for _, r in rows.iterrows()])
+            if m.in_unit_range:
+                spread = spread.clip(0, 1)
+            x = np.arange(len(experiments)) + (i - (len(variants) - 1) / 2) * width
+            error = [spread[:, 0] - spread[:, 1], spread[:, 2] - spread[:, 0]]
+            ax.errorbar(x, spread[:, 0], yerr=error, fmt="o", capsize=3, color=f"C{i}",
+                        label=variant)  # fmt: skip
+        bar = f" ({m.kind.spread_label})" if m.kind.spread_label else ""
+        ax.set_title(f"{m.title or m.name}{bar}", fontsize=10)
+        if m.in_unit_range:
+            ax.set_ylim(0, 1.03)
+        ax.grid(axis="y", color="0.9")
+    handles, names = axes[0, 0].get_legend_handles_labels()
+    fig.legend(handles, names, loc="lower center", ncol=max(1, len(variants)), fontsize=9)
+    axes[-1, 0].set_xticks(range(len(labels)), labels, rotation=20, ha="right")
+    title += _not_succeeded(table)
+    fig.suptitle(title)
+    height = fig.get_figheight()  # room in inches for the title's lines and the legend
+    fig.tight_layout(rect=(0, 0.5 / height, 1, 1 - 0.25 * (title.count("\n") + 2) / height))
+    return fig
+
+
+def _not_succeeded(table: pd.DataFrame) -> str:
+    """A title's lines naming the cells that have no result, by state."""
+    lines = ""
+    for state in sorted(set(table["state"]) - {"Success"}):
+        names = table.loc[table["state"] == state, "experiment"].unique().tolist()
+        lines += f"\n{state.lower()}: {', '.join(names)}"
+    return lines
+
+
+LABEL_BOX = {"boxstyle": "circle,pad=0.15", "fc": "white", "alpha": 0.7, "lw": 0}
+
+
+def centroid_figure(panels: dict[str, pd.DataFrame], title: str, lim: float = 3.0) -> plt.Figure:
+    """One panel per (title, centroids of its seeds): every seed's ten digit centroids
+    overlaid, one colour per digit, the digit written at its median place; what repeats
+    forms a tight cluster."""
+    cols = min(len(panels), 2)
+    rows = math.ceil(len(panels) / cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(4.6 * cols, 4.6 * rows), squeeze=False)
+    for ax in axes.flat[len(panels) :]:
+        ax.axis("off")
+    for ax, (name, chosen) in zip(axes.flat, panels.items(), strict=False):
+        axes_beyond = ["z2"] if "z2" in chosen else []  # beyond 2-D: the first two axes
+        for digit in range(N_DIGITS):
+            z = chosen.loc[chosen["digit"] == digit, ["z1", *axes_beyond]].to_numpy()
+            z = np.pad(z, ((0, 0), (0, 2 - z.shape[1])))  # a 1-D code: drawn on z2 = 0
+            z = np.clip(z, -lim, lim)  # points beyond the frame sit on its edge
+            ax.scatter(z[:, 0], z[:, 1], s=8, color=DIGIT_COLORS(digit), alpha=0.45, lw=0)
+            mid = np.median(z, axis=0)
+            ax.text(mid[0], mid[1], str(digit), fontsize=13, weight="bold", ha="center",
+                    va="center", color=DIGIT_COLORS(digit), bbox=LABEL_BOX)  # fmt: skip
+        ax.axhline(0, color="0.6", lw=0.6)
+        ax.axvline(0, color="0.6", lw=0.6)
+        ax.set(xlim=(-lim, lim), ylim=(-lim, lim), aspect="equal", xlabel="z1", ylabel="z2")
+        ax.set_title(f"{name} ({chosen['seed'].nunique()} seeds)")
+    fig.suptitle(f"{title}\n(each digit's number at its median place; points beyond ±{lim:g} "
+                 "drawn on the edge)")  # fmt: skip
+    fig.tight_layout()
+    return fig
+
+
+def grid_figure(table: pd.DataFrame, centroids: dict[str, pd.DataFrame], figure: str,
+                metrics: list[str], title: str) -> plt.Figure:  # fmt: skip
+    """The figure a grid names: its metrics along the cells, or every seed's centroids
+    (``centroids``: a cell's label -> its centroids table), a panel per cell and variant."""
+    if figure == "metrics":
+        return metrics_figure(table, [BY_KEY[m] for m in metrics], f"{title} per cell and variant")
+    panels = {}
+    for label, rows in centroids.items():
+        for variant in dict.fromkeys(rows["variant"]):
+            panel = f"{label}, {variant}" if len(centroids) > 1 else variant
+            panels[panel] = rows[rows["variant"] == variant]
+    return centroid_figure(panels, f"Digit centroids of every seed, overlaid ({title})")
