@@ -5,7 +5,7 @@ import _bootstrap  # noqa: F401  (first: ends with its parent, runs under .venv)
 
 from pathlib import Path
 
-from anchorvae.artifacts.anchor_points import points_to_decode
+from anchorvae.artifacts.anchor_points import points_to_decode, read_template_purity
 from anchorvae.artifacts.atomic import atomic_dir
 from anchorvae.artifacts.classifier import load_classifier
 from anchorvae.artifacts.evaluations import save_evaluation
@@ -42,8 +42,10 @@ def main(argv: list[str] | None = None) -> None:
         list(vaes), classifier, as_flat_floats(images), labels, e.grid_size, e.sample_size, device,
         points,
     )  # fmt: skip
+    purity = read_template_purity(args.models)  # the variant's template, the same per seed
     with atomic_dir(args.out) as tmp:
         for seed, evaluation in zip(seeds, evaluations, strict=True):
+            evaluation.metrics.update(purity)
             save_evaluation(Path(tmp) / f"seed{seed}", evaluation)
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from anchorvae.artifacts.atomic import atomic_path
+from anchorvae.artifacts.evaluations import ANCHOR_IMAGES, anchor_images
 from anchorvae.artifacts.summaries import check_tables
 from anchorvae.artifacts.tables import read_csv
 from anchorvae.errors import UsageError
@@ -29,6 +30,7 @@ from anchorvae.experiments.grid import (
 )
 from anchorvae.experiments.queue import queue_experiments, require_success, wait_for_queue
 from anchorvae.experiments.readback import (
+    cached_bytes,
     committed_csv,
     committed_json,
     experiment_revs,
@@ -38,11 +40,12 @@ from anchorvae.reports.figures import save_figure
 from anchorvae.reports.grid_figures import grid_figure
 
 
-def from_experiments(name, grid, planned) -> tuple[pd.DataFrame, dict]:
-    """The grid's table from its experiments' committed summaries, and each cell's
-    centroids (read only for a centroid figure)."""
+def from_experiments(name, grid, planned) -> tuple[pd.DataFrame, dict, dict]:
+    """The grid's table from its experiments' committed summaries, each cell's centroids
+    (read only for a centroid figure) and what each variant drew at its anchor points
+    (seed 0, from DVC's cache; a semantics figure's only)."""
     found = experiment_revs(f"{name}-")
-    records, centroids = [], {}
+    records, centroids, pictures = [], {}, {}
     for cell in planned:
         state, rev = found.get(cell.name, ("not run", None))
         where = f"experiment {cell.name}"
@@ -50,7 +53,20 @@ def from_experiments(name, grid, planned) -> tuple[pd.DataFrame, dict]:
         records += rows(cell, state, summary, grid.variants)
         if summary and grid.figure == "centroids":
             centroids[cell.label] = committed_csv(rev, CENTROIDS, where)
-    return pd.DataFrame.from_records(records), centroids
+        if summary and grid.figure == "semantics":
+            pictures.update(anchor_pictures(rev, cell.label, summary, where))
+    return pd.DataFrame.from_records(records), centroids, pictures
+
+
+def anchor_pictures(rev: str, label: str, summary: dict, where: str) -> dict:
+    """(cell label, variant) -> the images seed 0 of each variant with a decode drew at
+    its anchor points."""
+    pictures = {}
+    for variant, stats in summary.items():
+        if "anchor_decode" in stats and variant != "baseline":  # the baseline: the control
+            path = ANCHOR_IMAGES.format(variant=variant, seed=0)
+            pictures[(label, variant)] = anchor_images(cached_bytes(rev, path), f"{where}: {path}")
+    return pictures
 
 
 def from_folder(folder: str, planned) -> tuple[pd.DataFrame, dict]:
@@ -73,11 +89,13 @@ def report(params, raw, name: str, args) -> None:
     planned = cells(name, grid, raw)
     if args.tables:
         table, centroids = from_folder(args.tables, planned)
+        pictures = {}
     else:
-        table, centroids = from_experiments(name, grid, planned)
+        table, centroids, pictures = from_experiments(name, grid, planned)
         require_success(table, [c.name for c in planned], f"make grid NAME={name}")
     seeds = table["n_seeds"].max() if args.tables else grid.seeds
-    figure = grid_figure(table, centroids, grid.figure, grid.metrics, f"{name}: {seeds} seeds")
+    title = f"{name}: {seeds} seeds"
+    figure = grid_figure(table, centroids, grid.figure, grid.metrics, title, pictures)
     with atomic_path(args.csv or f"reports/{name}.csv") as tmp:
         table.to_csv(tmp, index=False, float_format="%.5f")
     save_figure(figure, args.figure or f"reports/{name}.png", dpi=130)

@@ -1,6 +1,7 @@
 """Stage `templates`: every score's anchor maps as .npy files (one folder, what the scores
-stages read), a picture of them, and every score's mean per digit on the training set
-(what justifies a template)."""
+stages read), a picture of them, every score's mean per digit on the training set (what
+justifies a template), and what few-shot (shots.json) or label-free (made_of.json)
+templates were made of."""
 
 import _bootstrap  # noqa: F401  (first: ends with its parent, runs under .venv)
 
@@ -26,9 +27,9 @@ def main(argv: list[str] | None = None) -> None:
     images, labels = (x.numpy() for x in load_mnist(args.mnist, train=True))
     try:  # the anchored digits' class means from `shots` images each (0: from all)
         shown, kept = few_shot_labels(labels, ANCHORED_DIGITS, t.shots, t.seed)
+        maps, made_of = build_all_maps(t, images, shown)  # label-free kinds read no label
     except ValueError as err:
         raise UsageError(str(err)) from None
-    maps = build_all_maps(t.kind, images, shown)
     table = scores_by_digit(maps, images, labels)
     with atomic_dir(args.maps) as tmp:
         save_maps(tmp, maps)
@@ -40,6 +41,8 @@ def main(argv: list[str] | None = None) -> None:
             shots = {str(d): indices.tolist() for d, indices in kept.items()}
             write_json(Path(tmp) / "shots.json", {"shots": t.shots, "seed": t.seed,
                                                    "training_images": shots})  # fmt: skip
+        if made_of:  # what label-free templates were made of: clusters, images, rounds
+            write_json(Path(tmp) / "made_of.json", made_of)
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ from anchorvae.artifacts.arrays import load_scores
 from anchorvae.artifacts.atomic import atomic_dir
 from anchorvae.artifacts.models import save_models
 from anchorvae.data.mnist import as_flat_floats, load_mnist
-from anchorvae.method.anchors import anchor_directions, own_points
+from anchorvae.method.anchors import anchor_directions, has_anchors, own_points, template_purity
 from anchorvae.method.model import build_vae, config_for, one_hot
 from anchorvae.pipeline.cli import parse, parser, run_stage
 from anchorvae.pipeline.runtime import device_from_env
@@ -30,17 +30,19 @@ def main(argv: list[str] | None = None) -> None:
         n = params.train.limit
         images, scores, labels = images[:n], scores[:n], labels[:n]
     dims = params.train.latent_dims
+    directions = anchor_directions(variant, dims)  # (S, D), of the scores' columns
     model_config = config_for(dims, params.train.architecture, variant.conditional)
     trained = train_seeds(
         as_flat_floats(images), scores, params.seeds, partial(build_vae, model_config),
-        params.train, anchor_directions(variant, dims), variant.anchor_rate, device,
+        params.train, directions, variant.anchor_rate, device,
         name=args.variant, conditions=one_hot(labels, model_config.classes),
     )  # fmt: skip
     # what the evaluation decodes: where the loss pulled each digit (a CVAE: the origin)
     points = own_points(variant, scores, labels, dims)
+    purity = template_purity(scores, labels, directions) if has_anchors(variant) else None
     with atomic_dir(args.out) as tmp:
         save_models(tmp, trained.state_dicts, trained.history_records(), args.variant,
-                    model_config.to_dict(), points)  # fmt: skip
+                    model_config.to_dict(), points, purity)  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -67,8 +67,7 @@ def test_int_is_accepted_where_a_number_is_expected():
         (
             "grids.generality.axes",
             {"train.epochs": [10, 10]},
-            "grids.generality.axes = {'train.epochs': [10, 10]} is invalid: expected a mapping "
-            "from a params key",
+            "grids.generality.axes.train.epochs = [10, 10] is invalid: expected distinct values",
         ),
         ("grids.generality.axes", {"Train": [1]}, "grids.generality.axes = {'Train': [1]}"),
         ("grids.generality.axes", {"train.epochs": []}, "grids.generality.axes = "),
@@ -90,8 +89,11 @@ def test_int_is_accepted_where_a_number_is_expected():
             "templates.kind",
             "seed",
             "templates.kind = 'seed' is invalid: expected one of post, "
-            "class_mean (the old name 'seed' is now 'post')",
+            "class_mean, clusters, bootstrap (the old name 'seed' is now 'post')",
         ),  # fmt: skip
+        ("templates.clusters", 10, "templates.clusters = 10 is invalid with templates.kind = "
+         "post, which does not take it: expected 0, or templates.kind = clusters"),
+        ("templates.rounds", -1, "templates.rounds = -1 is invalid: expected an integer >= 0"),
         ("grids.study.jobs", 0, "grids.study.jobs = 0"),
         ("variants", {"baseline": {"anchor_rate": 0, "scale": "raw", "anchors": {}}},
          "variants = "),
@@ -126,8 +128,8 @@ def test_int_is_accepted_where_a_number_is_expected():
         ("variants.anchored.anchor_rate", DELETE, "variants.anchored.anchor_rate is missing"),
         ("variants.baseline.anchors", DELETE, "variants.baseline.anchors is missing"),
         ("classifier", DELETE, "classifier is missing"),
-        ("grids.generality.factorial", 1, "grids.generality.factorial = 1 is invalid: expected "
-         "true or false"),
+        ("grids.generality.combine", True, "grids.generality.combine = True is invalid: expected "
+         "one of product, each, zip"),
         ("grids.generality.figure", "bars", "grids.generality.figure = 'bars' is invalid"),
         ("grids.generality.variants", ["baseline", "anchored", "baseline"],
          "grids.generality.variants = "),

@@ -156,7 +156,7 @@ def test_ctrl_c_on_make_sweep_stops_the_queue_worker_and_its_experiments(repo, t
         jobs=1,
         metrics=["placed"],
         axes={"variants.anchored.anchor_rate": [3.0, 5.0]},
-        factorial=True,
+        combine="product",
     )  # fmt: skip  (no cell of params.yaml's own values: each trains)
     log = tmp_path / "sweep.log"
     with open(log, "w") as out:

@@ -40,11 +40,34 @@ def test_one_axis_at_a_time_varies_each_axis_alone_from_the_workspace_values():
     grid = parse_params(raw).grids["g"]
     names = [c.name for c in cells("g", grid, raw)]
     assert names == ["g-base", "g-architecture-conv", "g-latent_dims-8", "g-epochs-50"]
-    factorial = grid.model_copy(update={"factorial": True})
-    assert len(cells("g", factorial, raw)) == 8
-    names = [c.name for c in cells("g", factorial, raw)]
+    product = grid.model_copy(update={"combine": "product"})
+    assert len(cells("g", product, raw)) == 8
+    names = [c.name for c in cells("g", product, raw)]
     assert names[:2] == ["g-latent_dims-8", "g-latent_dims-8-epochs-50"]  # mlp first
     assert names[2] == "g-base"  # mlp, 2, 10: the workspace's values
+    zipped = grid.model_copy(update={"combine": "zip"})
+    names = [c.name for c in cells("g", zipped, raw)]  # the i-th values together
+    assert names == ["g-latent_dims-8", "g-architecture-conv-epochs-50"]
+
+
+def test_a_zipped_grid_takes_cells_of_different_kinds_and_refuses_a_ragged_or_twice_given_one():
+    axes = {"templates.kind": ["post", "clusters", "clusters"], "templates.clusters": [0, 10, 20]}
+    raw = project_raw(g={"axes": axes, "combine": "zip"})
+    cells_ = cells("g", parse_params(raw).grids["g"], raw)
+    assert [c.values for c in cells_] == [
+        {"templates.kind": "post", "templates.clusters": 0},
+        {"templates.kind": "clusters", "templates.clusters": 10},
+        {"templates.kind": "clusters", "templates.clusters": 20},
+    ]
+    ragged = project_raw(g={"axes": {**axes, "templates.top": [1, 2]}, "combine": "zip"})
+    with pytest.raises(ParamsError, match="expected lists of one length"):
+        parse_params(ragged)
+    twice = project_raw(g={"axes": {"templates.kind": ["post", "post"]}, "combine": "zip"})
+    with pytest.raises(ParamsError, match="two cells have the same values"):
+        parse_params(twice)
+    repeated = project_raw(g={"axes": {"templates.kind": ["post", "post"]}, "combine": "each"})
+    with pytest.raises(ParamsError, match="expected distinct values"):
+        parse_params(repeated)
 
 
 def test_the_workspace_cell_sits_where_its_value_comes_and_a_cell_needs_nothing_but_params():
@@ -100,7 +123,7 @@ def test_close_values_get_distinct_names_and_the_exact_value():
     [
         (
             {"axes": {"train.epochs": [10, 10.0]}},
-            r"grids.g.axes = .* is invalid: expected a mapping",
+            r"grids.g.axes.train.epochs = \[10, 10.0\] is invalid: expected distinct values",
         ),
         ({"axes": {"seeds": [1]}}, "grids.g.axes"),
         ({"seeds": 1}, "grids.g.seeds = 1 is invalid: expected an integer >= 2"),
@@ -528,3 +551,47 @@ def test_a_grid_s_experiments_are_those_of_the_newest_commit_that_has_any():
     ]
     assert experiment_revs("g-", rows) == {"g-base": ("Success", "e1")}
     assert experiment_revs("h-", rows) == {}
+
+
+def test_a_semantics_grid_draws_the_decode_against_distance_and_each_design_s_pictures(
+    tmp_path, monkeypatch
+):
+    """`figure: semantics` reads each variant's pictures at its anchor points (seed 0) from
+    DVC's cache, the baseline's none (it decodes the control's points); a damaged file is
+    one line naming the experiment and the file."""
+    import io
+
+    import numpy as np
+
+    module = grid_stage_module()
+    with_decode = {**summary(3), "anchor_distance": {"mean": 2.5, "std": 0.0, "ci_low": 2.5,
+                                                     "ci_high": 2.5}}  # fmt: skip
+    details = {"baseline": summary(1), "anchored": with_decode, "label_reference": with_decode}
+    fake_experiments(monkeypatch, module, {"g-base": ("Success", details),
+                                           "g-scale-standard": ("Success", details)})  # fmt: skip
+    read = []
+    buffer = io.BytesIO()
+    np.save(buffer, np.full((2, 28, 28), 200, np.uint8))
+
+    def cached_bytes(rev, path):
+        read.append((rev, path))
+        return buffer.getvalue()
+
+    monkeypatch.setattr(module, "cached_bytes", cached_bytes)
+    raw = project_raw(g={"axes": {"variants.anchored.scale": ["raw", "standard"]},
+                         "variants": ["baseline", "anchored", "label_reference"],
+                         "figure": "semantics", "combine": "product"})  # fmt: skip
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(raw))
+    args = ["g", "report", "--params", str(tmp_path / "params.yaml"), "--csv",
+            str(tmp_path / "g.csv"), "--figure", str(tmp_path / "g.png")]  # fmt: skip
+    module.main(args)
+    assert (tmp_path / "g.png").stat().st_size > 10_000
+    assert sorted(read) == sorted((rev, f"data/eval/{v}/seed0/anchors.npy") for rev in
+                                  ("g-base", "g-scale-standard")
+                                  for v in ("anchored", "label_reference"))  # fmt: skip
+    buffer.seek(0)
+    buffer.truncate()
+    buffer.write(b"not an array")
+    with pytest.raises(BadInputFile, match="experiment g-base: data/eval/anchored/seed0/"
+                       "anchors.npy is not a .npy array"):  # fmt: skip
+        module.main(args)

@@ -1,3 +1,5 @@
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 
@@ -56,6 +58,12 @@ def test_class_mean_is_scaled_mean_of_that_digit():
     assert donut.dtype == np.float32
 
 
+def spec(kind: str, **keys):
+    """A templates section (method/templates.TemplateSpec) of ``kind``, its keys 0 but ``keys``."""
+    return SimpleNamespace(**{"kind": kind, "shots": 0, "seed": 0, "clusters": 0, "top": 0,
+                              "rounds": 0, **keys})  # fmt: skip
+
+
 def tiny_training_set() -> tuple[np.ndarray, np.ndarray]:
     """One image per digit d, its ink in row d, so each class mean is known."""
     images = np.zeros((10, 28, 28), dtype=np.uint8)
@@ -67,7 +75,7 @@ def tiny_training_set() -> tuple[np.ndarray, np.ndarray]:
 @pytest.mark.parametrize("kind", ["post", "class_mean"])
 def test_every_scores_maps_are_built_and_the_second_pair_is_mean_7_and_6(kind):
     images, labels = tiny_training_set()
-    maps = build_all_maps(kind, images, labels)
+    maps = build_all_maps(spec(kind), images, labels)[0]
     assert tuple(maps) == tuple(map_titles()) == ("donut", "stick", "seven", "six")
     np.testing.assert_array_equal(maps["seven"], images[7] / 255)
     np.testing.assert_array_equal(maps["six"], images[6] / 255)
@@ -77,15 +85,15 @@ def test_every_scores_maps_are_built_and_the_second_pair_is_mean_7_and_6(kind):
 
 
 def test_unknown_kind_names_the_allowed_ones():
-    with pytest.raises(ValueError, match="allowed are post, class_mean"):
-        donutness_maps("seed", *tiny_training_set())
+    with pytest.raises(ValueError, match="allowed are post, class_mean, clusters, bootstrap"):
+        donutness_maps(spec("seed"), *tiny_training_set())
 
 
 def test_scores_by_digit_gives_each_scores_mean_per_digit():
     images, labels = tiny_training_set()
     images = np.concatenate([images, images])  # two of each digit: an sd of 0
     labels = np.concatenate([labels, labels])
-    table = scores_by_digit(build_all_maps("class_mean", images, labels), images, labels)
+    table = scores_by_digit(build_all_maps(spec("class_mean"), images, labels)[0], images, labels)
     means = table[table["stat"] == "mean"].set_index("score")
     assert set(means.index) == set(SCORES)
     # each image's ink is one row, which only its own class mean covers
@@ -105,8 +113,8 @@ def test_a_new_score_module_is_found_with_its_maps(tmp_path, monkeypatch):
     module.write_text(
         "import numpy as np\n"
         "MAPS = {'blot': 'blot'}\n"
-        "def build_maps(kind, images, labels):\n"
-        "    return {'blot': np.ones((28, 28), np.float32)}\n"
+        "def build_maps(spec, images, labels):\n"
+        "    return {'blot': np.ones((28, 28), np.float32)}, {}\n"
         "def score(inputs):\n"
         "    return inputs.images.sum(dim=-1)\n"
     )
@@ -114,7 +122,7 @@ def test_a_new_score_module_is_found_with_its_maps(tmp_path, monkeypatch):
     names = scores._names()
     assert "inkiness" in names and set(SCORES) < set(names)
     monkeypatch.setattr(scores, "_modules", lambda: scores._import(names))
-    maps = build_all_maps("post", *tiny_training_set())
+    maps, _ = build_all_maps(spec("post"), *tiny_training_set())
     assert "blot" in maps and "blot" in map_titles()
 
 
@@ -177,7 +185,7 @@ def test_few_shot_class_means_are_the_means_of_the_chosen_images():
     images = rng.integers(0, 256, size=(500, 28, 28)).astype(np.uint8)
     labels = np.arange(500) % 10
     hidden, kept = few_shot_labels(labels, (0, 1), 5, seed=1)
-    maps = build_all_maps("class_mean", images, hidden)
+    maps, _ = build_all_maps(spec("class_mean"), images, hidden)
     mean0 = images[kept[0]].astype(np.float64).mean(axis=0)
     np.testing.assert_allclose(maps["donut"], mean0 / mean0.max(), rtol=1e-6)
     mean7 = images[labels == 7].astype(np.float64).mean(axis=0)  # other scores: every 7
@@ -197,7 +205,8 @@ def test_the_stages_record_the_shots_and_refuse_a_scale_a_score_cannot_take(tmp_
     from synthetic import synthetic_raw_files, write_raw_files
 
     write_raw_files(tmp_path / "mnist", synthetic_raw_files(n_train=100, n_test=20))
-    params = {**TINY, "templates": {"kind": "class_mean", "shots": 3, "seed": 7}}
+    params = {**TINY, "templates": {**TINY["templates"], "kind": "class_mean", "shots": 3,
+                                    "seed": 7}}  # fmt: skip
     params["variants"] = {**TINY["variants"], "label_reference": {
         "anchor_rate": 2.0, "scale": "standard", "anchors": {"label": 1.0}}}  # fmt: skip
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))

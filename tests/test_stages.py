@@ -279,6 +279,8 @@ def test_classifier_evaluate_summarize_chain(workdir):
         "anchor_point_read",
         "anchor_decode",
         "anchor_distance",
+        "template_purity_zero",
+        "template_purity_one",
         "test_recon",
         "test_kl",
         "recon_accuracy",
@@ -295,6 +297,9 @@ def test_classifier_evaluate_summarize_chain(workdir):
     distance = (math.hypot(*points[0]) + math.hypot(*points[1])) / 2
     assert metrics["anchor_distance"] == pytest.approx(distance, rel=1e-6)
     assert control["anchor_distance"] == metrics["anchor_distance"]
+    assert "template_purity_zero" not in control  # a plain VAE has no template
+    assert 0 <= metrics["template_purity_zero"] <= 1
+    assert np.load(folder / "anchors.npy").shape == (2, 28, 28)  # drawn at its two points
     assert json.loads((workdir / "models" / "baseline" / "anchors.json").read_text()) == {
         "points": None
     }

@@ -1,7 +1,9 @@
 """anchors.json, a variant's anchor points: written by `train` beside its checkpoints,
 read (here, and nowhere else) by `evaluate`, which decodes them.
 
-<models>/<variant>/anchors.json   {"points": (10, D) anchor point of each digit, or null}
+<models>/<variant>/anchors.json   {"points": (10, D) anchor point of each digit, or null,
+                                   "purity": {"template_purity_zero": share, ...}}
+                                   (purity: an anchored variant's only; method/anchors.py)
 
 A plain VAE's file holds null and it decodes the control's points, which sit beside its
 folder (anchorvae/method/anchors.py says which variant decodes which). What a file
@@ -23,11 +25,41 @@ from anchorvae.method.anchors import CONTROL, Anchoring, decodes_own_points, has
 ANCHORS = "anchors.json"
 
 
-def write_anchor_points(folder: str | Path, points: torch.Tensor | None) -> None:
-    """Write ``points`` (10, D), or null for a plain VAE, into ``folder`` (made atomic by
-    the caller)."""
+def write_anchor_points(
+    folder: str | Path, points: torch.Tensor | None, purity: dict[str, float] | None = None
+) -> None:
+    """Write ``points`` (10, D), or null for a plain VAE, and an anchored variant's template
+    ``purity`` into ``folder`` (made atomic by the caller)."""
     listed = None if points is None else points.tolist()
-    (Path(folder) / ANCHORS).write_text(json.dumps({"points": listed}, indent=1) + "\n")
+    anchors = {"points": listed} if purity is None else {"points": listed, "purity": purity}
+    (Path(folder) / ANCHORS).write_text(json.dumps(anchors, indent=1) + "\n")
+
+
+def read_template_purity(folder: str | Path) -> dict[str, float]:
+    """The template purity the train stage wrote into ``folder``'s anchors.json ({} for a
+    variant without anchors); BadInputFile naming the file if it is not shares."""
+    path = Path(folder) / ANCHORS
+    purity = _load(path).get("purity") or {}
+    if not isinstance(purity, dict) or not all(
+        key.startswith("template_purity_") and isinstance(v, float) and (0 <= v <= 1 or v != v)
+        for key, v in purity.items()
+    ):  # fmt: skip
+        raise BadInputFile(f"{path} holds a purity that is not shares in [0, 1]: run the "
+                           "train stage")  # fmt: skip
+    return purity
+
+
+def _load(path: Path) -> dict:
+    try:
+        anchors = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise BadInputFile(f"{path} is missing: run the train stage") from None
+    except (OSError, ValueError) as err:
+        reason = " ".join(str(err).split())[:80]
+        raise BadInputFile(f"{path} is not an anchors file ({reason})") from None
+    if not isinstance(anchors, dict) or "points" not in anchors:
+        raise BadInputFile(f"{path} is not an anchors file (no points)")
+    return anchors
 
 
 def read_anchor_points(folder: str | Path, latent_dims: int) -> torch.Tensor | None:
@@ -35,14 +67,12 @@ def read_anchor_points(folder: str | Path, latent_dims: int) -> torch.Tensor | N
     where it wrote ``null`` (a plain VAE). A missing file, or points of another shape or
     not finite where a digit is decoded, is a BadInputFile naming the file."""
     path = Path(folder) / ANCHORS
+    points = _load(path)["points"]
+    if points is None:
+        return None
     try:
-        points = json.loads(path.read_text())["points"]
-        if points is None:
-            return None
         points = torch.tensor(points, dtype=torch.float64)
-    except FileNotFoundError:
-        raise BadInputFile(f"{path} is missing: run the train stage") from None
-    except (OSError, ValueError, KeyError, TypeError, OverflowError, RuntimeError) as err:
+    except (ValueError, TypeError, OverflowError, RuntimeError) as err:
         reason = " ".join(str(err).split())[:80]
         raise BadInputFile(f"{path} is not an anchors file ({reason})") from None
     _check_points(path, points, latent_dims)

@@ -5,10 +5,12 @@
 <folder>/centroids.tsv  digit, z1..zD: mean code of each digit
 <folder>/latent.csv     z1..zD, digit: encoder means of a fixed test subset
 <folder>/grid.npy       uint8 (n, n, 28, 28) decoded grid (latent_dims = 2 only)
+<folder>/anchors.npy    uint8 (2, 28, 28) decoded at the 0s' and the 1s' anchor points
 """
 
 from __future__ import annotations
 
+import io
 import json
 import math
 from dataclasses import dataclass
@@ -19,7 +21,7 @@ import pandas as pd
 import torch
 
 from anchorvae.artifacts.tables import read_csv, read_json
-from anchorvae.digits import N_DIGITS
+from anchorvae.digits import ANCHORED_DIGITS, N_DIGITS, SIDE
 from anchorvae.errors import BadInputFile, UsageError
 
 
@@ -32,6 +34,7 @@ class Evaluation:
     sample_codes: torch.Tensor  # (sample_size, latent_dims) encoder means of a fixed subset
     sample_labels: torch.Tensor  # (sample_size,)
     grid_images: torch.Tensor | None  # (n, n, 28, 28) decoded grid, latent_dims = 2 only
+    anchor_images: torch.Tensor | None = None  # (2, 28, 28) decoded at the 0s', 1s' points
 
 
 def code_columns(dims: int) -> list[str]:
@@ -49,9 +52,14 @@ def save_evaluation(folder: Path, evaluation: Evaluation) -> None:
     sample = pd.DataFrame(evaluation.sample_codes.numpy(), columns=columns)
     sample["digit"] = evaluation.sample_labels.numpy()
     sample.to_csv(folder / "latent.csv", index=False, float_format="%.5f")
-    if evaluation.grid_images is not None:
-        pixels = (evaluation.grid_images.clamp(0, 1) * 255).round().to(torch.uint8)
-        np.save(folder / "grid.npy", pixels.numpy())
+    for name, images in (("grid", evaluation.grid_images), ("anchors", evaluation.anchor_images)):
+        if images is not None:
+            np.save(folder / f"{name}.npy", as_bytes(images))
+
+
+def as_bytes(images: torch.Tensor) -> np.ndarray:
+    """Images in [0, 1] as uint8 pixels, how they are stored."""
+    return (images.clamp(0, 1) * 255).round().to(torch.uint8).numpy()
 
 
 def load_result(folder: Path) -> dict:
@@ -122,3 +130,21 @@ def _grid(path: Path) -> np.ndarray:
         raise BadInputFile(f"{path} holds {grid.dtype} of shape {grid.shape}, expected uint8 "
                            "(n, n, 28, 28): rerun the evaluate stage")  # fmt: skip
     return grid
+
+
+ANCHOR_IMAGES = "data/eval/{variant}/seed{seed}/anchors.npy"  # as dvc.yaml places them
+
+
+def anchor_images(data: bytes, where: str) -> np.ndarray:
+    """The uint8 (2, 28, 28) images an evaluation drew at the 0s' and 1s' anchor points, from
+    the bytes of its anchors.npy; BadInputFile naming ``where`` if they are not."""
+    try:
+        images = np.load(io.BytesIO(data), allow_pickle=False)
+    except (OSError, ValueError, EOFError) as err:
+        reason = " ".join(str(err).split())[:80]
+        raise BadInputFile(f"{where} is not a .npy array ({reason}): rerun evaluate") from None
+    expected = (len(ANCHORED_DIGITS), SIDE, SIDE)
+    if images.dtype != np.uint8 or images.shape != expected:
+        raise BadInputFile(f"{where} holds {images.dtype} of shape {images.shape}, expected "
+                           f"uint8 {expected}: rerun evaluate")  # fmt: skip
+    return images

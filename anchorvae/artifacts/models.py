@@ -40,10 +40,12 @@ def load_checkpoint(path, map_location: str | torch.device = "cpu") -> tuple[VAE
 def save_models(
     folder: Path, state_dicts: Mapping[int, dict], history: Sequence[Mapping], variant: str,
     model_config: dict, points: torch.Tensor | None = None,
+    purity: dict[str, float] | None = None,
 ) -> None:  # fmt: skip
     """Write every seed's checkpoint (``state_dicts``: seed -> CPU state dict), the history
     (a record per seed and epoch, :data:`HISTORY_COLUMNS`) and the variant's anchor points
-    (None for a plain VAE) into ``folder`` (made atomic by the caller). Checkpoints hold no
+    (None for a plain VAE) with its template ``purity`` into ``folder`` (made atomic by
+    the caller). Checkpoints hold no
     timings, so the same params give the same bytes."""
     last = {r["seed"]: r for r in history if r["epoch"] == history[-1]["epoch"]}
     for seed, state_dict in state_dicts.items():
@@ -61,7 +63,7 @@ def save_models(
         write_checkpoint(checkpoint, path)
     table = pd.DataFrame(list(history), columns=list(HISTORY_COLUMNS))
     table.to_csv(Path(folder) / HISTORY, index=False, float_format="%.5f")
-    write_anchor_points(folder, points)
+    write_anchor_points(folder, points, purity)
 
 
 def variant_of(checkpoint: dict, path: str | Path) -> str:

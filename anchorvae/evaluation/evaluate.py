@@ -14,7 +14,7 @@ from __future__ import annotations
 import torch
 
 from anchorvae.artifacts.evaluations import Evaluation
-from anchorvae.digits import ANCHORED_DIGITS
+from anchorvae.digits import ANCHORED_DIGITS, SIDE
 from anchorvae.evaluation.placement import (
     corner_fractions,
     digit_centroids,
@@ -122,6 +122,16 @@ def anchor_reads(
             "anchor_distance": distance}  # fmt: skip
 
 
+@torch.no_grad()
+def point_images(ensemble: Ensemble, points: torch.Tensor, classes: int = 0) -> torch.Tensor:
+    """(K, A, pixels): what each member draws at the anchored digits' points (a CVAE: with
+    the digit's label), the pictures of a grid's semantics figure."""
+    digits = torch.tensor(ANCHORED_DIGITS)
+    y = one_hot(digits, classes)
+    members = _members(ensemble, points[digits], y)
+    return ensemble.map(lambda model, *zy: model.decode(*zy), *members).cpu()
+
+
 def evaluate_seeds(
     vaes: list, classifier, images: torch.Tensor, labels: torch.Tensor, grid_size: int,
     sample_size: int, device: torch.device, points: torch.Tensor | None = None,
@@ -141,12 +151,15 @@ def evaluate_seeds(
         cells_read, decoded = _classify(classifier, decoded).cpu(), decoded.cpu()
         grids = [(codes, cells_read[i], decoded[i]) for i in range(ensemble.size)]
     reads = {} if points is None else anchor_reads(ensemble, classifier, points, classes)
+    pictures = None if points is None else point_images(ensemble, points, classes)
     subset = torch.randperm(len(images), generator=torch.Generator().manual_seed(SAMPLE_SEED))
     subset = subset[:sample_size]
     evaluations = []
     for i in range(ensemble.size):
         evaluation = _evaluation(means[i], sums[i], read[i], labels, grids[i], subset)
         evaluation.metrics.update({key: value[i].item() for key, value in reads.items()})
+        if pictures is not None:
+            evaluation.anchor_images = pictures[i].reshape(len(ANCHORED_DIGITS), SIDE, SIDE)
         evaluations.append(evaluation)
     return evaluations
 

@@ -60,6 +60,15 @@ METRICS: tuple[Metric, ...] = (
     # Where the decoded points lie (the same for every seed of a variant).
     Metric("anchor_distance", "anchor points' distance from 0", MEAN,
            "mean distance of the 0s' and 1s' anchor points from the origin"),
+    # How pure the variant's template is, read off the labels once it is fixed (the train
+    # stage's, the same for every seed): of the n0 training images it pulls furthest to
+    # (-,-), the share of 0s; of the n1 furthest to (+,+), of 1s.
+    Metric("template_purity_zero", "template's top-rated are 0s", MEAN,
+           "share of 0s among the n0 training images the template rates most 0-like",
+           bounded=True),
+    Metric("template_purity_one", "template's bottom-rated are 1s", MEAN,
+           "share of 1s among the n1 training images the template rates most 1-like",
+           bounded=True),
 )  # fmt: skip
 
 BY_KEY = {m.key: m for m in METRICS}

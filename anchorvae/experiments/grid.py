@@ -1,7 +1,8 @@
 """A grid: one question asked across trained models, declared in params.yaml (`grids:`).
 
 Each cell is the workspace's params with one value of each axis set (every combination,
-or each axis varied alone from the workspace's value), the grid's variants kept and its
+each axis varied alone from the workspace's value, or the axes' i-th values together), the
+grid's variants kept and its
 seeds trained: nothing but `dvc exp run -S` values, run as one queued DVC experiment
 named ``<grid>-<what differs>`` (``<grid>-base`` for the workspace's own values). Read
 back, a grid is one table: a row per cell and variant, every statistic of the summarize
@@ -62,9 +63,9 @@ def lookup(raw: dict, key: str) -> Any:
 def cells(name: str, grid: GridParams, raw: dict) -> list[Cell]:
     """The grid's cells in its axes' order. ``raw``: the workspace's params mapping."""
     base = {key: lookup(raw, key) for key in grid.axes}
-    if grid.factorial:
-        combos = [dict(zip(grid.axes, values, strict=True))
-                  for values in itertools.product(*grid.axes.values())]  # fmt: skip
+    if grid.combine in ("product", "zip"):
+        rows = (itertools.product if grid.combine == "product" else zip)(*grid.axes.values())
+        combos = [dict(zip(grid.axes, values, strict=True)) for values in rows]
     else:  # each axis alone; the workspace's cell where its value comes, else first
         combos = [{**base, key: v} for key, values in grid.axes.items() for v in values]
         combos = combos if base in combos else [base, *combos]

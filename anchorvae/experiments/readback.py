@@ -41,14 +41,13 @@ def committed_file(rev: str, path: str) -> str | None:
     return shown.stdout if shown.returncode == 0 else None
 
 
-def cached_file(rev: str, path: str, variant: str) -> str:
-    """The text of a DVC-tracked output of commit ``rev`` (an experiment's), from the local
-    cache: ``path`` with ``{variant}`` filled in; StageFailure if it cannot be read."""
-    filled = path.format(variant=variant)
+def cached_bytes(rev: str, path: str) -> bytes:
+    """The bytes of a DVC-tracked output ``path`` of commit ``rev`` (an experiment's), from
+    the local cache; StageFailure if it cannot be read."""
     try:
-        return dvc_api_read(filled, rev=rev)
+        return dvc_api_read(path, rev=rev, mode="rb")
     except Exception as err:  # DVC raises many kinds: a missing rev, file or cache object
-        raise StageFailure(f"experiment {rev[:7]}: {filled} cannot be read ({err})") from None
+        raise StageFailure(f"experiment {rev[:7]}: {path} cannot be read ({err})") from None
 
 
 def committed_json(rev: str, path: str, where: str) -> dict | None:

@@ -19,7 +19,7 @@ from typing import Protocol
 
 import torch
 
-from anchorvae.digits import ANCHORED_DIGITS, N_DIGITS
+from anchorvae.digits import ANCHORED_DIGITS, N_DIGITS, ONE, ZERO
 from anchorvae.method.loss import anchor_shift
 
 CONTROL = "anchored"  # a variant without anchors decodes this one's points (the post's loss)
@@ -83,3 +83,24 @@ def anchor_distance(points: torch.Tensor) -> float:
     """The mean distance from the origin of the anchored digits' points (10, D): how far
     out the places are whose decode is read (a CVAE's: 0)."""
     return points[list(ANCHORED_DIGITS)].double().norm(dim=1).mean().item()
+
+
+def template_purity(
+    scores: torch.Tensor, labels: torch.Tensor, directions: torch.Tensor
+) -> dict[str, float]:
+    """How pure a variant's template is, read off the labels once it is fixed: the share
+    of 0s among the n0 training images (n0: the number of 0s) its scores (N, S) pull
+    furthest towards (-, ..., -), and of 1s among the n1 pulled furthest towards
+    (+, ..., +). The pull is the anchor shift along (1, ..., 1) (a second axis across it,
+    as two_axis's sevenness, does not count); ties keep the images' order."""
+    dims = directions.shape[1]
+    pull = (scores.double() @ directions.double()).sum(dim=1) / math.sqrt(dims)  # (N,)
+    order = torch.argsort(pull, descending=True, stable=True)
+    ranked = labels[order]
+    n0, n1 = int((ranked == ZERO).sum()), int((ranked == ONE).sum())
+    zeros, ones = ranked[:n0], ranked[len(ranked) - n1 :]
+    return {"template_purity_zero": _share(zeros, ZERO), "template_purity_one": _share(ones, ONE)}
+
+
+def _share(labels: torch.Tensor, digit: int) -> float:
+    return (labels == digit).double().mean().item() if len(labels) else math.nan

@@ -51,22 +51,40 @@ class Section(BaseModel):
 
 
 class TemplatesParams(Section):
-    # post: the blog post's donut/stick geometry; class_mean: the mean 0 and mean 1
-    kind: Literal["post", "class_mean"] = Field(
-        description="one of post, class_mean (the old name 'seed' is now 'post')"
+    # post: the blog post's donut/stick geometry; class_mean: the mean 0 and mean 1 (labels);
+    # clusters, bootstrap: made from the training images with no label (method/templates.py)
+    kind: Literal["post", "class_mean", "clusters", "bootstrap"] = Field(
+        description="one of post, class_mean, clusters, bootstrap (the old name 'seed' is "
+        "now 'post')"
     )
     # class_mean only: the mean of this many training 0s and 1s, 0 = of every one
     shots: _int(0, INT32_MAX)
-    seed: _int(0, SEED_MAX)  # draws the shots (recorded in data/templates/shots.json)
+    # draws the shots (data/templates/shots.json), or the k-means starts of `clusters`
+    seed: _int(0, SEED_MAX)
+    clusters: _int(0, INT32_MAX)  # clusters only: k of k-means (>= 2); 0 for other kinds
+    top: _int(0, INT32_MAX)  # bootstrap only: images per template each round (>= 1); else 0
+    rounds: _int(0, 1000)  # bootstrap only: rounds from the post's maps (0: them); else 0
 
     @model_validator(mode="after")
-    def _shots_of_class_means(self) -> TemplatesParams:
-        if self.kind == "post" and self.shots:
-            raise ParamsError(
-                f"templates.shots = {self.shots} is invalid with templates.kind = post, whose "
-                "templates read no labels: expected 0, or templates.kind = class_mean"
-            )
+    def _keys_of_the_kind(self) -> TemplatesParams:
+        takes = TEMPLATE_KEYS[self.kind]
+        for key, least in (("shots", 0), ("clusters", 2), ("top", 1), ("rounds", 0)):
+            value = getattr(self, key)
+            if key not in takes and value:
+                kinds = [kind for kind, keys in TEMPLATE_KEYS.items() if key in keys]
+                raise ParamsError(
+                    f"templates.{key} = {value} is invalid with templates.kind = {self.kind}, "
+                    f"which does not take it: expected 0, or templates.kind = {kinds[0]}"
+                )
+            if key in takes and value < least:
+                raise ParamsError(f"templates.{key} = {value} is invalid with templates.kind = "
+                                  f"{self.kind}: expected an integer >= {least}")  # fmt: skip
         return self
+
+
+# The keys each template kind takes (the others must be 0).
+TEMPLATE_KEYS = {"post": (), "class_mean": ("shots",), "clusters": ("clusters",),
+                 "bootstrap": ("top", "rounds")}  # fmt: skip
 
 
 class TrainParams(Section):
@@ -141,10 +159,12 @@ class GridParams(Section):
     # params key -> its values: each cell sets one value of each axis
     axes: dict[str, list[Any]] = Field(
         description="a mapping from a params key (e.g. train.latent_dims) to a non-empty list "
-        "of distinct values (numbers, names, true or false); {} = one cell, the workspace's params"
+        "of values (numbers, names, true or false); {} = one cell, the workspace's params"
     )
-    # false: each axis varied alone from params.yaml's own values; true: every combination
-    factorial: bool = Field(description="true or false")
+    # how the axes' values make cells: product, every combination; each, every axis varied
+    # alone from params.yaml's own values; zip, cell i takes the i-th value of every axis
+    # (lists of one length: cells of different kinds side by side)
+    combine: Literal["product", "each", "zip"] = Field(description="one of product, each, zip")
     variants: list[str] = Field(
         min_length=1,
         description="a non-empty list of distinct keys of `variants` or `references`, with "
@@ -161,8 +181,11 @@ class GridParams(Section):
         description="a non-empty list of metric keys (anchorvae/evaluation/metrics.py)",
     )
     # metrics: a panel per metric, the cells along x; centroids: every seed's digit
-    # centroids, a panel per cell and variant
-    figure: Literal["metrics", "centroids"] = Field(description="one of metrics, centroids")
+    # centroids, a panel per cell and variant; semantics: the anchor decode against the
+    # points' distance, a marker per design, beside what each draws at its two points
+    figure: Literal["metrics", "centroids", "semantics"] = Field(
+        description="one of metrics, centroids, semantics"
+    )
 
     @field_validator("axes")
     @classmethod
@@ -172,9 +195,29 @@ class GridParams(Section):
                 raise ValueError("bad key")
             if not all(isinstance(v, (str, bool)) or _is_number(v) for v in values):
                 raise ValueError("not a scalar")
-            if not values or len(set(values)) != len(values):
-                raise ValueError("empty or repeated")  # a value twice: a cell run twice
+            if not values:
+                raise ValueError("empty")
         return axes
+
+    @model_validator(mode="after")
+    def _each_cell_once(self) -> GridParams:
+        """No cell twice: distinct values on each axis, or, zipped, distinct tuples of them
+        from lists of one length."""
+        lists = list(self.axes.values())
+        if self.combine != "zip":
+            repeated = [k for k, values in self.axes.items() if len(set(values)) != len(values)]
+            if repeated:
+                raise ParamsError(f"axes.{repeated[0]} = {self.axes[repeated[0]]} is invalid: "
+                                  "expected distinct values (one given twice would run its "
+                                  "cells twice)")  # fmt: skip
+        elif len({len(values) for values in lists}) > 1:
+            lengths = {key: len(values) for key, values in self.axes.items()}
+            raise ParamsError(f"axes = {lengths} (values per key) is invalid with combine = zip: "
+                              "expected lists of one length, a value per cell")  # fmt: skip
+        elif len(set(zip(*lists, strict=True))) != len(lists[0] if lists else []):
+            raise ParamsError("axes is invalid with combine = zip: two cells have the same "
+                              "values, which would run one cell twice")  # fmt: skip
+        return self
 
     @field_validator("variants", "metrics")
     @classmethod

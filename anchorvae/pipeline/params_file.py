@@ -58,7 +58,9 @@ def one_line(err: ValidationError, model: type[BaseModel], scores: tuple[str, ..
     loc, kind = first["loc"], first["type"]
     cause = first.get("ctx", {}).get("error")
     if isinstance(cause, ParamsError):  # a rule across keys wrote its own message
-        return str(cause)
+        where = key_of(loc)  # the section it ran in, if the message names keys within it
+        inside = where and not str(cause).startswith(where.split(".")[0])
+        return f"{where}.{cause}" if inside else str(cause)
     key = key_of(loc)
     info, _ = _walk(model, loc)
     if kind == "missing":

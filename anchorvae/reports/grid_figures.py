@@ -91,12 +91,75 @@ def centroid_figure(panels: dict[str, pd.DataFrame], title: str, lim: float = 3.
     return fig
 
 
-def grid_figure(table: pd.DataFrame, centroids: dict[str, pd.DataFrame], figure: str,
-                metrics: list[str], title: str) -> plt.Figure:  # fmt: skip
-    """The figure a grid names: its metrics along the cells, or every seed's centroids
-    (``centroids``: a cell's label -> its centroids table), a panel per cell and variant."""
+REFERENCES = {"label_reference": ("0.45", "--"), "cvae": ("0.15", ":")}  # colour, line
+DESIGN = "anchored"  # the variant whose template a semantics grid's cells vary
+
+
+def semantics_figure(
+    table: pd.DataFrame, pictures: dict[tuple[str, str], np.ndarray], title: str
+) -> plt.Figure:
+    """Left: the share of anchor samples read as their digit against the anchor points'
+    distance from the origin, a marker per design (each cell's anchored variant) with its
+    95 % interval, the label reference and the CVAE as reference lines. Right: what each
+    design draws at its 0s' and 1s' points (``pictures``: (cell label, variant) -> uint8
+    (2, 28, 28), one seed)."""
+    ok = succeeded(table)
+    designs = ok[ok["variant"] == DESIGN]
+    rows = [(r["label"], DESIGN) for _, r in designs.iterrows()]
+    for variant in REFERENCES:  # a row per distinct model (the same in every cell: one)
+        shown = ok[ok["variant"] == variant].drop_duplicates("anchor_decode.mean")
+        rows += [(label, variant) for label in shown["label"]]
+    rows = [row for row in rows if row in pictures]
+    fig = plt.figure(figsize=(12, max(4.5, 0.62 * len(rows) + 1.4)))
+    grid = fig.add_gridspec(max(1, len(rows)), 3, width_ratios=[6, 0.7, 0.7], wspace=0.05)
+    ax = fig.add_subplot(grid[:, 0])
+    decode = BY_KEY["anchor_decode"]
+    for i, (_, r) in enumerate(designs.iterrows()):
+        centre, low, high = decode.kind.spread(r, decode.key)
+        x = r.get("anchor_distance.mean", math.nan)
+        ax.errorbar(x, centre, yerr=[[centre - max(low, 0)], [min(high, 1) - centre]], fmt="o",
+                    capsize=3, color=f"C{i % 10}", label=r["label"])  # fmt: skip
+        ax.annotate(r["label"], (x, centre), xytext=(6, -3), textcoords="offset points",
+                    fontsize=7, color=f"C{i % 10}")  # fmt: skip
+    for variant, (colour, style) in REFERENCES.items():
+        values = ok.loc[ok["variant"] == variant, "anchor_decode.mean"].dropna()
+        for j, value in enumerate(dict.fromkeys(values)):
+            ax.axhline(value, color=colour, ls=style, lw=1.2,
+                       label=f"{variant}: {value:.3f}" if j == 0 else None)  # fmt: skip
+    ax.set(xlabel="anchor points' distance from the origin",
+           ylabel="anchor samples read as their digit", ylim=(0, 1.03))  # fmt: skip
+    ax.set_xlim(left=0)
+    ax.grid(color="0.9")
+    ax.legend(fontsize=7.5, loc="lower right")
+    ax.set_title(decode.title, fontsize=10)
+    for i, (label, variant) in enumerate(rows):
+        for j in range(2):
+            image = fig.add_subplot(grid[i, 1 + j])
+            image.imshow(pictures[(label, variant)][j], cmap="gray_r", vmin=0, vmax=255)
+            image.set_xticks([])
+            image.set_yticks([])
+            if j == 1:
+                image.yaxis.set_label_position("right")
+                name = label if variant == DESIGN else variant
+                image.set_ylabel(name, rotation=0, ha="left", va="center", fontsize=7.5)
+            if i == 0:
+                image.set_title(f"{j}s' point", fontsize=8)
+    fig.suptitle(title + _not_succeeded(table))
+    fig.subplots_adjust(left=0.07, right=0.72, top=0.9, bottom=0.1)
+    return fig
+
+
+def grid_figure(
+    table: pd.DataFrame, centroids: dict[str, pd.DataFrame], figure: str, metrics: list[str],
+    title: str, pictures: dict[tuple[str, str], np.ndarray] | None = None,
+) -> plt.Figure:  # fmt: skip
+    """The figure a grid names: its metrics along the cells, every seed's centroids
+    (``centroids``: a cell's label -> its centroids table), a panel per cell and variant,
+    or its semantics (``pictures``: see :func:`semantics_figure`)."""
     if figure == "metrics":
         return metrics_figure(table, [BY_KEY[m] for m in metrics], f"{title} per cell and variant")
+    if figure == "semantics":
+        return semantics_figure(table, pictures or {}, f"Known semantics at the anchor ({title})")
     panels = {}
     for label, rows in centroids.items():
         for variant in dict.fromkeys(rows["variant"]):

@@ -4,7 +4,9 @@ Every module of this package whose name does not start with ``_`` is a score, na
 after its module (what ``variants.<name>.anchors`` in params.yaml refers to). It defines
 
     MAPS                    map name -> its title in the templates figure ({} for none)
-    build_maps(kind, images, labels) -> {map name: 28x28 float32 in [0, 1]}  (if MAPS)
+    build_maps(spec, images, labels) -> ({map name: 28x28 float32 in [0, 1]}, {what the
+                            maps were made of, {} for nothing to record})  (if MAPS;
+                            spec: params.yaml's templates, method/templates.TemplateSpec)
     score(inputs: ScoreInputs) -> (N,) one number per image
 
 The templates stage builds every score's maps into one folder (anchorvae/artifacts/arrays.py),
@@ -64,13 +66,19 @@ def map_titles() -> dict[str, str]:
     return {name: title for module in _modules().values() for name, title in module.MAPS.items()}
 
 
-def build_all_maps(kind: str, images: np.ndarray, labels: np.ndarray) -> dict[str, np.ndarray]:
-    """Every score's maps, name -> 28x28 float32; ``images`` (N, 28, 28) is the training set."""
+def build_all_maps(spec, images: np.ndarray, labels: np.ndarray) -> tuple[dict, dict]:
+    """Every score's maps, name -> 28x28 float32, and what they were made of, score ->
+    record (the scores with one); ``images`` (N, 28, 28) is the training set, ``spec``
+    the templates (method/templates.TemplateSpec)."""
     maps: dict[str, np.ndarray] = {}
-    for module in _modules().values():
+    made_of: dict[str, dict] = {}
+    for name, module in _modules().items():
         if module.MAPS:
-            maps.update(module.build_maps(kind, images, labels))
-    return maps
+            built, record = module.build_maps(spec, images, labels)
+            maps.update(built)
+            if record:
+                made_of[name] = record
+    return maps, made_of
 
 
 SCALES = ("raw", "standard")  # what a score takes unless its module says otherwise

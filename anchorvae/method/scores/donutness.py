@@ -2,7 +2,8 @@
 over the image's ink. Round digits (0s) score high, sticks (1s) low.
 
 ``templates.kind`` chooses the maps: ``post`` rebuilds the blog post's geometry,
-``class_mean`` uses the mean training 0 (donut) and 1 (stick).
+``class_mean`` uses the mean training 0 (donut) and 1 (stick), ``clusters`` and
+``bootstrap`` make them from the training images with no label (anchorvae/method/templates.py).
 """
 
 from __future__ import annotations
@@ -12,10 +13,11 @@ import torch
 
 from anchorvae.digits import SIDE as SIZE
 from anchorvae.method.scores._base import ScoreInputs, class_mean_map, map_difference_score
+from anchorvae.method.templates import LABEL_FREE, TemplateSpec, label_free_templates
 
 # map name -> its title in the templates figure (what the score does along (1, ..., 1))
 MAPS = {"donut": "donut\n(donutness +: to −,−)", "stick": "stick\n(donutness −: to +,+)"}
-KINDS = ("post", "class_mean")
+KINDS = ("post", "class_mean", *LABEL_FREE)
 
 STICK_COLUMNS = (11, 16)  # inclusive column range of the stick, in every row
 HOLE_ROWS, HOLE_COLUMNS = (4, 23), (10, 17)  # inclusive ranges of the donut's hole
@@ -43,14 +45,20 @@ def post_donut() -> np.ndarray:
     return donut
 
 
-def build_maps(kind: str, images: np.ndarray, labels: np.ndarray) -> dict[str, np.ndarray]:
-    """The donut and the stick of ``kind``; ``images`` (N, 28, 28), ``labels`` (N,)."""
-    if kind == "post":
-        return {"donut": post_donut(), "stick": post_stick()}
-    if kind == "class_mean":
+def build_maps(
+    spec: TemplateSpec, images: np.ndarray, labels: np.ndarray
+) -> tuple[dict[str, np.ndarray], dict]:
+    """The donut and the stick of ``spec.kind``, and what they were made of ({} for the
+    post's and class means); ``images`` (N, 28, 28), ``labels`` (N,), read by class_mean
+    only."""
+    if spec.kind == "post":
+        return {"donut": post_donut(), "stick": post_stick()}, {}
+    if spec.kind == "class_mean":
         digits = {"donut": 0, "stick": 1}  # the mean 0 and the mean 1
-        return {name: class_mean_map(images, labels, d) for name, d in digits.items()}
-    raise ValueError(f"templates.kind = {kind!r} is unknown: allowed are {', '.join(KINDS)}")
+        return {name: class_mean_map(images, labels, d) for name, d in digits.items()}, {}
+    if spec.kind in LABEL_FREE:
+        return label_free_templates(spec, images, post_donut(), post_stick())
+    raise ValueError(f"templates.kind = {spec.kind!r} is unknown: allowed are {', '.join(KINDS)}")
 
 
 def score(inputs: ScoreInputs) -> torch.Tensor:
