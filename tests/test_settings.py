@@ -44,3 +44,14 @@ def test_a_bad_value_is_one_line_naming_the_variable(name, value, message):
     with pytest.raises(UsageError, match=message) as info:
         run_settings({name: value}) if name in RUN else download_settings({name: value})
     assert "\n" not in str(info.value)
+
+
+def test_a_misspelt_setting_is_named_with_the_known_ones():
+    """ANCHORVAE_DEVICES=gpu would otherwise be ignored, and the run go on the default."""
+    for settings in (run_settings, download_settings):
+        with pytest.raises(UsageError) as err:
+            settings({"ANCHORVAE_DEVICES": "gpu", "HOME": "/root"})
+        assert str(err.value) == (
+            "ANCHORVAE_DEVICES is not a setting: known are ANCHORVAE_DEVICE, "
+            "ANCHORVAE_INDEX_URL, ANCHORVAE_MIRRORS, ANCHORVAE_THREADS, ANCHORVAE_TIMEOUT_S"
+        )

@@ -50,6 +50,19 @@ def test_a_script_run_as_dot_slash_is_followed_and_the_tool_exits_1_in_one_line(
     assert done.stderr.strip().splitlines() == [
         f"stage_deps: {tmp_path / 'dvc.yaml'}: stage plots: stages/plotz.py does not exist"
     ]
+    (tmp_path / "dvc.yaml").write_text(
+        text.replace("    deps:\n      - stages/download.py", "    deps: 7\n    x:\n      - a", 1)
+    )
+    done = subprocess.run(tool, capture_output=True, text=True)
+    assert done.returncode == 1
+    assert done.stderr.strip().splitlines() == [
+        f"stage_deps: {tmp_path / 'dvc.yaml'}: stage download: deps = 7 is not a list of paths"
+    ]
+    done = subprocess.run([*tool, "--wirte"], capture_output=True, text=True)
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr.strip().splitlines() == [
+        "stage_deps: '--wirte' is not an argument: expected none (check) or --write"
+    ]
 
 
 def test_every_stage_depends_on_exactly_the_files_its_command_imports():

@@ -102,3 +102,52 @@ def test_purity_of_the_label_score_is_one_and_of_a_reversed_one_zero():
     # half right: of the three images pulled furthest to (-,-), two are 0s
     mixed = torch.tensor([3.0, 0, 0, 2, 0, 2.5, 1, 0, 0, 0])[:, None]
     assert template_purity(mixed, labels, diagonal)["template_purity_zero"] == pytest.approx(2 / 3)
+
+
+@pytest.mark.parametrize(("keys", "message"), [
+    ({"kind": "clusters", "clusters": 1},
+     "templates.clusters = 1 is invalid with templates.kind = clusters: expected an integer >= 2"),
+    ({"kind": "bootstrap", "top": 0, "rounds": 1},
+     "templates.top = 0 is invalid with templates.kind = bootstrap: expected an integer >= 1"),
+    ({"kind": "bootstrap", "top": 10, "rounds": -1}, "templates.rounds = -1 is invalid"),
+    ({"kind": "clusters", "clusters": 10, "top": 5},
+     "templates.top = 5 is invalid with templates.kind = clusters, which does not take it: "
+     "expected 0, or templates.kind = bootstrap"),
+    ({"kind": "bootstrap", "top": 10, "shots": 3},
+     "templates.shots = 3 is invalid with templates.kind = bootstrap, which does not take it"),
+])  # fmt: skip
+def test_a_template_key_out_of_range_or_of_another_kind_is_one_line(keys, message):
+    import yaml
+    from test_stages import ROOT
+
+    from anchorvae.pipeline.params import ParamsError
+    from anchorvae.pipeline.params_file import parse_params
+
+    raw = yaml.safe_load((ROOT / "params.yaml").read_text())
+    raw["templates"].update(keys)
+    with pytest.raises(ParamsError) as err:
+        parse_params(raw)
+    assert str(err.value).startswith(message) and "\n" not in str(err.value)
+
+
+def test_the_templates_stage_names_a_template_too_big_for_the_images(tmp_path):
+    import yaml
+    from test_stages import TINY, stage
+
+    from anchorvae.errors import UsageError
+
+    from synthetic import synthetic_raw_files, write_raw_files
+
+    write_raw_files(tmp_path / "mnist", synthetic_raw_files(n_train=100, n_test=20))
+    params = {**TINY, "templates": {**TINY["templates"], "kind": "clusters", "clusters": 101}}
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+    args = ["--mnist", str(tmp_path / "mnist"), "--maps", str(tmp_path / "maps"), "--out",
+            str(tmp_path / "t"), "--params", str(tmp_path / "params.yaml")]  # fmt: skip
+    with pytest.raises(UsageError, match="templates.clusters = 101 is more than the 100 "):
+        stage("templates")(args)
+    assert not (tmp_path / "maps").exists() and not (tmp_path / "t").exists()
+    params["templates"]["clusters"] = 3  # and a good one records what it was made of
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+    stage("templates")(args)
+    made_of = yaml.safe_load((tmp_path / "t" / "made_of.json").read_text())["donutness"]
+    assert made_of["kind"] == "clusters" and sum(made_of["sizes"]) == 100

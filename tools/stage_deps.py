@@ -100,8 +100,12 @@ def _expand(dep: str, root: Path) -> set[Path]:
 
 
 def code_deps(stage: dict, root: Path = ROOT) -> set[Path]:
-    """The .py files a stage depends on, folders expanded."""
-    return set().union(*(_expand(str(dep), root) for dep in stage.get("deps", [])))
+    """The .py files a stage depends on, folders expanded; BadDvcYaml if its deps are not a
+    list of paths."""
+    deps = stage.get("deps", [])
+    if not isinstance(deps, list) or not all(isinstance(d, (str, dict)) for d in deps):
+        raise BadDvcYaml(f"deps = {deps!r} is not a list of paths")
+    return set().union(*(_expand(str(d), root) for d in deps if isinstance(d, str)))
 
 
 def read_stages(dvc_yaml: Path) -> dict:
@@ -141,7 +145,11 @@ def mismatches(root: Path = ROOT) -> dict[str, tuple[set[Path], set[Path]]]:
     stages = read_stages(root / "dvc.yaml")
     found = {}
     for name, script in stage_scripts(root / "dvc.yaml").items():
-        imported, declared = import_closure(root / script, root), code_deps(stages[name], root)
+        try:
+            declared = code_deps(stages[name], root)
+        except BadDvcYaml as err:
+            raise BadDvcYaml(f"{root / 'dvc.yaml'}: stage {name}: {err}") from None
+        imported = import_closure(root / script, root)
         if imported != declared:
             found[name] = (imported - declared, declared - imported)
     return found
@@ -187,6 +195,10 @@ def write_deps(root: Path = ROOT) -> None:
 
 
 def main() -> int:
+    if sys.argv[1:] not in ([], ["--write"]):
+        print(f"stage_deps: {' '.join(sys.argv[1:])!r} is not an argument: expected none "
+              "(check) or --write", file=sys.stderr)  # fmt: skip
+        return 2
     try:
         if sys.argv[1:] == ["--write"]:
             write_deps()

@@ -103,7 +103,13 @@ class DownloadSettings(Settings):
 
 def from_env(model: type[S], env: Mapping[str, str]) -> S:
     """``model`` from the ANCHORVAE_* variables of ``env``; UsageError in one line naming
-    the variable, its value and what is allowed."""
+    the variable, its value and what is allowed, or a variable no setting has (a misspelt
+    one would otherwise be ignored without a word)."""
+    known = sorted(PREFIX + name.upper() for m in (RunSettings, DownloadSettings)
+                   for name in m.model_fields)  # fmt: skip
+    unknown = sorted(k for k in env if k.startswith(PREFIX) and k not in known)
+    if unknown:
+        raise UsageError(f"{unknown[0]} is not a setting: known are {', '.join(known)}")
     raw = {name: env[PREFIX + name.upper()] for name in model.model_fields
            if PREFIX + name.upper() in env}  # fmt: skip
     try:
