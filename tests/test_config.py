@@ -309,3 +309,15 @@ def test_the_most_seeds_allowed_fit_one_command_line_argument():
     most = GridParams.model_fields["seeds"].metadata[1].le
     argument = "seeds=[" + ",".join(str(s) for s in range(most)) + "]"
     assert subprocess.run(["true", argument]).returncode == 0
+
+
+def test_an_integer_bound_is_written_whole_and_a_reference_needs_a_name_of_its_own():
+    with pytest.raises(ParamsError, match=r"expected an integer >= 0 and <= 4294967295$"):
+        parse_params(changed("templates.seed", 2**32))
+    raw = repo_raw()
+    raw["references"]["anchored"] = {**raw["references"]["cvae"]}
+    with pytest.raises(ParamsError, match="references.anchored is invalid: a variant has that "
+                       "name"):  # fmt: skip
+        parse_params(raw)
+    raw["references"]["anchored"] = raw["variants"]["anchored"]  # as a grid's cell holds it
+    parse_params(raw)

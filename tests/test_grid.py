@@ -174,10 +174,13 @@ def test_cells_that_cannot_run_are_refused_before_anything_is_queued(tmp_path, m
         r"variants.two_axis.anchors.donutness = \[1.0, 1.0\] is invalid",
     ):
         run_grid_stage(tmp_path, raw, "g", "queue")
-    same_name = {"variants.anchored.anchor_rate": [1.0], "variants.two_axis.anchor_rate": [1.0]}
-    raw = project_raw(g={"axes": same_name, "variants": ["baseline", "anchored", "two_axis"]})
-    with pytest.raises(ParamsError, match="experiment g-anchor_rate-1 is planned twice"):
-        run_grid_stage(tmp_path, raw, "g", "queue")
+    with pytest.raises(ParamsError, match="experiment g-x is planned twice"):
+        experiments.check_planned([("g-x", ["a=1"]), ("g-x", ["a=2"])], ROOT / "params.yaml")
+    same_end = {"variants.anchored.anchor_rate": [1.0], "variants.two_axis.anchor_rate": [1.0]}
+    raw = project_raw(g={"axes": same_end, "variants": ["baseline", "anchored", "two_axis"]})
+    names = [n for n, _ in planned_experiments(parse_params(raw), "g", raw)]
+    assert names == ["g-base", "g-variants_anchored_anchor_rate-1",
+                     "g-variants_two_axis_anchor_rate-1"]  # fmt: skip
 
 
 def summary(placed: int, decode: float | None = 0.8, n: int = 4) -> dict:
@@ -595,3 +598,9 @@ def test_a_semantics_grid_draws_the_decode_against_distance_and_each_design_s_pi
     with pytest.raises(BadInputFile, match="experiment g-base: data/eval/anchored/seed0/"
                        "anchors.npy is not a .npy array"):  # fmt: skip
         module.main(args)
+
+
+def test_two_axes_ending_the_same_get_distinct_cell_names():
+    raw = project_raw(g={"axes": {"train.epochs": [10, 20], "classifier.epochs": [2, 3]}})
+    names = [n for n, _ in planned_experiments(parse_params(raw), "g", raw)]
+    assert names == ["g-base", "g-train_epochs-20", "g-classifier_epochs-3"]

@@ -74,10 +74,17 @@ def cells(name: str, grid: GridParams, raw: dict) -> list[Cell]:
 
 
 def _cell_name(grid: str, values: dict, base: dict) -> str:
-    differs = [
-        f"{key.rsplit('.', 1)[-1]}-{short(v)}" for key, v in values.items() if v != base[key]
-    ]
+    differs = [f"{_axis_name(key, values)}-{short(v)}" for key, v in values.items()
+               if v != base[key]]  # fmt: skip
     return "-".join([grid, *differs]) if differs else f"{grid}-base"
+
+
+def _axis_name(key: str, axes) -> str:
+    """An axis in a cell's name: its key's last part, or the whole key (dots as _) where
+    another axis ends the same (train.epochs, classifier.epochs)."""
+    last = key.rsplit(".", 1)[-1]
+    shared = sum(k.rsplit(".", 1)[-1] == last for k in axes) > 1
+    return key.replace(".", "_") if shared else last
 
 
 def hydra_text(value: Any) -> str:

@@ -35,7 +35,7 @@ NAME_PATTERN = re.compile(r"[a-z][a-z0-9_]*")  # matched in full: `$` passes "x\
 
 
 def _int(lo: int, hi: int) -> Any:
-    return Annotated[int, Field(ge=lo, le=hi, description=f"an integer >= {lo:g} and <= {hi:g}")]
+    return Annotated[int, Field(ge=lo, le=hi, description=f"an integer >= {lo} and <= {hi}")]
 
 
 def _number(lo: float, hi: float, open_low: bool = False) -> Any:
@@ -273,6 +273,11 @@ class Params(Section):
     def _directions_fit(self) -> Params:
         """Rules that tie one key to another (a ParamsError: its message is kept whole)."""
         dims = self.train.latent_dims
+        for name in self.references.keys() & self.variants.keys():
+            if self.references[name] != self.variants[name]:  # a grid's cell holds it in both
+                raise ParamsError(f"references.{name} is invalid: a variant has that name (a "
+                                  "grid adds a reference as a variant): expected a name of "
+                                  "its own")  # fmt: skip
         for name, variant in {**self.variants, **self.references}.items():
             section = "variants" if name in self.variants else "references"
             for score, direction in variant.anchors.items():
