@@ -36,7 +36,7 @@ from anchorvae.experiments.readback import (
     experiment_revs,
 )
 from anchorvae.pipeline.cli import parse, parser, run_stage
-from anchorvae.reports.figures import save_figure
+from anchorvae.reports.figures import plt
 from anchorvae.reports.grid_figures import grid_figure
 
 
@@ -96,9 +96,13 @@ def report(params, raw, name: str, args) -> None:
     seeds = table["n_seeds"].max() if args.tables else grid.seeds
     title = f"{name}: {seeds} seeds"
     figure = grid_figure(table, centroids, grid.figure, grid.metrics, title, pictures)
-    with atomic_path(args.csv or f"reports/{name}.csv") as tmp:
-        table.to_csv(tmp, index=False, float_format="%.5f")
-    save_figure(figure, args.figure or f"reports/{name}.png", dpi=130)
+    # A report is its pair: both are written under temporary names first, and neither
+    # replaces the last report unless both were written (a full disk keeps the old pair).
+    csv, png = args.csv or f"reports/{name}.csv", args.figure or f"reports/{name}.png"
+    with atomic_path(csv) as csv_tmp, atomic_path(png) as png_tmp:
+        table.to_csv(csv_tmp, index=False, float_format="%.5f")
+        figure.savefig(png_tmp, format="png", dpi=130, bbox_inches="tight")
+    plt.close(figure)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -291,6 +291,30 @@ def test_a_grid_with_a_failed_cell_keeps_the_last_report(tmp_path, monkeypatch):
     assert not (tmp_path / "g.png").exists()
 
 
+def test_a_report_is_its_pair_a_full_disk_replaces_neither(tmp_path, monkeypatch):
+    """The figure cannot be written (a full disk): the last CSV and PNG both stay."""
+    import matplotlib.figure
+
+    module = grid_stage_module()
+    details = {"baseline": summary(1), "anchored": summary(2)}
+    fake_experiments(monkeypatch, module, {"g-base": ("Success", details)})
+    raw = project_raw(g={"axes": {}, "variants": ["baseline", "anchored"]})
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(raw))
+    (tmp_path / "g.csv").write_text("the last report\n")
+    (tmp_path / "g.png").write_bytes(b"the last figure")
+
+    def full_disk(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(matplotlib.figure.Figure, "savefig", full_disk)
+    with pytest.raises(OSError):
+        module.main(["g", "report", "--params", str(tmp_path / "params.yaml"), "--csv",
+                     str(tmp_path / "g.csv"), "--figure", str(tmp_path / "g.png")])  # fmt: skip
+    assert (tmp_path / "g.csv").read_text() == "the last report\n"
+    assert (tmp_path / "g.png").read_bytes() == b"the last figure"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["g.csv", "g.png", "params.yaml"]
+
+
 def test_a_figure_draws_each_metric_per_cell_with_its_kind_s_spread_and_names_failures():
     rows = []
     for name, state, share in (("g-base", "Success", 0.9), ("g-epochs-50", "Failed", None)):
