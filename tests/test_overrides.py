@@ -1,6 +1,8 @@
 """`-S` overrides as DVC applies them (anchorvae/pipeline/overrides.py), and the runner without DVC
 that uses them (tools/run_without_dvc.py)."""
 
+import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -91,3 +93,41 @@ def test_the_runner_passes_every_stage_the_overridden_params():
     done = runner("-S", "train.epochs=3", "-S", "~variants.two_axis")
     assert done.returncode == 0, done.stderr
     assert "train@two_axis" not in done.stderr and "train@anchored" in done.stderr
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_the_runner_without_dvc_ends_its_stage_in_one_line_and_leaves_no_params_copy(
+    tmp_path, signum
+):
+    """Ctrl-C or SIGTERM while a stage runs: the stage ends too, one line says so, and the
+    overridden params copy is gone (a copy that a kill -9 left is removed by the next run)."""
+    import shutil
+    import time
+
+    for name in ("anchorvae", "tools"):
+        shutil.copytree(ROOT / name, tmp_path / name, ignore=shutil.ignore_patterns("__pyc*"))
+    shutil.copy(ROOT / "params.yaml", tmp_path / "params.yaml")
+    (tmp_path / ".tmp-run_without_dvc.stale.yaml").write_text("left by a kill -9\n")
+    (tmp_path / "sleep.py").write_text(
+        "import os, pathlib, time\n"
+        "pathlib.Path('pid').write_text(str(os.getpid()))\ntime.sleep(60)\n"
+    )
+    stage = {"cmd": f"exec {sys.executable} sleep.py", "deps": [], "outs": []}
+    (tmp_path / "dvc.yaml").write_text(yaml.safe_dump({"stages": {"nap": stage}}))
+    runner = subprocess.Popen([sys.executable, str(tmp_path / "tools" / "run_without_dvc.py")],
+                              stderr=subprocess.PIPE, text=True)  # fmt: skip
+    deadline = time.monotonic() + 30
+    while not (tmp_path / "pid").exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not (tmp_path / ".tmp-run_without_dvc.stale.yaml").exists()
+    runner.send_signal(signum)
+    _, err = runner.communicate(timeout=30)
+    how = "terminated" if signum == signal.SIGTERM else "interrupted"
+    assert runner.returncode == (143 if how == "terminated" else 130)
+    assert err.splitlines()[-1] == (
+        f"run_without_dvc: {how}: stage nap ended, its outputs not written"
+    )
+    assert "Traceback" not in err
+    with pytest.raises(ProcessLookupError):
+        os.kill(int((tmp_path / "pid").read_text()), 0)
+    assert not list(tmp_path.glob(".tmp-run_without_dvc.*"))

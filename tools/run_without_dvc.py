@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import re
+import signal
 import subprocess
 import sys
 import tempfile
@@ -98,6 +99,73 @@ def overridden_params(path: Path, overrides: list[str]) -> dict:
     return params
 
 
+COPY_PREFIX = ".tmp-run_without_dvc."  # the params copy, in the checkout's root
+
+
+class Terminated(BaseException):
+    """SIGTERM, unwound like Ctrl-C."""
+
+
+class Stopped(Exception):
+    """A stage was ended by Ctrl-C or SIGTERM (``how``)."""
+
+    def __init__(self, stage: str, how: str):
+        super().__init__(stage)
+        self.stage, self.how = stage, how
+
+
+def _terminate(signum, frame) -> None:
+    raise Terminated()
+
+
+def params_copy(params: dict) -> Path:
+    """The overridden params as a file the stages read, beside params.yaml; a copy that a
+    killed run (kill -9) left there is removed first."""
+    for stale in ROOT.glob(f"{COPY_PREFIX}*"):
+        stale.unlink(missing_ok=True)
+    fd, name = tempfile.mkstemp(prefix=COPY_PREFIX, suffix=".yaml", dir=ROOT)
+    with open(fd, "w") as f:
+        yaml.safe_dump(params, f, sort_keys=False)
+    return Path(name)
+
+
+def run_stages(stages: list[dict], copy: Path, dry_run: bool) -> int:
+    start = time.monotonic()
+    for stage in stages:
+        cmd = f"{stage['cmd']} --params {copy}"
+        print(f"{stage['name']}: {cmd}", file=sys.stderr, flush=True)
+        if dry_run:
+            continue
+        begun = time.monotonic()
+        child = subprocess.Popen(cmd, shell=True, cwd=ROOT)
+        try:
+            code = child.wait()
+        except (KeyboardInterrupt, Terminated) as signal_:  # the stage ends with us
+            _end(child)
+            how = "terminated" if isinstance(signal_, Terminated) else "interrupted"
+            raise Stopped(stage["name"], how) from None
+        if code != 0:
+            print(f"{stage['name']} failed", file=sys.stderr)
+            return 1
+        print(f"timing: {stage['name']} {time.monotonic() - begun:.1f} s", file=sys.stderr)
+    print(f"timing: all stages {time.monotonic() - start:.1f} s", file=sys.stderr)
+    return 0
+
+
+def _end(child: subprocess.Popen) -> None:
+    """SIGTERM to the stage (it unwinds and writes nothing), SIGKILL if it lingers."""
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C waits too
+    try:
+        child.terminate()
+        try:
+            child.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("-S", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
@@ -109,22 +177,16 @@ def main() -> int:
         print(f"run_without_dvc: error: {err}", file=sys.stderr)
         return 2
     stages = in_order(expand(yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"], params))
-    with tempfile.NamedTemporaryFile("w", suffix=".yaml") as copy:
-        yaml.safe_dump(params, copy, sort_keys=False)
-        copy.flush()
-        start = time.monotonic()
-        for stage in stages:
-            cmd = f"{stage['cmd']} --params {copy.name}"
-            print(f"{stage['name']}: {cmd}", file=sys.stderr, flush=True)
-            if args.dry_run:
-                continue
-            begun = time.monotonic()
-            if subprocess.run(cmd, shell=True, cwd=ROOT).returncode != 0:
-                print(f"{stage['name']} failed", file=sys.stderr)
-                return 1
-            print(f"timing: {stage['name']} {time.monotonic() - begun:.1f} s", file=sys.stderr)
-        print(f"timing: all stages {time.monotonic() - start:.1f} s", file=sys.stderr)
-    return 0
+    signal.signal(signal.SIGTERM, _terminate)
+    copy = params_copy(params)
+    try:
+        return run_stages(stages, copy, args.dry_run)
+    except Stopped as stopped:
+        print(f"run_without_dvc: {stopped.how}: stage {stopped.stage} ended, its outputs not "
+              "written", file=sys.stderr)  # fmt: skip
+        return 143 if stopped.how == "terminated" else 130
+    finally:
+        copy.unlink(missing_ok=True)
 
 
 if __name__ == "__main__":
