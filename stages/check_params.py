@@ -8,7 +8,7 @@ content never changes, so a params edit reruns only the stages that read the edi
 import _bootstrap  # noqa: F401  (first: ends with its parent, runs under .venv)
 
 from anchorvae.artifacts.atomic import write_text
-from anchorvae.method.scores import NAMES
+from anchorvae.method.scores import declared_scales
 from anchorvae.pipeline.cli import parse, parser, run_stage
 
 # The same bytes whatever the params, and since the first run: the path it names is the
@@ -20,7 +20,7 @@ CHECKED = "params.yaml passed anchorvae/config.py\n"
 def main(argv: list[str] | None = None) -> None:
     p = parser(__doc__.splitlines()[0])
     p.add_argument("--out", required=True, help="marker file the other stages depend on")
-    args, _ = parse(p, argv, NAMES)  # raises ParamsError: one line, exit 2
+    args, _ = parse(p, argv, declared_scales())  # ParamsError: one line, exit 2
     write_text(args.out, CHECKED)
 
 

@@ -221,3 +221,23 @@ def test_the_stages_record_the_shots_and_refuse_a_scale_a_score_cannot_take(tmp_
         stage("scores")(["label_reference", str(tmp_path / "mnist"), str(tmp_path / "maps"),
                          str(tmp_path / "s.npy"), *flags])  # fmt: skip
     assert not (tmp_path / "s.npy").exists()
+
+
+def test_the_scales_a_score_takes_are_read_without_importing_it_and_checked_with_the_params():
+    """The params stage refuses a standardised label score before DVC removes anything."""
+    import yaml
+    from test_stages import ROOT
+
+    from anchorvae.method.scores import declared_scales, scales_of
+    from anchorvae.pipeline.params import ParamsError
+    from anchorvae.pipeline.params_file import parse_params
+
+    scales = declared_scales()
+    assert scales == {name: scales_of(name) for name in SCORES}
+    assert scales["label"] == ("raw",)
+    raw = yaml.safe_load((ROOT / "params.yaml").read_text())
+    raw["variants"]["label_reference"]["scale"] = "standard"
+    parse_params(raw, tuple(scales))  # names only: the scores stage would refuse it
+    with pytest.raises(ParamsError, match=r"^variants.label_reference.scale = 'standard' is "
+                       "invalid: the label score takes scale raw only$"):  # fmt: skip
+        parse_params(raw, scales)

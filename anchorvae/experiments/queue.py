@@ -15,7 +15,7 @@ import pandas as pd
 from dvc.api import exp_show
 
 from anchorvae.errors import StageFailure, UsageError
-from anchorvae.method.scores import NAMES
+from anchorvae.method.scores import declared_scales
 from anchorvae.pipeline.overrides import apply_overrides
 from anchorvae.pipeline.params import ParamsError
 from anchorvae.pipeline.params_file import load_params, parse_params
@@ -58,7 +58,7 @@ def check_planned(planned: list[tuple[str, list[str]]], params_path: str | Path)
     raw = load_params(params_path).model_dump()
     for name, flags in planned:
         try:
-            parse_params(apply_overrides(raw, flags), NAMES)
+            parse_params(apply_overrides(raw, flags), declared_scales())
         except (ParamsError, UsageError) as err:
             raise ParamsError(f"experiment {name} cannot run: {err}") from None
 

@@ -44,10 +44,11 @@ def parser(description: str) -> argparse.ArgumentParser:
 
 
 def parse(
-    p: argparse.ArgumentParser, argv: list[str] | None, scores: tuple[str, ...] | None = None
+    p: argparse.ArgumentParser, argv: list[str] | None, scores=None
 ) -> tuple[argparse.Namespace, Params]:
-    """A stage's arguments and its validated ``--params`` file (with ``scores``, every
-    anchor must name one of them): what every stage starts with."""
+    """A stage's arguments and its validated ``--params`` file (with ``scores``, names or
+    name -> scales, every anchor must name one and take its scale): what every stage
+    starts with."""
     args = p.parse_args(argv)
     return args, load_params(args.params, scores)
 

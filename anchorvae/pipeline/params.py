@@ -132,6 +132,17 @@ class VariantParams(Section):
         return {score: ([float(v) for v in d] if isinstance(d, list) else float(d))
                 for score, d in anchors.items()}  # fmt: skip
 
+    @model_validator(mode="after")
+    def _scale_every_score_takes(self, info: ValidationInfo) -> VariantParams:
+        """A score that cannot be standardised (the label's ±1 is its point) refuses it
+        here, before DVC removes any output, not in the scores stage after."""
+        scales = (info.context or {}).get("scales") or {}
+        for score in self.anchors:
+            if score in scales and self.scale not in scales[score]:
+                raise ParamsError(f"scale = {self.scale!r} is invalid: the {score} score takes "
+                                  f"scale {', '.join(scales[score])} only")  # fmt: skip
+        return self
+
     # true: a CVAE, the label one-hot into the encoder and the decoder (anchorvae/method/model.py);
     # it decodes prior samples with the label, its "known semantics" (anchorvae/method/anchors.py)
     conditional: bool = Field(False, description="true or false")

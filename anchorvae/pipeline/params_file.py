@@ -81,12 +81,16 @@ def _kind_of(error_type: str) -> str:
     return "a mapping" if error_type in ("model_type", "dict_type") else "a valid value"
 
 
-def parse_params(raw: Any, scores: tuple[str, ...] | None = None) -> Params:
+def parse_params(raw: Any, scores=None) -> Params:
     """Validate a params mapping (as loaded from YAML) into :class:`Params`; with
-    ``scores``, every anchor must name one of them."""
+    ``scores`` (names, or name -> the scales it takes), every anchor must name one of
+    them, and take the variant's scale."""
     if not isinstance(raw, dict):
         raise ParamsError(f"params = {raw!r} is invalid: expected a mapping at the top level")
-    context = {"scores": scores} if scores is not None else {}
+    context = {"scores": tuple(scores)} if scores is not None else {}
+    if isinstance(scores, dict):
+        context["scales"] = scores
+        scores = tuple(scores)
     try:
         return Params.model_validate(raw, context=context)
     except ValidationError as err:
@@ -122,7 +126,7 @@ ParamsLoader.add_implicit_resolver(
 )
 
 
-def load_params(path: str | Path = "params.yaml", scores: tuple[str, ...] | None = None) -> Params:
+def load_params(path: str | Path = "params.yaml", scores=None) -> Params:
     """Read and validate params.yaml (see :func:`parse_params` for ``scores``)."""
     path = Path(path)
     try:

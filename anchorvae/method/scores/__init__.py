@@ -16,9 +16,11 @@ here (plus params).
 
 from __future__ import annotations
 
+import ast
 import functools
 import importlib
 import pkgutil
+from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
@@ -82,6 +84,18 @@ def build_all_maps(spec, images: np.ndarray, labels: np.ndarray) -> tuple[dict, 
 
 
 SCALES = ("raw", "standard")  # what a score takes unless its module says otherwise
+
+
+def declared_scales() -> dict[str, tuple[str, ...]]:
+    """Score name -> the scales it takes, read off each module's source (its ``SCALES =
+    (...)``, else every one) without importing it: what checking params.yaml needs."""
+    scales = {}
+    for name in NAMES:
+        tree = ast.parse((Path(__path__[0]) / f"{name}.py").read_text())
+        declared = [node.value for node in tree.body if isinstance(node, ast.Assign)
+                    and any(getattr(t, "id", None) == "SCALES" for t in node.targets)]  # fmt: skip
+        scales[name] = tuple(ast.literal_eval(declared[-1])) if declared else SCALES
+    return scales
 
 
 def scales_of(name: str) -> tuple[str, ...]:
