@@ -628,3 +628,10 @@ def test_two_axes_ending_the_same_get_distinct_cell_names():
     raw = project_raw(g={"axes": {"train.epochs": [10, 20], "classifier.epochs": [2, 3]}})
     names = [n for n, _ in planned_experiments(parse_params(raw), "g", raw)]
     assert names == ["g-base", "g-train_epochs-20", "g-classifier_epochs-3"]
+
+
+def test_a_grid_without_anchored_is_refused_naming_the_grid_key():
+    raw = project_raw(g={"variants": ["baseline", "label_reference"]})
+    with pytest.raises(ParamsError, match=r"^grids.g.variants = \['baseline', 'label_reference'\] "
+                       "is invalid: .* baseline and anchored among them"):  # fmt: skip
+        planned_experiments(parse_params(raw), "g", raw)

@@ -114,10 +114,11 @@ def grid_of(params: Params, name: str) -> GridParams:
                           "(params.yaml `grids:`)")  # fmt: skip
     grid = params.grids[name]
     known = [*params.variants, *params.references]
-    if "baseline" not in grid.variants or not set(grid.variants) <= set(known):
+    if not {"baseline", "anchored"} <= set(grid.variants) or not set(grid.variants) <= set(known):
         raise ParamsError(
             f"grids.{name}.variants = {grid.variants} is invalid: expected keys of variants "
-            f"or references ({', '.join(known)}), baseline among them"
+            f"or references ({', '.join(known)}), baseline and anchored among them (every "
+            "cell's params need both)"
         )  # here, not in the schema: a cell without a variant must still be valid params
     unknown = [m for m in grid.metrics if m not in BY_KEY]
     if unknown:
