@@ -635,3 +635,24 @@ def test_a_grid_without_anchored_is_refused_naming_the_grid_key():
     with pytest.raises(ParamsError, match=r"^grids.g.variants = \['baseline', 'label_reference'\] "
                        "is invalid: .* baseline and anchored among them"):  # fmt: skip
         planned_experiments(parse_params(raw), "g", raw)
+
+
+def test_waiting_says_each_cell_as_it_finishes_and_counts_only_ours(monkeypatch, caplog):
+    """A line per finished cell (what a log that is not a terminal gets), counted among the
+    grid's cells only; an earlier run's finished task of the same name does not count."""
+    import logging
+
+    statuses = [
+        "old  g-base  05:00 AM  Success\na  g-base  06:30 AM  Queued\n"
+        "b  g-x  06:30 AM  Queued\nc  other-base  06:30 AM  Running\nWorker status: 1 active",
+        "old  g-base  05:00 AM  Success\na  g-base  06:30 AM  Running\n"
+        "b  g-x  06:30 AM  Queued\nWorker status: 1 active, 0 idle",
+        "old  g-base  05:00 AM  Success\na  g-base  06:30 AM  Success\n"
+        "b  g-x  06:30 AM  Running\nWorker status: 1 active, 0 idle",
+        "a  g-base  06:30 AM  Success\nb  g-x  06:30 AM  Failed\nWorker status: 0 active",
+    ]
+    module, _ = queue_with(monkeypatch, statuses)
+    caplog.set_level(logging.INFO)
+    module.wait_for_queue(jobs=1, prefix="g-")
+    lines = [r.getMessage() for r in caplog.records if r.name == module.__name__]
+    assert lines[1:] == ["g-base: Success (1 of 2 cells done)", "g-x: Failed (2 of 2 cells done)"]

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 from dvc.api import exp_show
+from tqdm import tqdm
 
 from anchorvae.errors import StageFailure, UsageError
 from anchorvae.method.scores import declared_scales
@@ -87,9 +88,12 @@ def wait_for_queue(jobs: int, prefix: str) -> None:
     (seen here: DVC's file-system broker failing to read a message) is restarted, a few
     times at most, so one broken worker does not stall the queue for ever. Interrupted
     (Ctrl-C, SIGTERM), it stops the queue first: see :func:`stop_queue`."""
-    log.info("waiting for the DVC queue (`dvc queue status`; Ctrl-C stops it)")
+    log.info(
+        "waiting for the DVC queue (`dvc queue status`; Ctrl-C stops it): a line per "
+        "cell as it finishes, a progress bar with the time left in a terminal"
+    )
     try:
-        _wait(jobs)
+        _wait(jobs, prefix)
     except BaseException:
         stop_queue(prefix)
         raise
@@ -167,18 +171,50 @@ def queue_tasks() -> list[tuple[str, str, str]]:
     return [(row[0], row[1], row[-1]) for row in rows if len(row) > 3 and row[0] != "Task"]
 
 
-def _wait(jobs: int) -> None:
+STATES = ("Queued", "Running", "Failed", "Success")
+
+
+def _wait(jobs: int, prefix: str = "") -> None:
     restarts = 0
-    while True:
-        status = run_dvc("queue", "status")
-        if "Running" not in status and "Queued" not in status:
-            return
-        if "Queued" in status and "Running" not in status and "0 active" in status:
-            if restarts == MAX_RESTARTS:
-                raise StageFailure("experiments are queued but no queue worker runs them")
-            restarts += 1
-            run_dvc("queue", "start", "--jobs", str(jobs))
-        time.sleep(POLL_S)
+    shown: dict[str, str] = {}  # our finished cells, logged once each
+    with tqdm(desc=f"{prefix}*", unit="cell", disable=None) as bar:
+        while True:
+            status = run_dvc("queue", "status")
+            _show_progress(bar, _cells(status, prefix), shown)
+            if "Running" not in status and "Queued" not in status:
+                return
+            if "Queued" in status and "Running" not in status and "0 active" in status:
+                if restarts == MAX_RESTARTS:
+                    raise StageFailure("experiments are queued but no queue worker runs them")
+                restarts += 1
+                run_dvc("queue", "start", "--jobs", str(jobs))
+            time.sleep(POLL_S)
+
+
+def _cells(status: str, prefix: str) -> dict[str, str]:
+    """Our cells' states in a `dvc queue status` text: a cell with a task queued or running
+    is that, else its last finished task's state (an earlier run's tasks may share names)."""
+    cells: dict[str, str] = {}
+    for row in (line.split() for line in status.splitlines()):
+        if len(row) >= 3 and row[-1] in STATES and row[1].startswith(prefix):
+            if cells.get(row[1]) not in ("Queued", "Running"):
+                cells[row[1]] = row[-1]
+    return cells
+
+
+def _show_progress(bar: tqdm, cells: dict[str, str], shown: dict[str, str]) -> None:
+    """Cells done out of all on the bar (tqdm's estimate of the time left), the running one
+    beside it; a line per cell as it finishes (all a log that is not a terminal gets)."""
+    done = {name: s for name, s in cells.items() if s in ("Failed", "Success")}
+    for name, state in done.items():
+        if name not in shown:
+            log.info("%s: %s (%d of %d cells done)", name, state, len(shown) + 1, len(cells))
+            shown[name] = state
+    bar.total = len(cells)
+    bar.n = len(done)
+    running = [name for name, s in cells.items() if s == "Running"]
+    bar.set_postfix_str(f"running {running[0]}" if running else "", refresh=False)
+    bar.refresh()
 
 
 def require_success(table: pd.DataFrame, planned: list[str], command: str) -> None:
