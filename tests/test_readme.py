@@ -123,3 +123,12 @@ def test_make_readme_with_a_bad_report_leaves_the_documents_as_they_were(tmp_pat
     [line] = done.stderr.strip().splitlines()
     assert f"{tmp_path / 'reports' / 'study.csv'}: not a CSV table" in line
     assert [p.read_text() for p in pages] == [d.read_text() for d in DOCUMENTS[:2]]
+
+
+def test_the_readme_stays_short_and_maps_the_code():
+    """The README answers and points on: at most 150 lines, detail in docs/; its map of
+    the code names every package of anchorvae/."""
+    text = (ROOT / "README.md").read_text()
+    assert len(text.splitlines()) <= 150
+    packages = [p.name for p in (ROOT / "anchorvae").iterdir() if (p / "__init__.py").exists()]
+    assert packages and all(f"`{name}/`" in text for name in packages)

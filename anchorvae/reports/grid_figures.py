@@ -128,7 +128,8 @@ def semantics_figure(
                        label=f"{variant}: {value:.3f}" if j == 0 else None)  # fmt: skip
     ax.set(xlabel="anchor points' distance from the origin",
            ylabel="anchor samples read as their digit", ylim=(0, 1.03))  # fmt: skip
-    ax.set_xlim(left=0)
+    right = designs["anchor_distance.mean"].max() if "anchor_distance.mean" in designs else 1
+    ax.set_xlim(0, 1.4 * right if right == right else None)  # room for the labels
     ax.grid(color="0.9")
     ax.legend(fontsize=7.5, loc="lower right")
     ax.set_title(decode.title, fontsize=10)
