@@ -304,7 +304,7 @@ def test_a_params_file_that_is_not_utf8_is_one_line(tmp_path):
 
 def test_the_most_seeds_allowed_fit_one_command_line_argument():
     """`make grid` passes `-S seeds=[0,...,N-1]` to DVC as one argument (Linux: 128 KiB)."""
-    from anchorvae.pipeline.params import GridParams
+    from anchorvae.pipeline.grid_params import GridParams
 
     most = GridParams.model_fields["seeds"].metadata[1].le
     argument = "seeds=[" + ",".join(str(s) for s in range(most)) + "]"

@@ -20,7 +20,8 @@ import pandas as pd
 from anchorvae.artifacts.summaries import by_variant
 from anchorvae.evaluation.metrics import BY_KEY
 from anchorvae.evaluation.summary import summarize
-from anchorvae.pipeline.params import GridParams, Params, ParamsError
+from anchorvae.pipeline.grid_params import GridParams
+from anchorvae.pipeline.params import Params, ParamsError
 
 DETAILS = "metrics/details.json"  # what summarize writes, committed in each experiment
 CENTROIDS = "metrics/centroids.csv"

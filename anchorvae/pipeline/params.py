@@ -10,44 +10,22 @@ kept its params, and with them its models in DVC's run cache.
 
 from __future__ import annotations
 
-import math
-import re
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    ValidationInfo,
-    field_validator,
-    model_validator,
+from pydantic import Field, ValidationInfo, field_validator, model_validator
+
+from anchorvae.pipeline.fields import (
+    INT32_MAX,
+    NAME_PATTERN,
+    RATE_MAX,
+    SEED_MAX,
+    ParamsError,
+    Section,
+    int_in,
+    is_number,
+    number_in,
 )
-
-
-class ParamsError(ValueError):
-    """A value in params.yaml is missing, of the wrong type or out of range."""
-
-
-INT32_MAX = 2**31 - 1  # torch.set_num_threads and tensor sizes take C ints
-SEED_MAX = 2**32 - 1  # NumPy seeds are unsigned 32-bit
-RATE_MAX = 1000.0  # anchor rates beyond this only saturate the KL
-NAME_PATTERN = re.compile(r"[a-z][a-z0-9_]*")  # matched in full: `$` passes "x\n"
-
-
-def _int(lo: int, hi: int) -> Any:
-    return Annotated[int, Field(ge=lo, le=hi, description=f"an integer >= {lo} and <= {hi}")]
-
-
-def _number(lo: float, hi: float, open_low: bool = False) -> Any:
-    low = Field(gt=lo) if open_low else Field(ge=lo)
-    allowed = f"a number {'>' if open_low else '>='} {lo:g} and <= {hi:g}"
-    return Annotated[float, low, Field(le=hi, description=allowed)]
-
-
-class Section(BaseModel):
-    """Strict types (no "3" for 3, no true for 1), finite numbers, no unknown keys."""
-
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, allow_inf_nan=False)
+from anchorvae.pipeline.grid_params import GridParams
 
 
 class TemplatesParams(Section):
@@ -58,12 +36,12 @@ class TemplatesParams(Section):
         "now 'post')"
     )
     # class_mean only: the mean of this many training 0s and 1s, 0 = of every one
-    shots: _int(0, INT32_MAX)
+    shots: int_in(0, INT32_MAX)
     # draws the shots (data/templates/shots.json), or the k-means starts of `clusters`
-    seed: _int(0, SEED_MAX)
-    clusters: _int(0, INT32_MAX)  # clusters only: k of k-means (>= 2); 0 for other kinds
-    top: _int(0, INT32_MAX)  # bootstrap only: images per template each round (>= 1); else 0
-    rounds: _int(0, 1000)  # bootstrap only: rounds from the post's maps (0: them); else 0
+    seed: int_in(0, SEED_MAX)
+    clusters: int_in(0, INT32_MAX)  # clusters only: k of k-means (>= 2); 0 for other kinds
+    top: int_in(0, INT32_MAX)  # bootstrap only: images per template each round (>= 1); else 0
+    rounds: int_in(0, 1000)  # bootstrap only: rounds from the post's maps (0: them); else 0
 
     @model_validator(mode="after")
     def _keys_of_the_kind(self) -> TemplatesParams:
@@ -88,25 +66,18 @@ TEMPLATE_KEYS = {"post": (), "class_mean": ("shots",), "clusters": ("clusters",)
 
 
 class TrainParams(Section):
-    epochs: _int(1, 100_000)  # passes over the training set
-    batch_size: _int(1, INT32_MAX)  # images per Adam step
-    lr: _number(0, 10, open_low=True)  # Adam learning rate
-    latent_dims: _int(1, 1024)  # size of the latent code
+    epochs: int_in(1, 100_000)  # passes over the training set
+    batch_size: int_in(1, INT32_MAX)  # images per Adam step
+    lr: number_in(0, 10, open_low=True)  # Adam learning rate
+    latent_dims: int_in(1, 1024)  # size of the latent code
     # a key of anchorvae.method.model.ARCHITECTURES (the names are repeated here so that a bad
     # one is refused before torch loads; tests/test_config.py holds them equal)
     architecture: Literal["mlp", "conv"] = Field(description="one of mlp, conv")
-    limit: _int(0, INT32_MAX)  # first N training images; 0 = all
-
-
-def _is_number(value: Any) -> bool:
-    """A finite int or float, as the strict schema takes them (not a bool, not "1")."""
-    if isinstance(value, bool):
-        return False
-    return isinstance(value, int) or (isinstance(value, float) and math.isfinite(value))
+    limit: int_in(0, INT32_MAX)  # first N training images; 0 = all
 
 
 class VariantParams(Section):
-    anchor_rate: _number(0, RATE_MAX)  # 0 = plain VAE
+    anchor_rate: number_in(0, RATE_MAX)  # 0 = plain VAE
     # raw: each score as it comes; standard: each shifted and scaled to mean 0 and sd 1
     # over the training images (no labels read), so that the rate sets the point's reach
     scale: Literal["raw", "standard"] = Field(description="one of raw, standard")
@@ -125,7 +96,7 @@ class VariantParams(Section):
             raise ValueError("unknown score")
         for direction in anchors.values():
             values = direction if isinstance(direction, list) else [direction]
-            if not values or not all(_is_number(v) for v in values):
+            if not values or not all(is_number(v) for v in values):
                 raise ValueError("not a number or a list of numbers")
             if all(v == 0 for v in values) or any(abs(v) > RATE_MAX for v in values):
                 raise ValueError("zero or out of range")
@@ -149,93 +120,15 @@ class VariantParams(Section):
 
 
 class ClassifierParams(Section):
-    epochs: _int(1, 100_000)
-    batch_size: _int(1, INT32_MAX)
-    lr: _number(0, 10, open_low=True)
-    seed: _int(0, SEED_MAX)
+    epochs: int_in(1, 100_000)
+    batch_size: int_in(1, INT32_MAX)
+    lr: number_in(0, 10, open_low=True)
+    seed: int_in(0, SEED_MAX)
 
 
 class EvaluateParams(Section):
-    grid_size: _int(2, 1000)  # decoded grid is n x n
-    sample_size: _int(1, INT32_MAX)  # test means kept for scatters
-
-
-KEY_PATTERN = re.compile(r"[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*")
-
-
-class GridParams(Section):
-    """A question asked across trained models (`make grid NAME=<name>`): each cell is one
-    queued DVC experiment, the workspace's params with the cell's axis values set."""
-
-    # params key -> its values: each cell sets one value of each axis
-    axes: dict[str, list[Any]] = Field(
-        description="a mapping from a params key (e.g. train.latent_dims) to a non-empty list "
-        "of values (numbers, names, true or false); {} = one cell, the workspace's params"
-    )
-    # how the axes' values make cells: product, every combination; each, every axis varied
-    # alone from params.yaml's own values; zip, cell i takes the i-th value of every axis
-    # (lists of one length: cells of different kinds side by side)
-    combine: Literal["product", "each", "zip"] = Field(description="one of product, each, zip")
-    variants: list[str] = Field(
-        min_length=1,
-        description="a non-empty list of distinct keys of `variants` or `references`, with "
-        "baseline",
-    )
-    # seeds 0..seeds-1 of every cell, one `-S seeds=[...]` argument: Linux takes at most
-    # 128 KiB in one argument, which 10,000 seeds fit (about 49 KiB) and 30,000 do not
-    seeds: _int(2, 10_000)
-    jobs: _int(1, 64)  # experiments run at once (each uses every core already)
-    # the report's table columns and figure panels, keys of METRICS in
-    # anchorvae/evaluation/metrics.py
-    metrics: list[str] = Field(
-        min_length=1,
-        description="a non-empty list of metric keys (anchorvae/evaluation/metrics.py)",
-    )
-    # metrics: a panel per metric, the cells along x; centroids: every seed's digit
-    # centroids, a panel per cell and variant; semantics: the anchor decode against the
-    # points' distance, a marker per design, beside what each draws at its two points
-    figure: Literal["metrics", "centroids", "semantics"] = Field(
-        description="one of metrics, centroids, semantics"
-    )
-
-    @field_validator("axes")
-    @classmethod
-    def _keys_and_distinct_values(cls, axes: dict) -> dict:
-        for key, values in axes.items():
-            if not KEY_PATTERN.fullmatch(key) or key == "seeds" or key.startswith("grids."):
-                raise ValueError("bad key")
-            if not all(isinstance(v, (str, bool)) or _is_number(v) for v in values):
-                raise ValueError("not a scalar")
-            if not values:
-                raise ValueError("empty")
-        return axes
-
-    @model_validator(mode="after")
-    def _each_cell_once(self) -> GridParams:
-        """No cell twice: distinct values on each axis, or, zipped, distinct tuples of them
-        from lists of one length."""
-        lists = list(self.axes.values())
-        if self.combine != "zip":
-            repeated = [k for k, values in self.axes.items() if len(set(values)) != len(values)]
-            if repeated:
-                raise ParamsError(f"axes.{repeated[0]} = {self.axes[repeated[0]]} is invalid: "
-                                  "expected distinct values (one given twice would run its "
-                                  "cells twice)")  # fmt: skip
-        elif len({len(values) for values in lists}) > 1:
-            lengths = {key: len(values) for key, values in self.axes.items()}
-            raise ParamsError(f"axes = {lengths} (values per key) is invalid with combine = zip: "
-                              "expected lists of one length, a value per cell")  # fmt: skip
-        elif len(set(zip(*lists, strict=True))) != len(lists[0] if lists else []):
-            raise ParamsError("axes is invalid with combine = zip: two cells have the same "
-                              "values, which would run one cell twice")  # fmt: skip
-        return self
-
-    @field_validator("variants", "metrics")
-    @classmethod
-    def _distinct(cls, values: list) -> list:
-        if len(set(values)) != len(values):
-            raise ValueError("repeated")
-        return values
+    grid_size: int_in(2, 1000)  # decoded grid is n x n
+    sample_size: int_in(1, INT32_MAX)  # test means kept for scatters
 
 
 class Params(Section):

@@ -16,7 +16,7 @@ from pathlib import Path
 from anchorvae.artifacts.tables import made_from, read_csv, read_json
 from anchorvae.errors import StageFailure, UsageError
 from anchorvae.evaluation.metrics import BY_KEY
-from anchorvae.pipeline.params import GridParams
+from anchorvae.pipeline.grid_params import GridParams
 from anchorvae.reports.markdown import details_markdown, flat_summary, metric_markdown
 
 

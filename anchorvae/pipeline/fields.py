@@ -1,0 +1,43 @@
+"""The building blocks of params.yaml's schema: the error, strict sections and bounded
+numbers whose ``description`` is the "what is allowed" of every one-line refusal."""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class ParamsError(ValueError):
+    """A value in params.yaml is missing, of the wrong type or out of range."""
+
+
+INT32_MAX = 2**31 - 1  # torch.set_num_threads and tensor sizes take C ints
+SEED_MAX = 2**32 - 1  # NumPy seeds are unsigned 32-bit
+RATE_MAX = 1000.0  # anchor rates beyond this only saturate the KL
+NAME_PATTERN = re.compile(r"[a-z][a-z0-9_]*")  # matched in full: `$` passes "x\n"
+
+
+def int_in(lo: int, hi: int) -> Any:
+    return Annotated[int, Field(ge=lo, le=hi, description=f"an integer >= {lo} and <= {hi}")]
+
+
+def number_in(lo: float, hi: float, open_low: bool = False) -> Any:
+    low = Field(gt=lo) if open_low else Field(ge=lo)
+    allowed = f"a number {'>' if open_low else '>='} {lo:g} and <= {hi:g}"
+    return Annotated[float, low, Field(le=hi, description=allowed)]
+
+
+class Section(BaseModel):
+    """Strict types (no "3" for 3, no true for 1), finite numbers, no unknown keys."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, allow_inf_nan=False)
+
+
+def is_number(value: Any) -> bool:
+    """A finite int or float, as the strict schema takes them (not a bool, not "1")."""
+    if isinstance(value, bool):
+        return False
+    return isinstance(value, int) or (isinstance(value, float) and math.isfinite(value))
