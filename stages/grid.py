@@ -28,7 +28,12 @@ from anchorvae.experiments.grid import (
     planned_experiments,
     rows,
 )
-from anchorvae.experiments.queue import queue_experiments, require_success, wait_for_queue
+from anchorvae.experiments.queue import (
+    one_grid_at_a_time,
+    queue_experiments,
+    require_success,
+    wait_for_queue,
+)
 from anchorvae.experiments.readback import (
     cached_bytes,
     committed_csv,
@@ -36,6 +41,7 @@ from anchorvae.experiments.readback import (
     experiment_revs,
 )
 from anchorvae.pipeline.cli import parse, parser, run_stage
+from anchorvae.pipeline.runtime import check_settings
 from anchorvae.reports.figures import plt
 from anchorvae.reports.grid_figures import grid_figure
 
@@ -115,11 +121,14 @@ def main(argv: list[str] | None = None) -> None:
     args, params = parse(p, argv)  # validated before anything is queued
     raw = params.model_dump()
     grid = grid_of(params, args.name)
-    if args.step in ("queue", None):
-        planned = planned_experiments(params, args.name, raw)
-        queue_experiments(f"{args.name}-", planned, grid.jobs, args.params)
-    if args.step in ("wait", None):
-        wait_for_queue(grid.jobs, f"{args.name}-")
+    if args.step in ("queue", "wait", None):
+        check_settings()  # what every cell's stages will read: before anything is removed
+        with one_grid_at_a_time(args.name):
+            if args.step in ("queue", None):
+                planned = planned_experiments(params, args.name, raw)
+                queue_experiments(f"{args.name}-", planned, grid.jobs, args.params)
+            if args.step in ("wait", None):
+                wait_for_queue(grid.jobs, f"{args.name}-")
     if args.step in ("report", None):
         report(params, raw, args.name, args)
 

@@ -179,7 +179,8 @@ def test_an_unknown_key_lists_the_keys_of_its_own_section(key, allowed):
 def test_a_key_given_twice_is_refused(tmp_path):
     text = (ROOT / "params.yaml").read_text() + "\ntrain:\n  epochs: 3\n"
     (tmp_path / "params.yaml").write_text(text)
-    with pytest.raises(ParamsError, match=r"params.yaml: train is given twice \(lines \d+ and"):
+    twice = r"params.yaml: train is given twice \(again on line \d+\): keep one$"
+    with pytest.raises(ParamsError, match=twice):
         load_params(tmp_path / "params.yaml")
 
 
@@ -275,8 +276,8 @@ def test_every_number_dvc_exp_run_writes_is_read_back(tmp_path, value):
 @pytest.mark.parametrize(
     "text, message",
     [
-        ("1: 2\n", r"params.yaml: 1 \(line \d+\) is not a valid key: keys are names$"),
-        ("train:\n  3: x\n", r"params.yaml: 3 \(line \d+\) is not a valid key"),
+        ("1: 2\n", r"params.yaml: 1 is not a valid key: keys are names$"),
+        ("train:\n  3: x\n", r"params.yaml: 3 \(in train\) is not a valid key"),
         ("train:\n  lr: " + "9" * 400 + "\n", "train.lr = " + "9" * 59 + "… is invalid"),
     ],
 )

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 import yaml
-from tiny_repo import commit, make, make_repo, ran_stages, run
+from tiny_repo import commit, make, make_repo, mirror_of, ran_stages, run, stage_env
 
 pytestmark = pytest.mark.slow
 
@@ -94,6 +94,42 @@ def test_make_study_runs_every_variant_as_one_experiment_and_leaves_the_workspac
     assert (repo / "metrics" / "details.json").read_bytes() == summary_before
     status = run(["git", "status", "--porcelain", "params.yaml", "metrics"], repo)
     assert status.strip() == ""
+
+    # A rerun its cells could not run (a setting every stage reads is bad here) is one line
+    # naming it, before the last good experiment is removed or anything is queued.
+    env = {**stage_env(mirror_of(repo)), "ANCHORVAE_DEVICE": "cuda"}
+    done = subprocess.run(make("study"), cwd=repo, capture_output=True, text=True, env=env)
+    assert done.returncode == 2, done.stderr
+    errors = [line for line in done.stderr.splitlines() if line.startswith("anchorvae:")]
+    assert len(errors) == 1 and "ANCHORVAE_DEVICE = 'cuda'" in errors[0], done.stderr
+    assert "study-base" in run(["dvc", "exp", "list", "--name-only"], repo).split()
+
+
+def test_a_second_grid_beside_a_running_one_is_one_line(repo):
+    """Two grids share DVC's one queue: the second is refused, naming the first; the lock
+    dies with its holder (kill -9 included), so it never blocks the next grid."""
+    hold = (
+        "import sys, time; sys.path.insert(0, '.'); "
+        "from anchorvae.experiments.queue import one_grid_at_a_time\n"
+        "with one_grid_at_a_time('sweep'):\n print('held', flush=True); time.sleep(600)"
+    )
+    holder = subprocess.Popen([sys.executable, "-c", hold], cwd=repo, stdout=subprocess.PIPE,
+                              text=True)  # fmt: skip
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        done = subprocess.run(make("study"), cwd=repo, capture_output=True, text=True,
+                              env=stage_env(mirror_of(repo)))  # fmt: skip
+    finally:
+        holder.kill()
+        holder.wait()
+    assert done.returncode != 0, done.stderr  # the stage's 1, make's 2
+    errors = [line for line in done.stderr.splitlines() if line.startswith("anchorvae:")]
+    assert len(errors) == 1, done.stderr
+    assert f"make grid NAME=sweep (pid {holder.pid}) is running in this repo" in errors[0]
+    from anchorvae.experiments.queue import GRID_LOCK, one_grid_at_a_time
+
+    with one_grid_at_a_time("study", repo / GRID_LOCK):  # free again once its holder died
+        pass
 
 
 def test_make_grid_without_a_known_name_or_with_a_bad_grid_is_one_line(repo):

@@ -151,8 +151,13 @@ def test_a_cvae_among_others_is_the_cvae_trained_alone(tiny_data):
     losses = [r.loss for r in among.history if r.seed == 3]
     assert losses == pytest.approx([r.loss for r in alone.history], rel=1e-5)
     assert alone.state_dicts[3]["mu_head.weight"].shape == (2, 100 + 10)  # features and y
+    # Batched products round their sums otherwise than the lone model's on some CPUs (an
+    # Intel Xeon: 2 of 313,600 weights 1e-4 apart after two epochs, weights ~0.05 in size);
+    # another seed's or a mixed member's weights are that far apart everywhere.
     for key, value in alone.state_dicts[3].items():
-        torch.testing.assert_close(among.state_dicts[3][key], value, rtol=1e-3, atol=1e-5)
+        torch.testing.assert_close(among.state_dicts[3][key], value, rtol=1e-3, atol=1e-3)
+    other, own = among.state_dicts[0]["mu_head.weight"], alone.state_dicts[3]["mu_head.weight"]
+    assert not torch.allclose(other, own, atol=1e-3)
 
 
 def test_the_cvae_takes_the_label_into_its_encoder_and_decoder():

@@ -13,13 +13,13 @@ from dvc.utils.hydra import apply_overrides as dvc_apply_overrides
 
 from anchorvae.errors import UsageError
 from anchorvae.pipeline.overrides import apply_overrides
-from anchorvae.pipeline.params_file import ParamsLoader
+from anchorvae.pipeline.params_file import read_yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def base() -> dict:
-    return yaml.load((ROOT / "params.yaml").read_text(), Loader=ParamsLoader)  # noqa: S506
+    return read_yaml((ROOT / "params.yaml").read_text())
 
 
 VALID = [
@@ -41,7 +41,7 @@ def test_valid_overrides_give_what_dvc_gives(tmp_path, overrides):
     path = tmp_path / "params.yaml"
     path.write_text((ROOT / "params.yaml").read_text())
     dvc_apply_overrides(str(path), overrides)
-    theirs = yaml.load(path.read_text(), Loader=ParamsLoader)  # noqa: S506
+    theirs = read_yaml(path.read_text())
     assert apply_overrides(base(), overrides) == theirs
 
 

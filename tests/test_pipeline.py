@@ -169,14 +169,19 @@ def test_a_bad_params_file_stops_dvc_repro_before_any_output_is_removed(repo, ed
     assert ran_stages(run(["dvc", "repro"], repo)) <= {"params"}  # back: nothing else reruns
 
 
-def test_trained_models_travel_through_the_default_remote(repo):
-    """`dvc push` here, `dvc pull` in a fresh clone: nothing is retrained there."""
-    run(["dvc", "push"], repo)
-    storage = repo.parent / "anchorvae-dvc-storage"  # .dvc/config: ../../anchorvae-dvc-storage
+def test_trained_models_travel_through_the_default_remote(repo, tmp_path):
+    """`dvc push` here, `dvc pull` in a fresh clone that does not lie beside this one (the
+    remote is one folder per user, not per checkout): nothing is retrained there."""
+    home = {"HOME": str(tmp_path / "home")}  # .dvc/config: ~/.cache/anchorvae-dvc-storage
+    run(["dvc", "push"], repo, home)
+    storage = tmp_path / "home" / ".cache" / "anchorvae-dvc-storage"
     assert storage.is_dir() and any(storage.rglob("*"))
-    clone = repo.parent / "clone"
+    elsewhere = tmp_path / "elsewhere" / "deeper"
+    elsewhere.mkdir(parents=True)
+    shutil.copytree(mirror_of(repo), mirror_of(elsewhere / "clone"))
+    clone = elsewhere / "clone"
     run(["git", "clone", "-q", str(repo), str(clone)], repo.parent)
-    run(["dvc", "pull"], clone)
+    run(["dvc", "pull"], clone, home)
     model = Path("data", "models", "anchored", "seed0", "model.pt")
     assert (clone / model).read_bytes() == (repo / model).read_bytes()
     assert json.loads(run(["dvc", "status", "--json"], clone)) == {}  # up to date as pulled
@@ -189,9 +194,8 @@ def test_trained_models_travel_through_the_default_remote(repo):
     stored.write_bytes(b"not the model")
     second = repo.parent / "clone-of-corrupt"
     run(["git", "clone", "-q", str(repo), str(second)], repo.parent)
-    env = stage_env(mirror_of(repo))
+    env = {**stage_env(mirror_of(repo)), **home}
     pulled = subprocess.run(["dvc", "pull"], cwd=second, capture_output=True, text=True, env=env)
-    stored.write_bytes((repo / model).read_bytes())  # the next tests share the remote
     assert pulled.returncode != 0
     assert not (second / model).exists() or (second / model).read_bytes() != b"not the model"
 

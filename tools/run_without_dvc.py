@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT))  # the project, where it is not installed (a lent 
 from anchorvae.errors import UsageError  # noqa: E402
 from anchorvae.pipeline.overrides import apply_overrides  # noqa: E402
 from anchorvae.pipeline.params import ParamsError  # noqa: E402
-from anchorvae.pipeline.params_file import load_params, parse_params  # noqa: E402
+from anchorvae.pipeline.params_file import load_params, parse_params, write_yaml  # noqa: E402
 
 ITEM = re.compile(r"\$\{item\.(\w+)\}")
 PARAM_REF = re.compile(r"^\$\{([\w.]+)\}$")
@@ -125,7 +125,7 @@ def params_copy(params: dict) -> Path:
         stale.unlink(missing_ok=True)
     fd, name = tempfile.mkstemp(prefix=COPY_PREFIX, suffix=".yaml", dir=ROOT)
     with open(fd, "w") as f:
-        yaml.safe_dump(params, f, sort_keys=False)
+        write_yaml(params, f)
     return Path(name)
 
 

@@ -4,11 +4,14 @@
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import logging
+import os
 import signal
 import subprocess
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -62,6 +65,31 @@ def check_planned(planned: list[tuple[str, list[str]]], params_path: str | Path)
             parse_params(apply_overrides(raw, flags), declared_scales())
         except (ParamsError, UsageError) as err:
             raise ParamsError(f"experiment {name} cannot run: {err}") from None
+
+
+GRID_LOCK = Path(".dvc", "tmp", "anchorvae-grid.lock")
+
+
+@contextlib.contextmanager
+def one_grid_at_a_time(name: str, lock: Path = GRID_LOCK) -> Iterator[None]:
+    """Held while a grid queues and waits: a second `make grid` beside it is refused in one
+    line (the two would share DVC's one queue, and stopping one would end the other's
+    cells). The kernel releases the lock when its holder dies, kill -9 included, so a
+    killed grid never blocks the next one."""
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock, "a+") as held:  # not "w": the holder's name is read before it is ours
+        try:
+            fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            held.seek(0)
+            holder = held.read().strip() or "another grid"
+            raise StageFailure(f"{holder} is running in this repo: one grid at a time (they "
+                               "share one DVC queue); wait for it, or stop it with "
+                               "Ctrl-C") from None  # fmt: skip
+        held.truncate(0)
+        held.write(f"make grid NAME={name} (pid {os.getpid()})\n")
+        held.flush()
+        yield
 
 
 def queue_experiments(

@@ -14,11 +14,11 @@ import copy
 import re
 from typing import Any
 
-import yaml
+from ruamel.yaml import YAMLError
 
 from anchorvae.errors import UsageError
 from anchorvae.pipeline.params import ParamsError
-from anchorvae.pipeline.params_file import ParamsLoader
+from anchorvae.pipeline.params_file import read_yaml_value
 
 OVERRIDE = re.compile(
     r"(?P<op>~|\+\+|\+)?(?P<key>[A-Za-z_][\w-]*(?:\.[A-Za-z_][\w-]*)*)(?:=(?P<value>.*))?",
@@ -76,8 +76,8 @@ def _value(text: str, override: str) -> Any:
     if text == "":  # Hydra's `key=`: an empty string, where YAML would read null
         return ""
     try:
-        return yaml.load(text, Loader=ParamsLoader)  # noqa: S506 (a safe loader)
-    except (yaml.YAMLError, ParamsError, ValueError) as err:
+        return read_yaml_value(text)
+    except (YAMLError, ParamsError, ValueError) as err:
         reason = " ".join(str(err).split())[:80]
         raise UsageError(f"-S {_shown(override)}: the value is not YAML ({reason})") from None
 

@@ -1,6 +1,6 @@
-"""Reading params.yaml into the schema (params.py): a YAML loader that refuses what PyYAML
-would let pass silently, and every validation error turned into one line naming the key,
-the value and what is allowed."""
+"""Reading params.yaml into the schema (params.py): YAML 1.2 read as DVC reads it, a key
+given twice or one that is not a name refused, and every validation error turned into one
+line naming the key, the value and what is allowed."""
 
 from __future__ import annotations
 
@@ -9,8 +9,9 @@ import typing
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ValidationError
+from ruamel.yaml import YAML, YAMLError
+from ruamel.yaml.constructor import DuplicateKeyError
 
 from anchorvae.pipeline.params import Params, ParamsError
 
@@ -97,48 +98,74 @@ def parse_params(raw: Any, scores=None) -> Params:
         raise ParamsError(one_line(err, Params, scores or ())) from None
 
 
-class ParamsLoader(yaml.SafeLoader):
-    """YAML's safe loader, except that a key given twice in a mapping, or a key that is not
-    a name, is an error (PyYAML would keep the last one silently), and that every float
-    YAML 1.2 reads is a float: `dvc exp run -S train.lr=0.00005` writes ``5e-05``, which
-    YAML 1.1 (PyYAML) would read as a string."""
-
-    def construct_mapping(self, node, deep=False):
-        seen: dict[Any, int] = {}
-        for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=deep)
-            line = key_node.start_mark.line + 1
-            if not isinstance(key, str):
-                raise ParamsError(
-                    f"{_shown(key)} (line {line}) is not a valid key: keys are names"
-                )
-            if key in seen:
-                raise ParamsError(f"{key} is given twice (lines {seen[key]} and {line}): keep one")
-            seen[key] = line
-        return super().construct_mapping(node, deep)
+def read_yaml(text: str) -> Any:
+    """YAML text read exactly as DVC reads params.yaml (dvc.utils.serialize.parse_yaml:
+    ruamel.yaml's safe loader, YAML 1.2, an empty file an empty mapping), so that a value
+    means the same to every stage, to `dvc params diff` and to dvc.lock: ``off`` and
+    ``yes`` are names, ``5e-05`` a number, ``017`` seventeen (tests/test_yaml.py holds it
+    to DVC's reading). DVC's own function is not called: tools/run_without_dvc.py reads
+    params where DVC is not installed. ParamsError for a key given twice (DVC refuses it
+    too) and for a key that is not a name; ruamel's YAMLError for any other fault."""
+    return read_yaml_value(text) or {}
 
 
-# YAML 1.2's floats without a dot (5e-05, 1E3) that YAML 1.1 leaves as strings.
-ParamsLoader.add_implicit_resolver(
-    "tag:yaml.org,2002:float",
-    re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
-    list("-+0123456789"),
-)
+def read_yaml_value(text: str) -> Any:
+    """One YAML value (a document or a `-S` value) read as :func:`read_yaml` reads one."""
+    try:
+        data = YAML(typ="safe").load(text)
+    except DuplicateKeyError as err:
+        key = re.search(r'found duplicate key "(.*?)" with value', err.problem or "")
+        line = err.problem_mark.line + 1 if err.problem_mark else "?"
+        name = key[1] if key else "a key"
+        raise ParamsError(f"{_shown(name)[1:-1]} is given twice (again on line {line}): keep "
+                          "one") from None  # fmt: skip
+    _check_keys(data, ())
+    return data
+
+
+def write_yaml(data: Any, stream) -> None:
+    """``data`` as YAML that :func:`read_yaml` reads back equal (a string such as "1e3" or
+    "off" quoted where YAML 1.2 would read it otherwise), keys in their order."""
+    writer = YAML(typ="safe", pure=True)
+    writer.default_flow_style = False
+    writer.sort_base_mapping_type_on_output = False
+    writer.dump(data, stream)
+
+
+def _check_keys(node: Any, where: tuple) -> None:
+    if isinstance(node, list):
+        for item in node:
+            _check_keys(item, where)
+    if not isinstance(node, dict):
+        return
+    for key, value in node.items():
+        if not isinstance(key, str):
+            inside = f" (in {key_of(where)})" if where else ""
+            raise ParamsError(f"{_shown(key)}{inside} is not a valid key: keys are names")
+        _check_keys(value, (*where, key))
+
+
+def _yaml_fault(err: YAMLError) -> str:
+    """ruamel's several-line message as its problem and line ("found character '\\t' that
+    cannot start any token, line 3")."""
+    mark = getattr(err, "problem_mark", None)
+    problem = getattr(err, "problem", None) or str(err).splitlines()[0]
+    return f"{problem}, line {mark.line + 1}" if mark else problem
 
 
 def load_params(path: str | Path = "params.yaml", scores=None) -> Params:
     """Read and validate params.yaml (see :func:`parse_params` for ``scores``)."""
     path = Path(path)
     try:
-        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=ParamsLoader)  # noqa: S506 (a safe loader)
+        raw = read_yaml(path.read_text(encoding="utf-8"))
     except OSError as err:
         raise ParamsError(f"{path}: cannot be read ({err.strerror})") from None
     except UnicodeDecodeError as err:
         raise ParamsError(
             f"{path}: is not UTF-8 text (byte {err.object[err.start]:#04x} at offset {err.start})"
         ) from None
-    except yaml.YAMLError as err:
-        raise ParamsError(f"{path}: is not valid YAML ({str(err).splitlines()[0]})") from None
+    except YAMLError as err:
+        raise ParamsError(f"{path}: is not valid YAML ({_yaml_fault(err)})") from None
     except ParamsError as err:
         raise ParamsError(f"{path}: {err}") from None
     except ValueError as err:  # Python refuses an integer of over 4,300 digits

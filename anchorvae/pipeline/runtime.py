@@ -9,7 +9,7 @@ from collections.abc import Mapping
 import torch
 
 from anchorvae.errors import UsageError
-from anchorvae.pipeline.settings import run_settings
+from anchorvae.pipeline.settings import download_settings, run_settings
 
 log = logging.getLogger(__name__)
 
@@ -55,3 +55,11 @@ def device_from_env(env: Mapping[str, str] = os.environ) -> torch.device:
     run = run_settings(env)
     configure_cpu(run.threads)
     return choose_device(run.device)
+
+
+def check_settings(env: Mapping[str, str] = os.environ) -> None:
+    """Every ANCHORVAE_* setting a stage of the pipeline reads, checked as that stage would
+    (cuda with no GPU included): `make grid` calls it before it removes or queues any
+    experiment, so a bad one is one line naming it now, not a failed cell an hour on."""
+    download_settings(env)
+    choose_device(run_settings(env).device)
