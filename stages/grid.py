@@ -26,12 +26,12 @@ from anchorvae.experiments.grid import (
     from_tables,
     grid_of,
     planned_experiments,
+    require_success,
     rows,
 )
 from anchorvae.experiments.queue import (
     one_grid_at_a_time,
     queue_experiments,
-    require_success,
     wait_for_queue,
 )
 from anchorvae.experiments.readback import (

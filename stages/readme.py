@@ -5,7 +5,9 @@ import _bootstrap  # noqa: F401  (first: ends with its parent, runs under .venv)
 from pathlib import Path
 
 from anchorvae.artifacts.atomic import atomic_path
+from anchorvae.artifacts.tables import read_csv, read_text
 from anchorvae.errors import UsageError
+from anchorvae.experiments.grid import check_report
 from anchorvae.pipeline.cli import parse, parser, run_stage
 from anchorvae.reports.readme import blocks, default_metrics, names_in, rewrite
 
@@ -24,13 +26,14 @@ def main(argv: list[str] | None = None) -> None:
     for path in (args.summary, *args.documents):
         if not Path(path).is_file():
             raise UsageError(f"{path} is not a file: run the make target that writes it")
-    named = {name for document in args.documents for name in names_in(Path(document).read_text())}
+    named = {name for document in args.documents for name in names_in(read_text(document))}
     grids = {}
     for name, grid in params.grids.items():  # the reports of the grids the documents show
         csv = Path(args.reports) / f"{name}.csv"
         if named & {name, f"{name}-details"}:
             if not csv.is_file():
                 raise UsageError(f"{csv} is not a file: run `make grid NAME={name}`")
+            check_report(read_csv(csv), name, grid, params.model_dump(), csv)
             grids[name] = (grid, csv)
     generated = blocks(args.summary, grids, default_metrics(params.grids))
     texts = {document: rewrite(document, generated) for document in args.documents}

@@ -6,7 +6,7 @@ import _bootstrap  # noqa: F401  (first: ends with its parent, runs under .venv)
 from pathlib import Path
 
 from anchorvae.artifacts.atomic import atomic_dir, atomic_path, write_json
-from anchorvae.artifacts.evaluations import load_result
+from anchorvae.artifacts.evaluations import check_same_metrics, load_result
 from anchorvae.artifacts.summaries import by_variant, centroid_table, model_table
 from anchorvae.errors import UsageError
 from anchorvae.evaluation.summary import headline, summarize
@@ -26,6 +26,8 @@ def main(argv: list[str] | None = None) -> None:
         variant: {s: load_result(Path(args.eval) / variant / f"seed{s}") for s in params.seeds}
         for variant in params.variants
     }
+    for variant, by_seed in results.items():
+        check_same_metrics(by_seed, Path(args.eval) / variant)
     models, centroids = model_table(results), centroid_table(results)
     summary = summarize(by_variant(models, centroids))
     write_json(args.details, summary)

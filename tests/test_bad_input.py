@@ -197,7 +197,7 @@ def test_summarize_refuses_a_metric_that_is_not_finite(work, tmp_path, value, ru
         folder.mkdir(parents=True)
         recon = value if (variant, seed) == ("anchored", 1) else "30.0"
         (folder / "metrics.json").write_text(
-            f'{{"placed": true, "zeros_in_corner": NaN, "test_recon": {recon}}}'
+            f'{{"placed": true, "zeros_in_corner": NaN, "test_recon": {recon}, "test_kl": 5}}'
         )
         (folder / "centroids.tsv").write_text("digit\tz1\tz2\n" + "".join(
             f"{d}\t0.5\t0.5\n" for d in range(10)))  # fmt: skip

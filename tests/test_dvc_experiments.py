@@ -105,6 +105,31 @@ def test_make_study_runs_every_variant_as_one_experiment_and_leaves_the_workspac
     assert "study-base" in run(["dvc", "exp", "list", "--name-only"], repo).split()
 
 
+def test_a_failed_rerun_keeps_the_last_good_experiment(repo):
+    """A rerun of `make study` whose cell fails inside its experiment (train.lr = 10
+    diverges) says so and keeps the last good study-base: a cell is replaced only by a
+    run that succeeds."""
+    from dvc.api import exp_show
+
+    text = (repo / "params.yaml").read_text()
+    params = yaml.safe_load(text)
+    params["train"]["lr"] = 10.0
+    (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    try:
+        done = subprocess.run(make("study"), cwd=repo, capture_output=True, text=True,
+                              env=stage_env(mirror_of(repo)))  # fmt: skip
+    finally:
+        (repo / "params.yaml").write_text(text)
+    assert done.returncode != 0
+    assert "1 of 1 experiments did not succeed: study-base (Failed)" in done.stderr
+    kept = [row for row in exp_show(repo=str(repo)) if row.get("Experiment") == "study-base"]
+    assert [(row["State"], row["train.lr"]) for row in kept] == [
+        ("Success", yaml.safe_load(text)["train"]["lr"]),
+        ("Failed", 10.0),
+    ]
+    run(["dvc", "queue", "remove", "--failed"], repo)  # the queue as the next tests expect
+
+
 def test_a_second_grid_beside_a_running_one_is_one_line(repo):
     """Two grids share DVC's one queue: the second is refused, naming the first; the lock
     dies with its holder (kill -9 included), so it never blocks the next grid."""

@@ -110,6 +110,24 @@ def test_a_reference_a_grid_names_is_added_to_its_cells_as_a_variant():
         assert "two_axis" not in cell.variants
 
 
+def test_an_axis_over_a_reference_reaches_the_model_its_cells_train():
+    """`references.cvae.scale` as an axis: each cell adds the CVAE as a variant with
+    the cell's value, not the workspace's; over a reference the grid does not train, the
+    axis is refused naming the grid key to change."""
+    grid = {"axes": {"references.cvae.scale": ["raw", "standard"]}, "combine": "product",
+            "variants": ["baseline", "anchored", "cvae"]}  # fmt: skip
+    raw = project_raw(g=grid)
+    for name, flags in planned_experiments(parse_params(raw), "g", raw):
+        cell = parse_params(apply_overrides(raw, flags))
+        scale = "standard" if name.endswith("standard") else "raw"
+        assert cell.variants["cvae"].scale == scale == cell.references["cvae"].scale
+    raw = project_raw(g={**grid, "variants": ["baseline", "anchored"]})
+    with pytest.raises(ParamsError, match=r"grids.g.axes: references.cvae.scale is "
+                       r"invalid: the grid does not train references.cvae \(add it to "
+                       "grids.g.variants"):  # fmt: skip
+        planned_experiments(parse_params(raw), "g", raw)
+
+
 def test_close_values_get_distinct_names_and_the_exact_value():
     raw = project_raw(g={"axes": {"variants.anchored.anchor_rate": [0.1234561, 0.1234562, 1e-05]}})
     planned = dict(planned_experiments(parse_params(raw), "g", raw))
@@ -473,8 +491,9 @@ def test_report_refuses_tables_it_cannot_summarize(tmp_path, models_text, centro
     assert not out.exists()
 
 
-def queue_with(monkeypatch, statuses):
-    """anchorvae.experiments.queue with `dvc` replaced by a script of queue statuses."""
+def queue_with(monkeypatch, statuses, experiments=()):
+    """anchorvae.experiments.queue with `dvc` replaced by a script of queue statuses, and
+    `dvc exp show` by ``experiments`` ((name, state) rows of the workspace's commit)."""
     import anchorvae.experiments.queue as module
 
     calls = []
@@ -483,7 +502,10 @@ def queue_with(monkeypatch, statuses):
         calls.append(args)
         return statuses.pop(0) if args[:2] == ("queue", "status") else ""
 
+    rows = [{"Experiment": name, "State": state, "typ": "branch_commit"}
+            for name, state in experiments]  # fmt: skip
     monkeypatch.setattr(module, "run_dvc", fake_dvc)
+    monkeypatch.setattr(module, "exp_show", lambda: rows)
     monkeypatch.setattr(module, "POLL_S", 0)
     return module, calls
 
@@ -546,6 +568,66 @@ def test_stopping_reads_the_queue_again_when_a_status_read_fails(monkeypatch):
     monkeypatch.setattr(module.time, "sleep", lambda s: None)
     module.stop_queue("g-")
     assert ("queue", "remove", "b2") in calls and ("queue", "kill", "a1") in calls
+
+
+ORPHAN = "a  g-base  10:00  Running\nWorker status: 0 active, 0 idle"
+
+
+def test_wait_ends_a_cell_whose_worker_was_killed(monkeypatch):
+    """kill -9 of DVC's queue worker leaves its task Running for ever: `make grid` does not
+    wait on it; the cell is ended and removed, and the failure says how to rerun."""
+    failed = "a  g-base  10:00  Failed\nWorker status: 0 active, 0 idle"
+    module, calls = queue_with(monkeypatch, [ORPHAN] * 3 + [ORPHAN, failed, failed])
+    with pytest.raises(StageFailure, match=r"worker running g-base is gone \(killed\?\).*"
+                       "make grid NAME=g` reruns"):  # fmt: skip
+        module.wait_for_queue(jobs=1, prefix="g-")
+    assert ("queue", "kill", "a") in calls and ("queue", "remove", "a") in calls
+
+
+def test_a_rerun_clears_what_a_killed_run_left_and_keeps_its_planned_experiments(
+    monkeypatch, tmp_path
+):
+    """Queued again: the grid's leftover tasks (one Running with no worker, one Failed)
+    are ended and removed, a dead worker's workspace too; an experiment no longer planned
+    is removed, a planned one is kept (as last-<name>) until its rerun has ended."""
+    module, calls = queue_with(monkeypatch, [
+        "t1  g-a  10:00  Running\nt2  g-b  09:00  Failed\nu3  mine  09:00  Failed\n"
+        "Worker status: 0 active, 0 idle",
+        "t1  g-a  10:00  Failed\nt2  g-b  09:00  Failed\nWorker status: 0 active, 0 idle",
+        "t1  g-a  10:00  Failed\nt2  g-b  09:00  Failed\nWorker status: 0 active, 0 idle",
+        "Worker status: 0 active, 0 idle",
+    ])  # fmt: skip
+    monkeypatch.setattr(module, "check_planned", lambda planned, path: None)
+    monkeypatch.setattr(module, "experiments_named", lambda prefix: ["g-a", "g-old", "g-a"])
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / ".dvc" / "tmp" / "exps" / "tmpabc").mkdir(parents=True)
+    module.queue_experiments("g-", [("g-a", ["train.epochs=2"])], 1, "params.yaml")
+    assert [c for c in calls if c[:2] != ("queue", "status")] == [
+        ("queue", "kill", "t1"),
+        ("queue", "remove", "t1", "t2"),
+        ("exp", "remove", "g-old"),
+        ("exp", "rename", "g-a", "last-g-a"),
+        ("exp", "run", "--queue", "--name", "g-a", "-S", "train.epochs=2"),
+        ("queue", "start", "--jobs", "1"),
+    ]
+    assert not (tmp_path / ".dvc" / "tmp" / "exps" / "tmpabc").exists()
+
+
+@pytest.mark.parametrize(
+    ("state", "expected"),
+    [("Success", [("exp", "remove", "last-g-a")]),
+     ("Failed", [("exp", "rename", "last-g-a", "g-a")]),
+     (None, [("exp", "rename", "last-g-a", "g-a")])],
+)  # fmt: skip
+def test_a_cells_last_good_experiment_goes_only_when_its_rerun_succeeded(
+    monkeypatch, state, expected
+):
+    """After the wait (ended, failed, stopped or killed): the kept last-<cell> is dropped
+    where the cell's new experiment succeeded, renamed back where it did not."""
+    rows = [("last-g-a", "Success"), ("other", "Success")] + ([("g-a", state)] if state else [])
+    module, calls = queue_with(monkeypatch, [DONE], experiments=rows)
+    module.wait_for_queue(jobs=1, prefix="g-")
+    assert [c for c in calls if c[0] == "exp"] == expected
 
 
 def test_the_committed_reports_give_the_documents_blocks():
@@ -654,5 +736,5 @@ def test_waiting_says_each_cell_as_it_finishes_and_counts_only_ours(monkeypatch,
     module, _ = queue_with(monkeypatch, statuses)
     caplog.set_level(logging.INFO)
     module.wait_for_queue(jobs=1, prefix="g-")
-    lines = [r.getMessage() for r in caplog.records if r.name == module.__name__]
+    lines = [r.getMessage() for r in caplog.records if r.name.startswith("anchorvae.experiments")]
     assert lines[1:] == ["g-base: Success (1 of 2 cells done)", "g-x: Failed (2 of 2 cells done)"]

@@ -70,6 +70,13 @@ def read_anchor_points(folder: str | Path, latent_dims: int) -> torch.Tensor | N
     points = _load(path)["points"]
     if points is None:
         return None
+    if isinstance(points, list) and any(
+        isinstance(v, bool) or v is None
+        for row in points
+        for v in (row if isinstance(row, list) else [row])
+    ):  # fmt: skip  (torch would read true as 1.0 and null as NaN)
+        raise BadInputFile(f"{path} is not an anchors file (points are not lists of numbers): "
+                           "run the train stage")  # fmt: skip
     try:
         points = torch.tensor(points, dtype=torch.float64)
     except (ValueError, TypeError, OverflowError, RuntimeError) as err:

@@ -62,6 +62,9 @@ def as_bytes(images: torch.Tensor) -> np.ndarray:
     return (images.clamp(0, 1) * 255).round().to(torch.uint8).numpy()
 
 
+ALWAYS_WRITTEN = {"placed", "test_recon", "test_kl"}  # by evaluate, for every model
+
+
 def load_result(folder: Path) -> dict:
     """{"metrics": dict, "centroids": (10, D) tensor} of one evaluated model; a file that
     is missing is a UsageError, one that is not what `evaluate` writes a BadInputFile."""
@@ -70,6 +73,10 @@ def load_result(folder: Path) -> dict:
         if not path.is_file():
             raise UsageError(f"{path} is missing: run the evaluate stage first")
     metrics = read_json(paths[0])
+    if isinstance(metrics, dict) and not ALWAYS_WRITTEN <= metrics.keys():
+        lacks = sorted(ALWAYS_WRITTEN - metrics.keys())[0]
+        raise BadInputFile(f"{paths[0]} lacks {lacks!r}: not the evaluate stage's metrics "
+                           "(rerun it)")  # fmt: skip
     if not isinstance(metrics, dict) or not all(_is_number(v) for v in metrics.values()):
         raise BadInputFile(f"{paths[0]}: not the evaluate stage's metrics (a mapping of "
                            "numbers): rerun it")  # fmt: skip
@@ -83,6 +90,22 @@ def load_result(folder: Path) -> dict:
                            f"of digit, z1..zD numbers): rerun it")  # fmt: skip
     codes = centroids.set_index("digit").to_numpy()
     return {"metrics": metrics, "centroids": torch.tensor(codes)}
+
+
+def check_same_metrics(results: dict[int, dict], folder: Path) -> None:
+    """Every seed of a variant evaluated alike (``results``: seed -> :func:`load_result`): a
+    metrics.json that lacks a key the other seeds have, or has one they lack, was not
+    written by the same evaluate run, and would be summarised into the wrong numbers."""
+    seeds = list(results)
+    first = set(results[seeds[0]]["metrics"])
+    for seed in seeds[1:]:
+        keys = set(results[seed]["metrics"])
+        if keys != first:
+            odd = sorted(first - keys) or sorted(keys - first)
+            what = "lacks" if first - keys else "has"
+            raise BadInputFile(f"{folder / f'seed{seed}' / 'metrics.json'} {what} {odd[0]!r}, "
+                               f"unlike seed{seeds[0]}'s: not the evaluate stage's (rerun "
+                               "it)")  # fmt: skip
 
 
 def _is_number(value) -> bool:

@@ -95,4 +95,24 @@ def read_history(folder: str | Path) -> pd.DataFrame:
     if missing or table.empty:
         what = f"no column {missing[0]}" if missing else "no rows"
         raise BadInputFile(f"{path} has {what}: not the train stage's (rerun it)")
+    _check_every_epoch(path, table[list(HISTORY_COLUMNS)])
     return table
+
+
+def _check_every_epoch(path: Path, table: pd.DataFrame) -> None:
+    """Numbers in every cell, and each seed's epochs 1..E once each, E the same for every
+    seed: a cut or edited history is refused, not plotted short."""
+    numeric = all(pd.api.types.is_numeric_dtype(table[c]) for c in table.columns)
+    if not numeric or table.isna().any().any():
+        raise BadInputFile(f"{path} has empty or non-number cells: not the train stage's "
+                           "(rerun it)")  # fmt: skip
+    epochs = table.groupby("seed")["epoch"].apply(list)
+    last = int(table["epoch"].max())
+    for seed, listed in epochs.items():
+        if listed != list(range(1, last + 1)):
+            raise BadInputFile(f"{path}: seed {seed} has epochs {_span(listed)}, expected 1 to "
+                               f"{last} once each: not the train stage's (rerun it)")  # fmt: skip
+
+
+def _span(epochs: list) -> str:
+    return f"{epochs[0]:g} to {epochs[-1]:g} ({len(epochs)} rows)" if epochs else "none"

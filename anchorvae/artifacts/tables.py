@@ -29,12 +29,22 @@ def read_csv(source, name: str | None = None, **options) -> pd.DataFrame:
         raise BadInputFile(f"{name or source}: not a CSV table ({_reason(err)})") from None
 
 
+def read_text(path: str | Path) -> str:
+    """The UTF-8 text at ``path``; text in another encoding is a BadInputFile naming the
+    file and the first byte that is not UTF-8."""
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except UnicodeDecodeError as err:
+        raise BadInputFile(f"{path}: not UTF-8 text (byte {err.object[err.start]:#04x} at "
+                           f"offset {err.start})") from None  # fmt: skip
+
+
 def read_json(path: str | Path):
     """The JSON document at ``path``; one that cannot be read is a BadInputFile naming it."""
     try:
-        text = Path(path).read_text()
-    except UnicodeDecodeError as err:
-        raise BadInputFile(f"{path}: not a JSON document ({_reason(err)})") from None
+        text = read_text(path)
+    except BadInputFile as err:
+        raise BadInputFile(f"{err}: not a JSON document") from None
     return parse_json(text, path)
 
 

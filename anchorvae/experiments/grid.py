@@ -13,15 +13,20 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from anchorvae.artifacts.summaries import by_variant
+from anchorvae.errors import BadInputFile, StageFailure, UsageError
 from anchorvae.evaluation.metrics import BY_KEY
 from anchorvae.evaluation.summary import summarize
+from anchorvae.method.scores import declared_scales
 from anchorvae.pipeline.grid_params import GridParams
+from anchorvae.pipeline.overrides import apply_overrides
 from anchorvae.pipeline.params import Params, ParamsError
+from anchorvae.pipeline.params_file import load_params, parse_params
 
 DETAILS = "metrics/details.json"  # what summarize writes, committed in each experiment
 CENTROIDS = "metrics/centroids.csv"
@@ -103,9 +108,23 @@ def overrides(cell: Cell, grid: GridParams, params: Params) -> list[str]:
     flags = [f"{key}={text(value)}" for key, value in cell.values.items()]
     flags.append(f"seeds=[{','.join(str(s) for s in range(grid.seeds))}]")
     flags += [f"~variants.{v}" for v in params.variants if v not in grid.variants]
-    flags += [f"+variants.{v}={hydra_text(params.references[v].model_dump())}"
+    flags += [f"+variants.{v}={hydra_text(_reference(cell, params, v))}"
               for v in grid.variants if v in params.references]  # fmt: skip
     return flags
+
+
+def _reference(cell: Cell, params: Params, name: str) -> dict:
+    """The reference ``name`` as the variant a cell adds, with the cell's values of its keys:
+    an axis over `references.cvae.scale` reaches the model the cell trains."""
+    reference = params.references[name].model_dump()
+    for key, value in cell.values.items():
+        if key.startswith(f"references.{name}."):
+            *parents, last = key.split(".")[2:]
+            inner = reference
+            for part in parents:
+                inner = inner[part]
+            inner[last] = value
+    return reference
 
 
 def grid_of(params: Params, name: str) -> GridParams:
@@ -121,6 +140,12 @@ def grid_of(params: Params, name: str) -> GridParams:
             f"or references ({', '.join(known)}), baseline and anchored among them (every "
             "cell's params need both)"
         )  # here, not in the schema: a cell without a variant must still be valid params
+    untrained = [key for key in grid.axes if key.startswith("references.")
+                 and key.split(".")[1] not in grid.variants]  # fmt: skip
+    if untrained:
+        raise ParamsError(f"grids.{name}.axes: {untrained[0]} is invalid: the grid does not "
+                          f"train references.{untrained[0].split('.')[1]} (add it to "
+                          f"grids.{name}.variants, or drop the axis)")  # fmt: skip
     unknown = [m for m in grid.metrics if m not in BY_KEY]
     if unknown:
         raise ParamsError(f"grids.{name}.metrics = {grid.metrics} is invalid: {unknown[0]!r} is "
@@ -132,6 +157,19 @@ def planned_experiments(params: Params, name: str, raw: dict) -> list[tuple[str,
     """(experiment name, `-S` overrides) of every cell, in the grid's order."""
     grid = grid_of(params, name)
     return [(c.name, overrides(c, grid, params)) for c in cells(name, grid, raw)]
+
+
+def check_report(table: pd.DataFrame, name: str, grid: GridParams, raw: dict, path) -> None:
+    """A grid's report as `make grid` writes it: a row per planned cell and variant, in the
+    grid's order, each with its state; a cut, header-only or stale one (of other axes) is a
+    BadInputFile naming it, never spliced into a document with rows missing."""
+    expected = [(c.name, v) for c in cells(name, grid, raw) for v in grid.variants]
+    found = list(zip(table.get("experiment", []), table.get("variant", []), strict=True))
+    states = table.get("state", pd.Series(dtype=object))
+    if found != expected or states.isna().any():
+        raise BadInputFile(f"{path}: not the report of grid {name} as params.yaml plans it "
+                           f"({len(found)} rows, expected {len(expected)}: a cell and variant "
+                           f"each): run `make grid NAME={name}`")  # fmt: skip
 
 
 def rows(cell: Cell, state: str, summary: dict | None, variants: list[str]) -> list[dict]:
@@ -150,3 +188,36 @@ def from_tables(cell: Cell, models: pd.DataFrame, centroids: pd.DataFrame) -> li
     """A cell's rows from copied per-model tables (a run without DVC, e.g. on a GPU)."""
     summary = summarize(by_variant(models, centroids))
     return rows(cell, "Success", summary, list(summary))
+
+
+def check_planned(planned: list[tuple[str, list[str]]], params_path: str | Path) -> None:
+    """Before anything is queued: each planned experiment's name and overrides are its own,
+    and the params it would run with are valid (ParamsError naming the experiment), so
+    that no cell is queued twice and none fails in its params stage after the others ran."""
+    names = [name for name, _ in planned]
+    overrides = [tuple(flags) for _, flags in planned]
+    for i, name in enumerate(names):
+        if name in names[:i] or overrides[i] in overrides[:i]:
+            raise ParamsError(f"experiment {name} is planned twice: give each value once")
+    raw = load_params(params_path).model_dump()
+    for name, flags in planned:
+        try:
+            parse_params(apply_overrides(raw, flags), declared_scales())
+        except (ParamsError, UsageError) as err:
+            raise ParamsError(f"experiment {name} cannot run: {err}") from None
+
+
+def require_success(table: pd.DataFrame, planned: list[str], command: str) -> None:
+    """StageFailure unless every planned experiment has a row of ``table`` (its columns
+    experiment and state) that succeeded: a report is written from a whole grid or not at
+    all (the last one stays)."""
+    states: dict[str, str] = {}  # a cell's state: its worst row's (a variant may lack one)
+    for name, state in zip(table.get("experiment", []), table.get("state", []), strict=True):
+        states[name] = state if states.get(name, "Success") == "Success" else states[name]
+    bad = [f"{name} ({states.get(name) or 'not run'})" for name in planned
+           if states.get(name) != "Success"]  # fmt: skip
+    if bad:
+        raise StageFailure(
+            f"{len(bad)} of {len(planned)} experiments did not succeed: {', '.join(bad)}; "
+            f"the last report is kept (`dvc queue logs NAME` says why; `{command}` reruns)"
+        )

@@ -7,6 +7,7 @@ import contextlib
 import fcntl
 import logging
 import os
+import shutil
 import signal
 import subprocess
 import tempfile
@@ -14,15 +15,12 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import pandas as pd
 from dvc.api import exp_show
 from tqdm import tqdm
 
-from anchorvae.errors import StageFailure, UsageError
-from anchorvae.method.scores import declared_scales
-from anchorvae.pipeline.overrides import apply_overrides
-from anchorvae.pipeline.params import ParamsError
-from anchorvae.pipeline.params_file import load_params, parse_params
+from anchorvae.errors import StageFailure
+from anchorvae.experiments.grid import check_planned
+from anchorvae.experiments.progress import cell_states, show_progress
 
 log = logging.getLogger(__name__)
 STOP_WAIT_S = 120  # how long an interrupted `dvc` may take to clean up after itself
@@ -48,23 +46,6 @@ def experiments_named(prefix: str) -> list[str]:
 
 POLL_S = 10
 MAX_RESTARTS = 3  # queue workers restarted by `wait_for_queue` before it gives up
-
-
-def check_planned(planned: list[tuple[str, list[str]]], params_path: str | Path) -> None:
-    """Before anything is queued: each planned experiment's name and overrides are its own,
-    and the params it would run with are valid (ParamsError naming the experiment), so
-    that no cell is queued twice and none fails in its params stage after the others ran."""
-    names = [name for name, _ in planned]
-    overrides = [tuple(flags) for _, flags in planned]
-    for i, name in enumerate(names):
-        if name in names[:i] or overrides[i] in overrides[:i]:
-            raise ParamsError(f"experiment {name} is planned twice: give each value once")
-    raw = load_params(params_path).model_dump()
-    for name, flags in planned:
-        try:
-            parse_params(apply_overrides(raw, flags), declared_scales())
-        except (ParamsError, UsageError) as err:
-            raise ParamsError(f"experiment {name} cannot run: {err}") from None
 
 
 GRID_LOCK = Path(".dvc", "tmp", "anchorvae-grid.lock")
@@ -95,12 +76,21 @@ def one_grid_at_a_time(name: str, lock: Path = GRID_LOCK) -> Iterator[None]:
 def queue_experiments(
     prefix: str, planned: list[tuple[str, list[str]]], jobs: int, params_path: str | Path
 ) -> None:
-    """Check the plan (:func:`check_planned`), remove the experiments named ``prefix``...,
-    queue each planned (name, `-S` overrides) and start ``jobs`` queue workers."""
+    """Check the plan (:func:`check_planned`), clear what an earlier run left
+    (:func:`clear_leftovers`), remove the experiments named ``prefix``... no longer planned,
+    queue each planned (name, `-S` overrides) and start ``jobs`` queue workers. A cell's
+    last good experiment is kept as ``last-<name>`` until its new one ends
+    (:func:`settle_last`), so a rerun that fails keeps it. (Not `exp run --force`, which
+    would also rerun every stage that DVC's run cache holds.)"""
     check_planned(planned, params_path)
-    stale = experiments_named(prefix)
+    clear_leftovers(prefix)
+    names = {name for name, _ in planned}
+    found = list(dict.fromkeys(experiments_named(prefix)))
+    stale = [name for name in found if name not in names]
     if stale:
         run_dvc("exp", "remove", *stale)
+    for name in (name for name in found if name in names):  # kept until its rerun succeeds
+        run_dvc("exp", "rename", name, LAST + name)
     try:
         for name, overrides in planned:
             flags = [flag for override in overrides for flag in ("-S", override)]
@@ -109,6 +99,45 @@ def queue_experiments(
     except BaseException:  # none of a half-queued plan runs on its own later
         stop_queue(prefix)
         raise
+
+
+LAST = "last-"  # a cell's last good experiment while its rerun is queued
+
+
+def settle_last(prefix: str) -> None:
+    """Each ``last-<cell>`` of this grid dropped where its cell's new experiment succeeded,
+    renamed back to ``<cell>`` where it did not (failed, stopped or killed): a rerun that
+    fails keeps the last good experiment, and no ``last-`` one stays behind."""
+    rows = [row for row in exp_show() if row.get("typ") != "baseline"]
+    done = {row.get("Experiment") for row in rows if row.get("State") in (None, "Success")}
+    for last in dict.fromkeys(r.get("Experiment") or "" for r in rows):
+        if last.startswith(LAST + prefix):
+            cell = last[len(LAST) :]
+            if cell in done:
+                run_dvc("exp", "remove", last)
+            else:
+                log.warning("%s did not succeed: its last good experiment is kept", cell)
+                run_dvc("exp", "rename", last, cell)
+
+
+EXPS_TMP = Path(".dvc", "tmp", "exps")  # where DVC's queue workers make their workspaces
+
+
+def clear_leftovers(prefix: str) -> None:
+    """What a killed run of this grid left (kill -9 of `make grid`, of DVC's queue worker):
+    its tasks still listed Queued, Running or Failed are ended and removed, and, when no
+    queue worker is alive, the temporary workspaces no worker will finish
+    (``.dvc/tmp/exps/tmp*``). Each said in a line; no other experiment's task is touched."""
+    ours = _ours(prefix)
+    if ours:
+        log.warning("clearing %d task(s) of %s* an earlier run left (%s)", len(ours), prefix,
+                    ", ".join(sorted(set(ours.values()))))  # fmt: skip
+        _end_tasks(prefix, ours)
+    settle_last(prefix)
+    if "0 active" in run_dvc("queue", "status"):
+        for workspace in sorted(EXPS_TMP.glob("tmp*")):
+            log.warning("removing %s: an experiment's workspace no queue worker uses", workspace)
+            shutil.rmtree(workspace, ignore_errors=True)
 
 
 def wait_for_queue(jobs: int, prefix: str) -> None:
@@ -125,6 +154,8 @@ def wait_for_queue(jobs: int, prefix: str) -> None:
     except BaseException:
         stop_queue(prefix)
         raise
+    finally:
+        settle_last(prefix)
 
 
 STOPPED_WAIT_S = 30  # how long a killed experiment may take to be marked Failed
@@ -155,6 +186,15 @@ def _stop_tasks(prefix: str) -> None:
     _try_dvc("queue", "remove", *(task for task, state in ours.items() if state == "Queued"))
     _try_dvc("queue", "kill", *(task for task, state in ours.items() if state == "Running"))
     _try_dvc("queue", "stop", "--kill")
+    _end_tasks(prefix, {})
+
+
+def _end_tasks(prefix: str, ours: dict[str, str]) -> None:
+    """Remove the ``ours`` tasks queued, kill the running ones, wait for those to be marked
+    Failed (at most STOPPED_WAIT_S), then remove every task of ``prefix``... left queued
+    or failed."""
+    _try_dvc("queue", "remove", *(task for task, state in ours.items() if state == "Queued"))
+    _try_dvc("queue", "kill", *(task for task, state in ours.items() if state == "Running"))
     deadline = time.monotonic() + STOPPED_WAIT_S
     while "Running" in _ours(prefix).values() and time.monotonic() < deadline:
         time.sleep(1)
@@ -199,63 +239,29 @@ def queue_tasks() -> list[tuple[str, str, str]]:
     return [(row[0], row[1], row[-1]) for row in rows if len(row) > 3 and row[0] != "Task"]
 
 
-STATES = ("Queued", "Running", "Failed", "Success")
+ORPHANED_POLLS = 3  # polls our cell may show Running with no worker alive: then it is dead
 
 
 def _wait(jobs: int, prefix: str = "") -> None:
-    restarts = 0
+    restarts = orphaned = 0
     shown: dict[str, str] = {}  # our finished cells, logged once each
     with tqdm(desc=f"{prefix}*", unit="cell", disable=None) as bar:
         while True:
             status = run_dvc("queue", "status")
-            _show_progress(bar, _cells(status, prefix), shown)
+            cells = cell_states(status, prefix)
+            show_progress(bar, cells, shown)
             if "Running" not in status and "Queued" not in status:
                 return
+            # A worker killed (kill -9) leaves its task Running for ever: do not wait on it.
+            orphaned = orphaned + 1 if "Running" in cells.values() and "0 active" in status else 0
+            if orphaned == ORPHANED_POLLS:
+                cell = next(name for name, state in cells.items() if state == "Running")
+                raise StageFailure(f"the DVC queue worker running {cell} is gone (killed?): "
+                                   f"its cells are ended; `make grid NAME={prefix[:-1]}` "
+                                   "reruns them")  # fmt: skip
             if "Queued" in status and "Running" not in status and "0 active" in status:
                 if restarts == MAX_RESTARTS:
                     raise StageFailure("experiments are queued but no queue worker runs them")
                 restarts += 1
                 run_dvc("queue", "start", "--jobs", str(jobs))
             time.sleep(POLL_S)
-
-
-def _cells(status: str, prefix: str) -> dict[str, str]:
-    """Our cells' states in a `dvc queue status` text: a cell with a task queued or running
-    is that, else its last finished task's state (an earlier run's tasks may share names)."""
-    cells: dict[str, str] = {}
-    for row in (line.split() for line in status.splitlines()):
-        if len(row) >= 3 and row[-1] in STATES and row[1].startswith(prefix):
-            if cells.get(row[1]) not in ("Queued", "Running"):
-                cells[row[1]] = row[-1]
-    return cells
-
-
-def _show_progress(bar: tqdm, cells: dict[str, str], shown: dict[str, str]) -> None:
-    """Cells done out of all on the bar (tqdm's estimate of the time left), the running one
-    beside it; a line per cell as it finishes (all a log that is not a terminal gets)."""
-    done = {name: s for name, s in cells.items() if s in ("Failed", "Success")}
-    for name, state in done.items():
-        if name not in shown:
-            log.info("%s: %s (%d of %d cells done)", name, state, len(shown) + 1, len(cells))
-            shown[name] = state
-    bar.total = len(cells)
-    bar.n = len(done)
-    running = [name for name, s in cells.items() if s == "Running"]
-    bar.set_postfix_str(f"running {running[0]}" if running else "", refresh=False)
-    bar.refresh()
-
-
-def require_success(table: pd.DataFrame, planned: list[str], command: str) -> None:
-    """StageFailure unless every planned experiment has a row of ``table`` (its columns
-    experiment and state) that succeeded: a report is written from a whole grid or not at
-    all (the last one stays)."""
-    states: dict[str, str] = {}  # a cell's state: its worst row's (a variant may lack one)
-    for name, state in zip(table.get("experiment", []), table.get("state", []), strict=True):
-        states[name] = state if states.get(name, "Success") == "Success" else states[name]
-    bad = [f"{name} ({states.get(name) or 'not run'})" for name in planned
-           if states.get(name) != "Success"]  # fmt: skip
-    if bad:
-        raise StageFailure(
-            f"{len(bad)} of {len(planned)} experiments did not succeed: {', '.join(bad)}; "
-            f"the last report is kept (`dvc queue logs NAME` says why; `{command}` reruns)"
-        )

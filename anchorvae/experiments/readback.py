@@ -13,7 +13,7 @@ from dvc.api import exp_show
 from dvc.api import read as dvc_api_read
 
 from anchorvae.artifacts.tables import parse_json, read_csv
-from anchorvae.errors import StageFailure
+from anchorvae.errors import BadInputFile, StageFailure
 from anchorvae.evaluation.metrics import headline_paths
 
 BASELINES = 20  # commits searched for a grid's experiments, the newest first
@@ -81,6 +81,11 @@ def headline_table(exp_rows: list[dict]) -> pd.DataFrame:
             match = METRIC_KEY.match(column)
             if match and value is not None and value != "-":
                 key = (_label(row), match["variant"])
+                if isinstance(value, bool) or not isinstance(value, (int, float)):
+                    raise BadInputFile(  # DVC shows "!" for a metrics file it cannot read
+                        f"metrics/variants/{match['variant']}.json of {key[0]}: DVC cannot "
+                        f"read it as metrics ({value!r}): run `dvc repro summarize`"
+                    )
                 records.setdefault(key, {"experiment": key[0], "variant": key[1]})
                 records[key][match["key"]] = value
     table = pd.DataFrame(list(records.values()))

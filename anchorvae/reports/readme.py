@@ -13,7 +13,7 @@ import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
-from anchorvae.artifacts.tables import made_from, read_csv, read_json
+from anchorvae.artifacts.tables import made_from, read_csv, read_json, read_text
 from anchorvae.errors import StageFailure, UsageError
 from anchorvae.evaluation.metrics import BY_KEY
 from anchorvae.pipeline.grid_params import GridParams
@@ -136,7 +136,7 @@ def names_in(text: str) -> list[str]:
 def rewrite(document: str | Path, generated: dict[str, Callable[[], str]]) -> str:
     """A document's text with each of its generated blocks written anew (``generated``:
     block name -> what makes it)."""
-    text = Path(document).read_text()
+    text = read_text(document)
     check_markers(text, document)
     for name in names_in(text):
         if name not in generated:

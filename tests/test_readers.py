@@ -1,0 +1,199 @@
+"""Every file a stage or a tool reads goes through one checked reader: a damaged file is one
+line naming it and what is wrong, never a traceback and never a number (anchorvae/artifacts/,
+the report check of anchorvae/experiments/grid.py)."""
+
+import io
+import json
+import math
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from anchorvae.artifacts.anchor_points import read_anchor_points
+from anchorvae.artifacts.arrays import load_maps, load_scores
+from anchorvae.artifacts.evaluations import check_same_metrics, load_result, load_sample
+from anchorvae.artifacts.models import read_history
+from anchorvae.artifacts.tables import read_csv, read_json, read_text
+from anchorvae.errors import BadInputFile, UsageError
+from anchorvae.experiments.grid import check_report
+from anchorvae.experiments.readback import headline_table
+from anchorvae.pipeline.params_file import parse_params
+
+ROOT = Path(__file__).resolve().parents[1]
+METRICS = {"placed": True, "aligned": True, "zeros_in_corner": 0.9, "ones_in_corner": 0.95,
+           "test_recon": 30.1, "test_kl": 5.0, "anchor_decode": 0.4}  # fmt: skip
+
+
+def _evaluation(folder: Path, metrics: dict = METRICS) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "metrics.json").write_text(json.dumps(metrics))
+    rows = "\n".join(f"{d}\t{d * 0.1}\t{-d * 0.1}" for d in range(10))
+    (folder / "centroids.tsv").write_text("digit\tz1\tz2\n" + rows + "\n")
+    sample = "\n".join(f"{i * 0.1},{-i * 0.1},{i % 10}" for i in range(20))
+    (folder / "latent.csv").write_text("z1,z2,digit\n" + sample + "\n")
+    return folder
+
+
+def _history(folder: Path, seeds=(0, 1), epochs=3) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    lines = [f"{e},{s},{50 - e}.5,{48 - e}.5,2.0" for e in range(1, epochs + 1) for s in seeds]
+    (folder / "history.csv").write_text("epoch,seed,loss,recon,kl\n" + "\n".join(lines) + "\n")
+    return folder
+
+
+def test_a_metrics_file_without_a_key_every_model_has_is_named(tmp_path):
+    folder = _evaluation(tmp_path / "seed0", {k: v for k, v in METRICS.items() if k != "test_kl"})
+    with pytest.raises(BadInputFile, match=r"metrics.json lacks 'test_kl': not the evaluate"):
+        load_result(folder)
+
+
+def test_a_seed_whose_metrics_differ_from_the_others_is_named(tmp_path):
+    """One seed without a key the others have (anchor_decode: not every model writes it)
+    would be summarised into a mean of the other seeds."""
+    results = {0: load_result(_evaluation(tmp_path / "seed0"))}
+    odd = {k: v for k, v in METRICS.items() if k != "anchor_decode"}
+    results[1] = load_result(_evaluation(tmp_path / "seed1", odd))
+    with pytest.raises(BadInputFile, match=r"seed1/metrics.json lacks 'anchor_decode', unlike "
+                       "seed0's"):  # fmt: skip
+        check_same_metrics(results, tmp_path)
+    check_same_metrics({0: results[0], 2: results[0]}, tmp_path)  # alike: passes
+
+
+@pytest.mark.parametrize(
+    ("cut", "message"),
+    [(lambda text: text[: len(text) // 2], "empty or non-number cells"),
+     (lambda text: "\n".join(text.splitlines()[:-1]) + "\n",
+      r"seed 1 has epochs 1 to 2 \(2 rows\), expected 1 to 3"),
+     (lambda text: text.replace("\n2,0,", "\n1,0,"),
+      "seed 0 has epochs 1 to 3 .*expected 1 to 3 once each")],
+)  # fmt: skip
+def test_a_cut_history_is_refused_not_plotted_short(tmp_path, cut, message):
+    folder = _history(tmp_path)
+    assert len(read_history(folder)) == 6
+    path = folder / "history.csv"
+    path.write_text(cut(path.read_text()))
+    with pytest.raises(BadInputFile, match=message):
+        read_history(folder)
+
+
+def test_points_of_booleans_or_nulls_are_not_an_anchors_file(tmp_path):
+    """json.loads gives true for a point's coordinate; torch would decode it as 1.0."""
+    for points in ([[True, False]] * 10, [[None, 1.0]] + [[0.5, 0.5]] * 9):
+        (tmp_path / "anchors.json").write_text(json.dumps({"points": points}))
+        with pytest.raises(BadInputFile, match="points are not lists of numbers"):
+            read_anchor_points(tmp_path, 2)
+    (tmp_path / "anchors.json").write_text(json.dumps({"points": [[0.5, -0.5]] * 10}))
+    assert read_anchor_points(tmp_path, 2).shape == (10, 2)
+
+
+def _project():
+    raw = yaml.safe_load((ROOT / "params.yaml").read_text())
+    return raw, parse_params(raw)
+
+
+@pytest.mark.parametrize(
+    ("damage", "rows"),
+    [(lambda t: t.iloc[: len(t) // 2], 7), (lambda t: t.iloc[:0], 0),
+     (lambda t: t.iloc[::-1], 14), (lambda t: t.assign(state=None), 14)],
+)  # fmt: skip
+def test_a_cut_or_stale_report_is_refused_before_make_readme_splices_it(damage, rows):
+    raw, params = _project()
+    table = pd.read_csv(ROOT / "reports" / "sweep.csv")
+    check_report(table, "sweep", params.grids["sweep"], raw, "reports/sweep.csv")
+    with pytest.raises(BadInputFile, match=rf"reports/sweep.csv: not the report of grid sweep "
+                       rf"as params.yaml plans it \({rows} rows, expected 14"):  # fmt: skip
+        check_report(damage(table), "sweep", params.grids["sweep"], raw, "reports/sweep.csv")
+
+
+def test_a_metrics_file_dvc_cannot_read_is_named_not_a_traceback():
+    """`dvc exp show` marks a metrics file it could not parse with "!"."""
+    rows = [{"rev": "workspace", "Experiment": None, "metrics/variants/anchored.json:sse": 30.5,
+             "metrics/variants/anchored.json:placed": 4}]  # fmt: skip
+    assert headline_table(rows)["placed"].tolist() == [4]
+    rows[0]["metrics/variants/anchored.json:sse"] = "!"
+    with pytest.raises(BadInputFile, match=r"metrics/variants/anchored.json of workspace: DVC "
+                       "cannot read it as metrics"):  # fmt: skip
+        headline_table(rows)
+
+
+def test_text_that_is_not_utf8_is_named_with_its_byte(tmp_path):
+    path = tmp_path / "README.md"
+    path.write_bytes(b"# fine\ncaf\xe9\n")
+    with pytest.raises(
+        BadInputFile, match=r"README.md: not UTF-8 text \(byte 0xe9 at offset 10\)"
+    ):
+        read_text(path)
+
+
+def _valid_files(tmp_path: Path) -> dict[str, tuple[Path, object]]:
+    """file kind -> (a valid file of it, the reader that reads it)."""
+    evaluation = _evaluation(tmp_path / "eval")
+    history = _history(tmp_path / "models")
+    maps = tmp_path / "maps"
+    maps.mkdir()
+    np.save(maps / "donut.npy", np.full((28, 28), 0.5, np.float32))
+    buffer = io.BytesIO()
+    np.save(buffer, np.zeros((5, 1), np.float32))
+    (tmp_path / "scores.npy").write_bytes(buffer.getvalue())
+    (tmp_path / "models" / "anchors.json").write_text(json.dumps({"points": [[0.5, -0.5]] * 10}))
+    return {
+        "metrics.json": (evaluation / "metrics.json", lambda: load_result(evaluation)),
+        "centroids.tsv": (evaluation / "centroids.tsv", lambda: load_result(evaluation)),
+        "latent.csv": (evaluation / "latent.csv", lambda: load_sample(evaluation)),
+        "history.csv": (history / "history.csv", lambda: read_history(history)),
+        "anchors.json": (history / "anchors.json", lambda: read_anchor_points(history, 2)),
+        "map .npy": (maps / "donut.npy", lambda: load_maps(maps)),
+        "scores .npy": (tmp_path / "scores.npy",
+                        lambda: load_scores(tmp_path / "scores.npy", 5, 1)),
+        "a CSV": (tmp_path / "t.csv", lambda: read_csv(tmp_path / "t.csv")),
+        "a JSON": (tmp_path / "t.json", lambda: read_json(tmp_path / "t.json")),
+    }  # fmt: skip
+
+
+def _finite(value) -> bool:
+    """No NaN or inf in what a reader returned (a NaN share of an absent digit aside)."""
+    if isinstance(value, dict):
+        return all(_finite(v) for k, v in value.items() if not str(k).endswith("_in_corner"))
+    if isinstance(value, (tuple, list)):
+        return all(_finite(v) for v in value)
+    if isinstance(value, float):
+        return math.isfinite(value)
+    if hasattr(value, "isfinite"):  # a tensor
+        return bool(value.isfinite().all())
+    if isinstance(value, np.ndarray) and value.dtype.kind == "f":
+        return bool(np.isfinite(value).all())
+    return True
+
+
+KINDS = ["metrics.json", "centroids.tsv", "latent.csv", "history.csv", "anchors.json",
+         "map .npy", "scores .npy", "a CSV", "a JSON"]  # fmt: skip
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@settings(max_examples=60, deadline=None, derandomize=True)
+@given(keep=st.floats(0, 1), junk=st.binary(max_size=24))
+def test_any_damage_to_any_file_gives_a_valid_result_or_one_line(kind, keep, junk):
+    """The valid file cut anywhere with any bytes after: what the reader returns holds no
+    number that is not finite (a share's NaN aside), or it is one line naming the file."""
+    with tempfile.TemporaryDirectory() as folder:
+        _read_damaged(Path(folder), kind, keep, junk)
+
+
+def _read_damaged(tmp_path: Path, kind: str, keep: float, junk: bytes) -> None:
+    path, read = _valid_files(tmp_path)[kind]
+    if not path.exists():  # the generic readers: a small valid file of their own
+        path.write_text("a,b\n1,2\n" if kind == "a CSV" else '{"a": [1, 2]}')
+    valid = path.read_bytes()
+    path.write_bytes(valid[: int(keep * len(valid))] + junk)
+    try:
+        result = read()
+    except (BadInputFile, UsageError) as err:
+        assert "\n" not in str(err) and path.name in str(err), str(err)
+    else:
+        assert _finite(result), result
