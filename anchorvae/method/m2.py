@@ -1,0 +1,86 @@
+"""M2, the semi-supervised VAE of Kingma et al. 2014 ("Semi-supervised learning with deep
+generative models", sec. 3.1.2): the few-label peer of the anchored VAE's templates.
+
+M2 is a CVAE (anchorvae/method/model.py: the label joins q(z | x, y) and p(x | z, y)) with a
+classifier q(y | x) beside it, of the post's encoder widths (784-400-100-10). Its loss, in
+this project's units (summed squared error in place of the Bernoulli log-likelihood):
+
+    L(x, y) = SSE(x, decode(z, y)) + KL(q(z | x, y) || N(0, I))       the CVAE's loss
+    labelled (x, y):   L(x, y) + alpha * -log q(y | x)
+    unlabelled x:      sum_y q(y | x) L(x, y) - H(q(y | x))
+
+(the paper's log p(y), a constant of a uniform prior, is left out: it moves no gradient).
+An unlabelled image is decoded once per class, so a step costs about ten decoder passes.
+Every image is decoded with every class here, the labelled ones too: one shape for all
+batches, which the stacked ensemble and a CUDA graph need.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import torch
+from torch import nn
+
+from anchorvae.digits import N_DIGITS
+from anchorvae.method.model import VAE, ModelConfig, build_vae
+
+
+def build_classifier(config: ModelConfig) -> nn.Sequential:
+    """q(y | x): the post's encoder widths, then logits of the ten digits."""
+    return nn.Sequential(
+        nn.Linear(config.pixels, config.hidden),
+        nn.ReLU(),
+        nn.Linear(config.hidden, config.bottleneck),
+        nn.ReLU(),
+        nn.Linear(config.bottleneck, N_DIGITS),
+    )
+
+
+class M2(nn.Module):
+    """A CVAE of the ten digits (``vae``) and its classifier q(y | x) (``classify``)."""
+
+    def __init__(self, config: ModelConfig):
+        super().__init__()
+        if config.classes != N_DIGITS:
+            raise ValueError(f"M2 conditions on the {N_DIGITS} digits: classes = {N_DIGITS}")
+        self.vae: VAE = build_vae(config)
+        self.classify = build_classifier(config)
+
+
+class M2Parts(NamedTuple):
+    recon: torch.Tensor  # summed SSE at the label (labelled) or under q(y | x), scalar
+    kl: torch.Tensor  # the same for the KL, scalar
+    total: torch.Tensor  # the objective above, summed over the batch, scalar
+
+
+def per_class_losses(vae: VAE, x: torch.Tensor, eps: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    """(SSE, KL) of every image (B, pixels) under every class: each (classes, B). The
+    encoder's body runs once; its heads and the decoder once per class, on noise eps."""
+    classes = vae.config.classes
+    features = vae.encoder(x)  # (B, bottleneck)
+    y = torch.eye(classes, device=x.device).unsqueeze(1).expand(-1, len(x), -1)  # (C, B, C)
+    h = torch.cat([features.expand(classes, -1, -1), y], dim=-1)  # (C, B, bottleneck + C)
+    mu, logvar = vae.mu_head(h), vae.logvar_head(h)  # (C, B, D)
+    z = mu + torch.exp(0.5 * logvar) * eps  # the same noise for every class
+    recon = vae.decoder(torch.cat([z, y], dim=-1).flatten(0, 1)).view(classes, len(x), -1)
+    sse = (recon - x).pow(2).sum(-1)
+    kl = -0.5 * (1 + logvar - mu.pow(2) - logvar.exp()).sum(-1)
+    return sse, kl
+
+
+def m2_loss(
+    model: M2, x: torch.Tensor, eps: torch.Tensor, y: torch.Tensor, alpha: float
+) -> M2Parts:
+    """The M2 objective of a batch: x (B, pixels), noise eps (B, D), y (B, classes) the
+    one-hot label of a labelled image and zeros for an unlabelled one."""
+    sse, kl = per_class_losses(model.vae, x, eps)  # (C, B) each
+    log_q = torch.log_softmax(model.classify(x), dim=-1)  # (B, C)
+    labelled = y.sum(-1) > 0  # (B,)
+    # the weight of each class's loss: the label's one-hot, or q(y | x) where there is none
+    weight = torch.where(labelled.unsqueeze(-1), y, log_q.exp()).T  # (C, B)
+    recon, kl_sum = (weight * sse).sum(), (weight * kl).sum()
+    cross_entropy = -(log_q * y).sum()  # over the labelled images only
+    negative_entropy = (log_q.exp() * log_q).sum(-1)[~labelled].sum()  # -H(q(y | x))
+    total = recon + kl_sum + alpha * cross_entropy + negative_entropy
+    return M2Parts(recon, kl_sum, total)
