@@ -1,5 +1,5 @@
-"""End to end in a tiny repo of their own: a fresh clone reproduces every tracked file, and
-grids run as queued DVC experiments through `make grid`, `make study` and `make sweep`.
+"""End to end in a tiny repo of their own: grids run as queued DVC experiments through
+`make grid`, `make study` and `make sweep`.
 (Their own module, so that `make test` runs it beside tests/test_pipeline.py.)"""
 
 import subprocess
@@ -19,16 +19,6 @@ def repo(tmp_path_factory):
     run(["dvc", "repro"], repo)
     commit(repo, "first run")
     return repo
-
-
-def test_a_fresh_clone_reproduces_every_tracked_file(repo):
-    """`dvc repro` from nothing in a fresh clone rewrites every tracked output (metrics,
-    tables, the headline figure, dvc.lock) byte for byte: `git status` stays clean."""
-    clone = repo.parent / "fresh"
-    run(["git", "clone", "-q", str(repo), str(clone)], repo.parent)
-    assert "train@anchored" in ran_stages(run(["dvc", "repro"], clone))
-    status = run(["git", "status", "--porcelain"], clone).strip()
-    assert status == "", run(["git", "diff", "HEAD"], clone)[:3000]
 
 
 def set_grid(repo, name: str, message: str, **grid) -> None:

@@ -200,6 +200,17 @@ def test_trained_models_travel_through_the_default_remote(repo, tmp_path):
     assert not (second / model).exists() or (second / model).read_bytes() != b"not the model"
 
 
+def test_a_fresh_clone_reproduces_every_tracked_file(repo):
+    """`dvc repro` from nothing in a fresh clone rewrites every tracked output (metrics,
+    tables, the headline figure, dvc.lock) byte for byte: `git status` stays clean. (Here,
+    not beside the experiments' tests, so that the two long modules share the work.)"""
+    clone = repo.parent / "fresh"
+    run(["git", "clone", "-q", str(repo), str(clone)], repo.parent)
+    assert "train@anchored" in ran_stages(run(["dvc", "repro"], clone))
+    status = run(["git", "status", "--porcelain"], clone).strip()
+    assert status == "", run(["git", "diff", "HEAD"], clone)[:3000]
+
+
 def s3_client(endpoint: str):
     import boto3
 
