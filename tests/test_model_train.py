@@ -160,6 +160,35 @@ def test_a_cvae_among_others_is_the_cvae_trained_alone(tiny_data):
     assert not torch.allclose(other, own, atol=1e-3)
 
 
+def test_an_m2_member_of_the_ensemble_is_the_m2_trained_alone(tiny_data):
+    """M2 through the stacked ensemble (anchorvae/method/m2.py), a few images labelled and
+    the rest with zeros for a condition: seed 3 trained beside another has the losses and
+    the weights, classifier included, of seed 3 trained alone."""
+    from anchorvae.method.m2 import M2, m2_member_loss
+
+    x, labels, scores = tiny_data
+    labelled = torch.zeros(len(x), 1)
+    labelled[::10] = 1.0  # one image in ten keeps its label
+    conditions = one_hot(labels, 10) * labelled
+
+    def run(seeds):
+        return train_variant(x, scores[:, :0], seeds, partial(M2, ModelConfig(classes=10)),
+                             train_params(), CVAE, torch.device("cpu"), "t",
+                             conditions=conditions, loss=m2_member_loss(alpha=50.0))  # fmt: skip
+
+    alone, among = run([3]), run([0, 3])
+    losses = [r.loss for r in among.history if r.seed == 3]
+    assert losses == pytest.approx([r.loss for r in alone.history], rel=1e-5)
+    assert "classify.4.weight" in alone.state_dicts[3]
+    for key, value in alone.state_dicts[3].items():
+        torch.testing.assert_close(among.state_dicts[3][key], value, rtol=1e-3, atol=1e-3)
+    other, own = (
+        among.state_dicts[0]["classify.4.weight"],
+        alone.state_dicts[3]["classify.4.weight"],
+    )
+    assert not torch.allclose(other, own, atol=1e-3)
+
+
 def test_the_cvae_takes_the_label_into_its_encoder_and_decoder():
     model = build_vae(ModelConfig(classes=10)).eval()
     x, z = torch.rand(4, 784), torch.zeros(4, 2)

@@ -17,6 +17,7 @@ batches, which the stacked ensemble and a CUDA graph need.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import NamedTuple
 
 import torch
@@ -44,8 +45,16 @@ class M2(nn.Module):
         super().__init__()
         if config.classes != N_DIGITS:
             raise ValueError(f"M2 conditions on the {N_DIGITS} digits: classes = {N_DIGITS}")
+        self.config = config
         self.vae: VAE = build_vae(config)
         self.classify = build_classifier(config)
+
+    def forward(self, x: torch.Tensor, eps: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """What the objective needs of a batch x (B, pixels) on noise eps (B, D): the SSE
+        and the KL under every class (each (classes, B)) and log q(y | x) (B, classes). One
+        call, so that a member of a stacked ensemble runs it whole."""
+        sse, kl = per_class_losses(self.vae, x, eps)
+        return sse, kl, torch.log_softmax(self.classify(x), dim=-1)
 
 
 class M2Parts(NamedTuple):
@@ -69,18 +78,35 @@ def per_class_losses(vae: VAE, x: torch.Tensor, eps: torch.Tensor) -> tuple[torc
     return sse, kl
 
 
-def m2_loss(
-    model: M2, x: torch.Tensor, eps: torch.Tensor, y: torch.Tensor, alpha: float
-) -> M2Parts:
+def m2_loss(model, x: torch.Tensor, eps: torch.Tensor, y: torch.Tensor, alpha: float) -> M2Parts:
     """The M2 objective of a batch: x (B, pixels), noise eps (B, D), y (B, classes) the
     one-hot label of a labelled image and zeros for an unlabelled one."""
-    sse, kl = per_class_losses(model.vae, x, eps)  # (C, B) each
-    log_q = torch.log_softmax(model.classify(x), dim=-1)  # (B, C)
-    labelled = y.sum(-1) > 0  # (B,)
+    return m2_objective(*model(x, eps), y, alpha)
+
+
+def m2_objective(
+    sse: torch.Tensor, kl: torch.Tensor, log_q: torch.Tensor, y: torch.Tensor, alpha: float
+) -> M2Parts:
+    """The objective from :meth:`M2.forward`'s parts; no data-dependent shapes (vmap)."""
+    labelled = (y.sum(-1) > 0).unsqueeze(-1)  # (B, 1)
+    q = log_q.exp()
     # the weight of each class's loss: the label's one-hot, or q(y | x) where there is none
-    weight = torch.where(labelled.unsqueeze(-1), y, log_q.exp()).T  # (C, B)
+    weight = torch.where(labelled, y, q).T  # (C, B)
     recon, kl_sum = (weight * sse).sum(), (weight * kl).sum()
-    cross_entropy = -(log_q * y).sum()  # over the labelled images only
-    negative_entropy = (log_q.exp() * log_q).sum(-1)[~labelled].sum()  # -H(q(y | x))
+    cross_entropy = -(log_q * y).sum()  # y is zero for the unlabelled images
+    negative_entropy = ((q * log_q) * ~labelled).sum()  # -H(q(y | x)), unlabelled only
     total = recon + kl_sum + alpha * cross_entropy + negative_entropy
     return M2Parts(recon, kl_sum, total)
+
+
+def m2_member_loss(alpha: float) -> Callable:
+    """M2's loss in the form a member of the stacked ensemble is trained with
+    (anchorvae/training/step.py): (total, [recon, kl]) of ``model`` on x, noise eps and its
+    condition y (the one-hot label of a labelled image, zeros otherwise); the anchor shift
+    is unused (M2 has no anchors)."""
+
+    def loss(model, x, eps, shift, y) -> tuple[torch.Tensor, torch.Tensor]:
+        parts = m2_loss(model, x, eps, y, alpha)
+        return parts.total, torch.stack([parts.recon, parts.kl])
+
+    return loss

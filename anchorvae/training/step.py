@@ -9,6 +9,8 @@ host only copies the next batch into the slots and launches the graph, with no r
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 
 from anchorvae.method.loss import anchor_shift, vae_loss
@@ -37,9 +39,10 @@ class Step:
         rate: float,
         batch_size: int,
         conditions: torch.Tensor | None = None,  # (N, classes) of a CVAE, on the device
+        loss: Callable = member_loss,  # a member's (total, [recon, kl]): member_loss's form
     ):
         k, (s, d), device = ensemble.size, directions.shape, images.device
-        self.ensemble, self.optimizer = ensemble, optimizer
+        self.ensemble, self.optimizer, self.loss = ensemble, optimizer, loss
         self.images, self.directions, self.rate = images, directions, rate
         self.index = torch.zeros(k, batch_size, dtype=torch.long, device=device)
         self.noise = torch.zeros(k, batch_size, d, device=device)
@@ -70,7 +73,7 @@ class Step:
         for source, slot in self.gathered:
             torch.index_select(source, 0, self.index.view(-1), out=slot.view(-1, slot.shape[-1]))
         shift = anchor_shift(self.scores, self.directions, self.rate)  # (K, B, D)
-        totals, parts = self.ensemble.map(member_loss, self.x, self.noise, shift, *self.y)
+        totals, parts = self.ensemble.map(self.loss, self.x, self.noise, shift, *self.y)
         self.optimizer.zero_grad(set_to_none=True)
         totals.sum().backward()  # members share nothing: d(sum)/d(member) = d(member's loss)
         self.optimizer.step()

@@ -24,7 +24,7 @@ from anchorvae.errors import StageFailure
 from anchorvae.training.ensemble import Ensemble
 from anchorvae.training.optimizer import make_optimizer
 from anchorvae.training.seeds import seeded_member
-from anchorvae.training.step import Step
+from anchorvae.training.step import Step, member_loss
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +71,7 @@ def train_seeds(
     device: torch.device,
     name: str = "model",
     conditions: torch.Tensor | None = None,
+    loss: Callable = member_loss,
 ) -> TrainedSeeds:
     """Train one model per seed on ``images`` (N, pixels) in [0, 1].
 
@@ -79,7 +80,9 @@ def train_seeds(
     size.
     ``make_model()`` builds one untrained model whose ``forward(x, eps)`` returns
     (reconstruction, mu, logvar); a CVAE's ``forward(x, eps, y)`` gets its images'
-    ``conditions`` (N, classes) too. Raises TrainingDiverged naming the seed, the epoch and
+    ``conditions`` (N, classes) too; ``loss`` is a member's loss (step.member_loss's form:
+    method/m2.py's m2_member_loss for M2, whose conditions are zeros where an image has no label).
+    Raises TrainingDiverged naming the seed, the epoch and
     the batch if a loss stops being finite; nothing is returned then.
     """
     members = [seeded_member(make_model, seed) for seed in seeds]
@@ -94,7 +97,8 @@ def train_seeds(
         conditions = conditions.to(device, torch.float32)
     n, batch = len(x_all), train.batch_size
     sizes = sorted({min(batch, n), n % batch or batch})  # full batches, and the last one
-    steps = {b: Step(ensemble, optimizer, x_all, directions, rate, b, conditions) for b in sizes}
+    steps = {b: Step(ensemble, optimizer, x_all, directions, rate, b, conditions, loss)
+             for b in sizes}  # fmt: skip
     if device.type == "cuda":
         for step in steps.values():
             step.capture()
