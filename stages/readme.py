@@ -27,13 +27,13 @@ def main(argv: list[str] | None = None) -> None:
         if not Path(path).is_file():
             raise UsageError(f"{path} is not a file: run the make target that writes it")
     named = {name for document in args.documents for name in names_in(read_text(document))}
-    grids = {}
+    grids, raw = {}, params.model_dump()
     for name, grid in params.grids.items():  # the reports of the grids the documents show
         csv = Path(args.reports) / f"{name}.csv"
         if named & {name, f"{name}-details"}:
             if not csv.is_file():
                 raise UsageError(f"{csv} is not a file: run `make grid NAME={name}`")
-            check_report(read_csv(csv), name, grid, params.model_dump(), csv)
+            check_report(read_csv(csv), name, grid, raw, csv)
             grids[name] = (grid, csv)
     generated = blocks(args.summary, grids, default_metrics(params.grids))
     texts = {document: rewrite(document, generated) for document in args.documents}

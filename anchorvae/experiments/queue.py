@@ -182,19 +182,17 @@ def _uninterrupted():
 
 
 def _stop_tasks(prefix: str) -> None:
-    ours = _ours(prefix)
-    _try_dvc("queue", "remove", *(task for task, state in ours.items() if state == "Queued"))
-    _try_dvc("queue", "kill", *(task for task, state in ours.items() if state == "Running"))
-    _try_dvc("queue", "stop", "--kill")
-    _end_tasks(prefix, {})
+    _end_tasks(prefix, _ours(prefix), stop_workers=True)
 
 
-def _end_tasks(prefix: str, ours: dict[str, str]) -> None:
-    """Remove the ``ours`` tasks queued, kill the running ones, wait for those to be marked
-    Failed (at most STOPPED_WAIT_S), then remove every task of ``prefix``... left queued
-    or failed."""
+def _end_tasks(prefix: str, ours: dict[str, str], stop_workers: bool = False) -> None:
+    """Remove the ``ours`` tasks queued, kill the running ones (and, with ``stop_workers``,
+    the queue workers), wait for those to be marked Failed (at most STOPPED_WAIT_S), then
+    remove every task of ``prefix``... left queued or failed."""
     _try_dvc("queue", "remove", *(task for task, state in ours.items() if state == "Queued"))
     _try_dvc("queue", "kill", *(task for task, state in ours.items() if state == "Running"))
+    if stop_workers:
+        _try_dvc("queue", "stop", "--kill")
     deadline = time.monotonic() + STOPPED_WAIT_S
     while "Running" in _ours(prefix).values() and time.monotonic() < deadline:
         time.sleep(1)

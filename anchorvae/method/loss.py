@@ -31,12 +31,16 @@ def anchor_shift(scores: torch.Tensor, directions: torch.Tensor, rate: float) ->
     return rate * (scores @ directions)
 
 
-def kl_to_standard_normal(mean: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
-    """Summed KL(N(mean, exp(logvar)) || N(0, I)) in closed form.
+def kl_to_standard_normal(
+    mean: torch.Tensor, logvar: torch.Tensor, dim: int | None = None
+) -> torch.Tensor:
+    """KL(N(mean, exp(logvar)) || N(0, I)) in closed form, summed over everything (a
+    scalar) or, with ``dim``, over that dimension only (one per code).
 
     Kingma & Welling 2013, appendix B: -1/2 * sum(1 + logvar - mean^2 - exp(logvar)).
     """
-    return -0.5 * torch.sum(1 + logvar - mean.pow(2) - logvar.exp())
+    terms = 1 + logvar - mean.pow(2) - logvar.exp()
+    return -0.5 * (terms.sum() if dim is None else terms.sum(dim))
 
 
 def vae_loss(

@@ -24,6 +24,7 @@ import torch
 from torch import nn
 
 from anchorvae.digits import N_DIGITS
+from anchorvae.method.loss import kl_to_standard_normal
 from anchorvae.method.model import VAE, ModelConfig, build_vae
 
 
@@ -74,7 +75,7 @@ def per_class_losses(vae: VAE, x: torch.Tensor, eps: torch.Tensor) -> tuple[torc
     z = mu + torch.exp(0.5 * logvar) * eps  # the same noise for every class
     recon = vae.decoder(torch.cat([z, y], dim=-1).flatten(0, 1)).view(classes, len(x), -1)
     sse = (recon - x).pow(2).sum(-1)
-    kl = -0.5 * (1 + logvar - mu.pow(2) - logvar.exp()).sum(-1)
+    kl = kl_to_standard_normal(mu, logvar, dim=-1)
     return sse, kl
 
 
