@@ -6,8 +6,10 @@
     permutation, fused Adam, denormals flushed, params.yaml's batch and lr;
 (c) anchorvae.training.train.train_seeds (stacked seeds, loss.py through autograd; one CUDA graph
     per step on a GPU) with K = 1 seed and K = params.yaml's number of seeds, and with
-    --device cuda also K = 100.
-All train the same model with the same anchored loss (rate 2, donutness along (1, 1)),
+    --device cuda also K = 100;
+(d) the same trainer on M2 (anchorvae/method/m2.py, params.yaml's `references.m2`, K =
+    params.yaml's seeds): the few_labels grid's cost, printed against (c) at that K.
+All but (d) train the same model with the same anchored loss (rate 2, donutness along (1, 1)),
 each in a fresh process, in --repeats interleaved rounds. Prints, per loop, the median
 seconds per model-epoch with its range, the speed-up over (a), the distance from a floor
 (the model's FLOP per epoch, counted by torch's FlopCounterMode, at this machine's
@@ -126,9 +128,11 @@ def in_memory_loop(
 
 
 def anchorvae_loop(
-    root: str, epochs: int, batch: int, lr: float, k: int, device: str
+    root: str, epochs: int, batch: int, lr: float, k: int, device: str, m2=None
 ) -> tuple[float, float, float]:
-    """The project's trainer on K seeds; seconds per model-epoch, mean last loss."""
+    """The project's trainer on K seeds; seconds per model-epoch, mean last loss. ``m2``:
+    a ``semi_supervised`` section (params.yaml's M2 reference), trained in place of the
+    anchored VAE."""
     from anchorvae.data.mnist import as_flat_floats, load_mnist
     from anchorvae.method.anchors import anchor_directions
     from anchorvae.pipeline.params import TrainParams
@@ -136,23 +140,32 @@ def anchorvae_loop(
     from anchorvae.training.train import train_seeds
 
     configure_cpu(0)  # first, as stages/train.py does
-    images = as_flat_floats(load_mnist(root, train=True)[0])
+    images, labels = load_mnist(root, train=True)
+    images = as_flat_floats(images)
     params = TrainParams(epochs=epochs, batch_size=batch, lr=lr, latent_dims=2,
                          architecture="mlp", limit=0)  # fmt: skip
+    model, scores, rate, extra = partial(build_vae, ModelConfig()), _scores(images), 2.0, {}
+    if m2 is not None:
+        model, scores, rate, extra = _m2_setup(m2, labels.long())
     start = time.perf_counter()
-    trained = train_seeds(
-        images,
-        _scores(images),
-        list(range(k)),
-        partial(build_vae, ModelConfig()),
-        params,
-        anchor_directions(ANCHORED, 2),
-        ANCHORED.anchor_rate,
-        choose_device(device),
-    )
+    trained = train_seeds(images, scores, list(range(k)), model, params,
+                          anchor_directions(ANCHORED, 2)[: scores.shape[1]], rate,
+                          choose_device(device), **extra)  # fmt: skip
     seconds = (time.perf_counter() - start) / epochs / k
     last = [r.loss for r in trained.history if r.epoch == epochs]
     return seconds, statistics.fmean(last), _peak_memory(device)
+
+
+def _m2_setup(semi, labels: torch.Tensor) -> tuple:
+    """(model factory, no scores, rate 0, train_seeds' M2 keywords) of M2 as ``semi`` (a
+    ``semi_supervised`` section) says."""
+    from anchorvae.method.m2 import build_generative, semi_supervised_training
+    from anchorvae.method.model import config_for, one_hot
+
+    m2 = semi_supervised_training(semi, labels, "m2")
+    config = config_for(2, "mlp", conditional=True, semi_supervised=True)
+    extra = {"conditions": one_hot(labels, config.classes), **m2.train_args}
+    return partial(build_generative, config), torch.zeros(len(labels), 0), 0.0, extra
 
 
 def flop_per_epoch(n_images: int, batch: int) -> float:
@@ -234,6 +247,12 @@ def main() -> None:
             args.device,
         ),
     }
+    m2 = params.references.get("m2")
+    if m2 is not None and m2.semi_supervised is not None:
+        runs[f"M2, K = {k} ({m2.semi_supervised.labels_per_class} labels per digit)"] = (
+            anchorvae_loop, args.mnist, args.epochs, batch, lr, k, args.device,
+            m2.semi_supervised,
+        )  # fmt: skip
     if args.device == "cuda":
         runs[f"anchorvae, K = {MANY_SEEDS}"] = (
             anchorvae_loop,
@@ -282,6 +301,11 @@ def report(rounds: list[dict[str, tuple[float, float, float]]], flop: float, flo
             f"{name:36} {spread:>24} {textbook / median:8.2f}x {median / floor_s:7.2f}x "
             f"{loss:8.3f} {peak:9.2f}"
         )
+    m2 = next((name for name in seconds if name.startswith("M2, K = ")), None)
+    vae = m2 and f"anchorvae, K = {m2.split()[3]} (params seeds)"
+    if m2 and vae in seconds:  # M2's unlabelled term decodes every image once per digit
+        ratio = statistics.median(seconds[m2]) / statistics.median(seconds[vae])
+        print(f"M2 per model-epoch: {ratio:.1f}x the anchored VAE's at the same K")
     print(
         "targets (2-core CPU): K = params seeds within 2.4x the floor and >= 3.5x the textbook "
         "loop; GPU: K = 100 at most 20 ms per model-epoch, K = 1 at most 0.15 s"

@@ -3,13 +3,15 @@
 import _bootstrap  # noqa: F401  (first: ends with its parent, runs under .venv)
 
 from functools import partial
+from pathlib import Path
 
 from anchorvae.artifacts.arrays import load_scores
-from anchorvae.artifacts.atomic import atomic_dir
+from anchorvae.artifacts.atomic import atomic_dir, write_json
 from anchorvae.artifacts.models import save_models
 from anchorvae.data.mnist import as_flat_floats, load_mnist
 from anchorvae.method.anchors import anchor_directions, has_anchors, own_points, template_purity
-from anchorvae.method.model import build_vae, config_for, one_hot
+from anchorvae.method.m2 import build_generative, semi_supervised_training
+from anchorvae.method.model import config_for, one_hot
 from anchorvae.pipeline.cli import parse, parser, run_stage
 from anchorvae.pipeline.runtime import device_from_env
 from anchorvae.training.train import train_seeds
@@ -31,11 +33,13 @@ def main(argv: list[str] | None = None) -> None:
         images, scores, labels = images[:n], scores[:n], labels[:n]
     dims = params.train.latent_dims
     directions = anchor_directions(variant, dims)  # (S, D), of the scores' columns
-    model_config = config_for(dims, params.train.architecture, variant.conditional)
+    semi = variant.semi_supervised
+    model_config = config_for(dims, params.train.architecture, variant.conditional, bool(semi))
+    m2 = semi_supervised_training(semi, labels, f"variants.{args.variant}.semi_supervised")
     trained = train_seeds(
-        as_flat_floats(images), scores, params.seeds, partial(build_vae, model_config),
+        as_flat_floats(images), scores, params.seeds, partial(build_generative, model_config),
         params.train, directions, variant.anchor_rate, device,
-        name=args.variant, conditions=one_hot(labels, model_config.classes),
+        name=args.variant, conditions=one_hot(labels, model_config.classes), **m2.train_args,
     )  # fmt: skip
     # what the evaluation decodes: where the loss pulled each digit (a CVAE: the origin)
     points = own_points(variant, scores, labels, dims)
@@ -43,6 +47,8 @@ def main(argv: list[str] | None = None) -> None:
     with atomic_dir(args.out) as tmp:
         save_models(tmp, trained.state_dicts, trained.history_records(), args.variant,
                     model_config.to_dict(), points, purity)  # fmt: skip
+        if m2.record:  # which training images M2 was given the labels of
+            write_json(Path(tmp) / "labelled.json", m2.record)
 
 
 if __name__ == "__main__":

@@ -146,6 +146,17 @@ def test_int_is_accepted_where_a_number_is_expected():
         ("references.cvae.anchor_rate", 2.0, "references.cvae.anchor_rate = 2.0 is invalid: a "
          "variant with no anchors is the plain VAE, expected 0"),
         ("variants.anchored.anchors", {"donutness": True}, "variants.anchored.anchors = "),
+        ("references.m2.semi_supervised.labels_per_class", 0, "references.m2.semi_supervised."
+         "labels_per_class = 0 is invalid: expected an integer >= 1"),
+        ("references.m2.semi_supervised.seed", DELETE,
+         "references.m2.semi_supervised.seed is missing"),
+        ("references.m2.conditional", False, "references.m2.semi_supervised is invalid without "
+         "conditional: true"),
+        ("references.m2.anchors", {"donutness": 1.0}, "references.m2.semi_supervised is invalid "
+         "with anchors"),
+        ("variants.anchored.semi_supervised", {"labels_per_class": 1, "seed": 0,
+                                               "classify_weight": 0.1},
+         "variants.anchored.semi_supervised is invalid without conditional: true"),
         ("variants", {**repo_raw()["variants"], "x\n": {"anchor_rate": 0.0, "scale": "raw",
                                                         "anchors": {}}},
          "variants = "),  # `$` in a regex matches before a final newline
@@ -164,7 +175,10 @@ def test_bad_values_name_key_value_and_what_is_allowed(key, value, message):
     "key, allowed",
     [
         ("train.epochz", "epochs, batch_size, lr, latent_dims, architecture, limit"),
-        ("variants.anchored.anchor_rat", "anchor_rate, scale, anchors, conditional"),
+        (
+            "variants.anchored.anchor_rat",
+            "anchor_rate, scale, anchors, conditional, semi_supervised",
+        ),
         (
             "trian",
             "templates, train, variants, references, seeds, classifier, evaluate, grids",

@@ -506,7 +506,7 @@ def queue_with(monkeypatch, statuses, experiments=()):
             for name, state in experiments]  # fmt: skip
     monkeypatch.setattr(module, "run_dvc", fake_dvc)
     monkeypatch.setattr(module, "exp_show", lambda: rows)
-    monkeypatch.setattr(module, "POLL_S", 0)
+    monkeypatch.setenv("ANCHORVAE_POLL_S", "0")
     return module, calls
 
 

@@ -81,3 +81,60 @@ def test_a_mixed_batch_is_its_labelled_and_unlabelled_parts(labelled):
 def test_m2_is_a_cvae_of_the_ten_digits():
     with pytest.raises(ValueError, match="classes = 10"):
         M2(ModelConfig(classes=0))
+
+
+def test_the_labelled_draw_is_n_of_each_digit_the_same_for_the_same_seed():
+    from anchorvae.method.m2 import draw_labelled
+
+    labels = torch.arange(10).repeat(30)[
+        torch.randperm(300, generator=torch.Generator().manual_seed(1))
+    ]
+    drawn = draw_labelled(labels, 3, seed=5)
+    assert sorted(drawn) == list(range(10))
+    for digit, indices in drawn.items():
+        assert len(indices) == len(set(indices.tolist())) == 3
+        assert (labels[indices] == digit).all()
+    again, other = draw_labelled(labels, 3, seed=5), draw_labelled(labels, 3, seed=6)
+    assert all(torch.equal(drawn[d], again[d]) for d in drawn)
+    assert any(not torch.equal(drawn[d], other[d]) for d in drawn)
+    with pytest.raises(
+        ValueError,
+        match="= 31 is more than the 30 training images of digit 0: expected at most 30",
+    ):
+        draw_labelled(labels, 31, seed=0)
+
+
+@pytest.mark.parametrize(("n", "batch", "labelled"), [(100, 32, 10), (100, 32, 50), (70, 100, 5)])
+def test_every_step_carries_labelled_images_after_its_shuffled_ones(n, batch, labelled):
+    """Each batch: its share of the epoch's permutation of the N images (labels hidden),
+    then min(L, batch) of the labelled rows N.., each member going through all of them
+    before it repeats one."""
+    from anchorvae.training.train import _epoch_draws, _with_carried
+
+    streams = [torch.Generator().manual_seed(s) for s in (0, 1)]
+    carried = min(labelled, batch)
+    indices, noises = _with_carried(_epoch_draws(streams, n, 2, batch, "cpu"), streams, n,
+                                    labelled, carried)  # fmt: skip
+    assert len(indices) == len(noises) == -(-n // batch)
+    pool = torch.cat([index[:, : index.shape[1] - carried] for index in indices], dim=1)
+    extra = torch.cat([index[:, index.shape[1] - carried :] for index in indices], dim=1)
+    for member in range(2):
+        assert sorted(pool[member].tolist()) == list(range(n))  # every image once
+        first_round = extra[member, :labelled].tolist()
+        assert sorted(first_round) == list(range(n, n + labelled))
+    assert all(
+        noise.shape == (*index.shape, 2) for index, noise in zip(indices, noises, strict=True)
+    )
+    assert not torch.equal(extra[0], extra[1])  # each member its own shuffles
+
+
+def test_a_steps_weights_make_it_its_share_of_the_papers_objective():
+    """b unlabelled and m labelled rows: the cross-entropy weighs w b / m per labelled
+    image, its ELBO b L / (N m)."""
+    from anchorvae.method.m2 import step_weights
+
+    y = torch.zeros(12, 10)
+    y[8:, 3] = 1.0  # b = 8, m = 4
+    alpha, labelled_weight = step_weights(y, classify_weight=0.1, labelled_share=100 / 60000)
+    assert alpha.item() == pytest.approx(0.1 * 8 / 4)
+    assert labelled_weight.item() == pytest.approx(8 * 100 / (60000 * 4))

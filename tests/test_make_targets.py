@@ -68,7 +68,8 @@ def test_make_bench_prints_every_row_on_tiny_data(tmp_path):
     done = subprocess.run(make("bench", args), cwd=ROOT, capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr
     for row in ("textbook loop", "in-memory autograd, 1 model", "anchorvae, K = 1",
-                "anchorvae, K = 2 (params seeds)", "eval/train"):  # fmt: skip
+                "anchorvae, K = 2 (params seeds)", "M2, K = 2 (10 labels per digit)",
+                "M2 per model-epoch:", "eval/train"):  # fmt: skip
         assert row in done.stdout, done.stdout
     assert "Traceback" not in done.stderr
 

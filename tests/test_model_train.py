@@ -161,27 +161,32 @@ def test_a_cvae_among_others_is_the_cvae_trained_alone(tiny_data):
 
 
 def test_an_m2_member_of_the_ensemble_is_the_m2_trained_alone(tiny_data):
-    """M2 through the stacked ensemble (anchorvae/method/m2.py), a few images labelled and
-    the rest with zeros for a condition: seed 3 trained beside another has the losses and
-    the weights, classifier included, of seed 3 trained alone."""
-    from anchorvae.method.m2 import M2, m2_member_loss
+    """M2 through the stacked ensemble (anchorvae/method/m2.py), two images of each digit
+    labelled and every image shown without its label too: seed 3 trained beside another
+    has the losses and the weights, classifier included, of seed 3 trained alone."""
+    from anchorvae.method.m2 import M2, draw_labelled, m2_member_loss
 
     x, labels, scores = tiny_data
-    labelled = torch.zeros(len(x), 1)
-    labelled[::10] = 1.0  # one image in ten keeps its label
-    conditions = one_hot(labels, 10) * labelled
+    labelled = torch.cat(list(draw_labelled(labels, 2, seed=0).values()))
+    loss = m2_member_loss(classify_weight=0.1, labelled_share=len(labelled) / len(x))
 
     def run(seeds):
         return train_variant(x, scores[:, :0], seeds, partial(M2, ModelConfig(classes=10)),
                              train_params(), CVAE, torch.device("cpu"), "t",
-                             conditions=conditions, loss=m2_member_loss(alpha=50.0))  # fmt: skip
+                             conditions=one_hot(labels, 10), loss=loss,
+                             labelled=labelled)  # fmt: skip
 
     alone, among = run([3]), run([0, 3])
     losses = [r.loss for r in among.history if r.seed == 3]
     assert losses == pytest.approx([r.loss for r in alone.history], rel=1e-5)
     assert "classify.4.weight" in alone.state_dicts[3]
+    # The classifier's gradient from an unlabelled image is a difference of the ten
+    # classes' losses (about 50 each), so the summation order of one member or two moves
+    # it, and Adam turns that into steps of up to lr (1e-3): its weights agree to 2e-3,
+    # the generative model's to 1e-4.
     for key, value in alone.state_dicts[3].items():
-        torch.testing.assert_close(among.state_dicts[3][key], value, rtol=1e-3, atol=1e-3)
+        atol = 2e-3 if key.startswith("classify.") else 1e-4
+        torch.testing.assert_close(among.state_dicts[3][key], value, rtol=0, atol=atol)
     other, own = (
         among.state_dicts[0]["classify.4.weight"],
         alone.state_dicts[3]["classify.4.weight"],

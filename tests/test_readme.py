@@ -132,3 +132,11 @@ def test_the_readme_stays_short_and_maps_the_code():
     assert len(text.splitlines()) <= 150
     packages = [p.name for p in (ROOT / "anchorvae").iterdir() if (p / "__init__.py").exists()]
     assert packages and all(f"`{name}/`" in text for name in packages)
+
+
+def test_no_metric_name_breaks_a_markdown_table():
+    """A name is a table column heading in every report block: a "|" in it (as in
+    "q(y | x)") would split the column."""
+    from anchorvae.evaluation.metrics import METRICS
+
+    assert not [m.name for m in METRICS if "|" in m.name]

@@ -3,6 +3,7 @@
 import pytest
 
 from anchorvae.errors import UsageError
+from anchorvae.pipeline.runtime import check_settings
 from anchorvae.pipeline.settings import download_settings, run_settings
 
 
@@ -20,9 +21,6 @@ def test_values_from_the_environment():
     assert download_settings(env).timeout_s == 5.5
 
 
-RUN = ("ANCHORVAE_DEVICE", "ANCHORVAE_THREADS")
-
-
 @pytest.mark.parametrize(
     "name, value, message",
     [
@@ -37,12 +35,14 @@ RUN = ("ANCHORVAE_DEVICE", "ANCHORVAE_THREADS")
         ("ANCHORVAE_MIRRORS", "http://h:99999/", "ANCHORVAE_MIRRORS = 'http://h:99999/'"),
         ("ANCHORVAE_INDEX_URL", "http://[bad", "expected a package index URL"),
         ("ANCHORVAE_INDEX_URL", "ftp://x/simple", r"ANCHORVAE_INDEX_URL = 'ftp://x/simple'"),
+        ("ANCHORVAE_POLL_S", "-1", r"ANCHORVAE_POLL_S = '-1' is invalid: expected a number >= 0"),
     ],
 )
 def test_a_bad_value_is_one_line_naming_the_variable(name, value, message):
-    """Including a URL urllib could not take apart (it raised ValueError mid-download)."""
+    """Including a URL urllib could not take apart (it raised ValueError mid-download).
+    `make grid` checks them all before it queues anything (runtime.check_settings)."""
     with pytest.raises(UsageError, match=message) as info:
-        run_settings({name: value}) if name in RUN else download_settings({name: value})
+        check_settings({name: value})
     assert "\n" not in str(info.value)
 
 
@@ -53,5 +53,6 @@ def test_a_misspelt_setting_is_named_with_the_known_ones():
             settings({"ANCHORVAE_DEVICES": "gpu", "HOME": "/root"})
         assert str(err.value) == (
             "ANCHORVAE_DEVICES is not a setting: known are ANCHORVAE_DEVICE, "
-            "ANCHORVAE_INDEX_URL, ANCHORVAE_MIRRORS, ANCHORVAE_THREADS, ANCHORVAE_TIMEOUT_S"
+            "ANCHORVAE_INDEX_URL, ANCHORVAE_MIRRORS, ANCHORVAE_POLL_S, ANCHORVAE_THREADS, "
+            "ANCHORVAE_TIMEOUT_S"
         )

@@ -40,6 +40,7 @@ def tiny_params(**sections) -> dict:
 
 
 TINY = tiny_params()
+M2 = yaml.safe_load((ROOT / "params.yaml").read_text())["references"]["m2"]
 
 
 def stage(name):
@@ -230,6 +231,7 @@ def test_a_conv_8d_cell_with_the_cvae_trains_evaluates_and_summarizes(workdir, t
         "baseline": {"anchor_rate": 0.0, "scale": "raw", "anchors": {}},
         "anchored": {"anchor_rate": 2.0, "scale": "raw", "anchors": {"donutness": 1.0}},
         "cvae": {"anchor_rate": 0.0, "scale": "raw", "anchors": {}, "conditional": True},
+        "semi": {**M2, "semi_supervised": {**M2["semi_supervised"], "labels_per_class": 2}},
     }
     train_params = {"architecture": "conv", "latent_dims": 8, "epochs": 1}
     params = tiny_params(train=train_params, variants=variants)
@@ -244,6 +246,12 @@ def test_a_conv_8d_cell_with_the_cvae_trains_evaluates_and_summarizes(workdir, t
     assert model.config.architecture == "conv" and model.config.classes == 10
     anchors = json.loads((tmp_path / "models" / "cvae" / "anchors.json").read_text())
     assert anchors["points"] == [[0.0] * 8] * 10  # the prior's centre, with each label
+    m2, _ = load_checkpoint(tmp_path / "models" / "semi" / "seed0" / "model.pt")
+    assert m2.config.semi_supervised and "classify.4.weight" in m2.state_dict()
+    drawn = json.loads((tmp_path / "models" / "semi" / "labelled.json").read_text())
+    assert drawn["labels_per_class"] == 2 and sorted(drawn["training_images"]) == list(
+        "0123456789"
+    )
     stage("summarize")([str(tmp_path / "eval"), *(str(tmp_path / name) for name in (
         "variants", "details.json", "models.csv", "centroids.csv")),
         "--params", str(workdir / "conv8.yaml")])  # fmt: skip
@@ -252,6 +260,19 @@ def test_a_conv_8d_cell_with_the_cvae_trains_evaluates_and_summarizes(workdir, t
     for variant in variants:
         assert 0 <= summary[variant]["anchor_decode"]["mean"] <= 1, variant
         assert summary[variant]["n_seeds"] == 2
+    assert 0 <= summary["semi"]["own_label_accuracy"]["mean"] <= 1
+    assert "own_label_accuracy" not in summary["cvae"]
+
+
+def test_m2_with_more_labels_than_a_class_has_is_one_line(workdir, tmp_path):
+    semi = {**M2, "semi_supervised": {**M2["semi_supervised"], "labels_per_class": 10_000}}
+    variants = {**TINY["variants"], "semi": semi}
+    (workdir / "m2_many.yaml").write_text(yaml.safe_dump(tiny_params(variants=variants)))
+    with pytest.raises(UsageError, match=r"^variants\.semi\.semi_supervised\.labels_per_class = "
+                       r"10000 is more than the \d+ training images of digit \d: expected at "
+                       r"most \d+$"):  # fmt: skip
+        train(workdir, "semi", tmp_path / "semi", params="m2_many.yaml")
+    assert not (tmp_path / "semi").exists()
 
 
 def test_classifier_evaluate_summarize_chain(workdir):

@@ -31,7 +31,8 @@ def stage_env(mirror: Path) -> dict[str, str]:
     real source would fail verification, and the package index is a closed local port."""
     return {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
             "ANCHORVAE_DEVICE": "cpu", "ANCHORVAE_MIRRORS": str(mirror),
-            "ANCHORVAE_INDEX_URL": "http://127.0.0.1:9/simple/"}  # fmt: skip
+            "ANCHORVAE_INDEX_URL": "http://127.0.0.1:9/simple/",
+            "ANCHORVAE_POLL_S": "1"}  # fmt: skip
 
 
 def mirror_of(folder: Path) -> Path:

@@ -18,7 +18,8 @@ from anchorvae.artifacts.anchor_points import write_anchor_points
 from anchorvae.artifacts.checkpoints import build_model, read_checkpoint, write_checkpoint
 from anchorvae.artifacts.tables import read_csv
 from anchorvae.errors import BadInputFile, UsageError
-from anchorvae.method.model import VAE, ModelConfig, build_vae
+from anchorvae.method.m2 import build_generative
+from anchorvae.method.model import VAE, ModelConfig
 
 HISTORY = "history.csv"
 HISTORY_COLUMNS = ("epoch", "seed", "loss", "recon", "kl")
@@ -30,10 +31,12 @@ def model_path(folder: str | Path, seed: int) -> Path:
 
 
 def load_checkpoint(path, map_location: str | torch.device = "cpu") -> tuple[VAE, dict]:
-    """Rebuild a VAE from a checkpoint file alone; returns (model in eval mode, checkpoint).
-    A file that is not a VAE checkpoint stops with one line naming it."""
+    """Rebuild a VAE (a CVAE, M2) from a checkpoint file alone; returns (model in eval mode,
+    checkpoint). A file that is not a VAE checkpoint stops with one line naming it."""
     checkpoint = read_checkpoint(path, map_location)
-    model = build_model(Path(path), checkpoint, lambda c: build_vae(ModelConfig(**c)), "VAE")
+    model = build_model(
+        Path(path), checkpoint, lambda c: build_generative(ModelConfig(**c)), "VAE"
+    )
     return model, checkpoint
 
 

@@ -6,7 +6,8 @@ and decoded grid in large batches too. Sums stay on the device and the results g
 the host once, then each model's metrics are taken from its slice. A CVAE is given each
 test image's label to encode and decode it, and the intended digit's label to decode its
 anchor samples (prior samples: its points are the origin); it decodes no grid, which
-would need one label for every cell.
+would need one label for every cell. M2 is read as a CVAE, and its own classifier's test
+accuracy beside.
 """
 
 from __future__ import annotations
@@ -85,6 +86,18 @@ def fit_and_read(
 
 
 @torch.no_grad()
+def own_label_accuracy(ensemble: Ensemble, images: torch.Tensor, labels: torch.Tensor):
+    """(K,) the share of test images each member's own classifier q(y | x) (M2's) reads
+    as their digit."""
+    right = torch.zeros(ensemble.size, dtype=torch.float64)
+    chunk = max(1, MEMBER_IMAGES // ensemble.size)
+    for x, y in zip(images.split(chunk), labels.split(chunk), strict=True):
+        read = ensemble.map(lambda model, x: model.classify(x).argmax(-1), *_members(ensemble, x))
+        right += (read.cpu() == y).sum(dim=1)
+    return right / len(images)
+
+
+@torch.no_grad()
 def decoded_grids(ensemble: Ensemble, n: int) -> tuple[torch.Tensor, torch.Tensor]:
     """(codes (n, n, 2), images (K, n, n, pixels)) decoded at standard-normal quantiles."""
     codes = normal_grid(n)
@@ -151,6 +164,8 @@ def evaluate_seeds(
         cells_read, decoded = _classify(classifier, decoded).cpu(), decoded.cpu()
         grids = [(codes, cells_read[i], decoded[i]) for i in range(ensemble.size)]
     reads = {} if points is None else anchor_reads(ensemble, classifier, points, classes)
+    if vaes[0].config.semi_supervised:
+        reads["own_label_accuracy"] = own_label_accuracy(ensemble, images, labels)
     pictures = None if points is None else point_images(ensemble, points, classes)
     subset = torch.randperm(len(images), generator=torch.Generator().manual_seed(SAMPLE_SEED))
     subset = subset[:sample_size]

@@ -116,7 +116,7 @@ def overrides(cell: Cell, grid: GridParams, params: Params) -> list[str]:
 def _reference(cell: Cell, params: Params, name: str) -> dict:
     """The reference ``name`` as the variant a cell adds, with the cell's values of its keys:
     an axis over `references.cvae.scale` reaches the model the cell trains."""
-    reference = params.references[name].model_dump()
+    reference = params.references[name].model_dump(exclude_unset=True)  # as written
     for key, value in cell.values.items():
         if key.startswith(f"references.{name}."):
             *parents, last = key.split(".")[2:]

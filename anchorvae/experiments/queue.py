@@ -21,6 +21,7 @@ from tqdm import tqdm
 from anchorvae.errors import StageFailure
 from anchorvae.experiments.grid import check_planned
 from anchorvae.experiments.progress import cell_states, show_progress
+from anchorvae.pipeline.settings import queue_settings
 
 log = logging.getLogger(__name__)
 STOP_WAIT_S = 120  # how long an interrupted `dvc` may take to clean up after itself
@@ -44,7 +45,6 @@ def experiments_named(prefix: str) -> list[str]:
             if (row.get("Experiment") or "").startswith(prefix)]  # fmt: skip
 
 
-POLL_S = 10
 MAX_RESTARTS = 3  # queue workers restarted by `wait_for_queue` before it gives up
 
 
@@ -241,6 +241,7 @@ ORPHANED_POLLS = 3  # polls our cell may show Running with no worker alive: then
 
 
 def _wait(jobs: int, prefix: str = "") -> None:
+    poll_s = queue_settings(os.environ).poll_s
     restarts = orphaned = 0
     shown: dict[str, str] = {}  # our finished cells, logged once each
     with tqdm(desc=f"{prefix}*", unit="cell", disable=None) as bar:
@@ -262,4 +263,4 @@ def _wait(jobs: int, prefix: str = "") -> None:
                     raise StageFailure("experiments are queued but no queue worker runs them")
                 restarts += 1
                 run_dvc("queue", "start", "--jobs", str(jobs))
-            time.sleep(POLL_S)
+            time.sleep(poll_s)

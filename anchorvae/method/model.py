@@ -34,19 +34,25 @@ class ModelConfig:
     bottleneck: int = 100  # hidden layer next to the latent code
     channels: int = 16  # conv: channels of the first conv layer (the second has twice)
     classes: int = 0  # > 0: a CVAE, conditioned on a one-hot label of this many classes
+    semi_supervised: bool = False  # a CVAE with a classifier q(y | x): M2 (m2.py)
 
     def to_dict(self) -> dict:
         config = asdict(self)
-        if not self.classes:  # a plain VAE's checkpoint stays as it was before CVAEs
-            del config["classes"]
+        for key in ("classes", "semi_supervised"):  # checkpoints stay as they were before
+            if not config[key]:
+                del config[key]
         return config
 
 
-def config_for(latent_dims: int, architecture: str, conditional: bool) -> ModelConfig:
+def config_for(
+    latent_dims: int, architecture: str, conditional: bool, semi_supervised: bool = False
+) -> ModelConfig:
     """The model of a latent size and architecture, a CVAE of the ten digits if
-    ``conditional``: what params.yaml's ``train`` section and a variant ask for."""
+    ``conditional`` (M2 if ``semi_supervised`` too): what params.yaml's ``train`` section
+    and a variant ask for."""
     classes = N_DIGITS if conditional else 0
-    return ModelConfig(latent_dims=latent_dims, architecture=architecture, classes=classes)
+    return ModelConfig(latent_dims=latent_dims, architecture=architecture, classes=classes,
+                       semi_supervised=semi_supervised)  # fmt: skip
 
 
 def one_hot(labels: torch.Tensor, classes: int) -> torch.Tensor | None:

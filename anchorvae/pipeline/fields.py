@@ -20,6 +20,15 @@ RATE_MAX = 1000.0  # anchor rates beyond this only saturate the KL
 NAME_PATTERN = re.compile(r"[a-z][a-z0-9_]*")  # matched in full: `$` passes "x\n"
 
 
+SHOWN_CHARS = 60  # a value longer than this is cut in a message (a 400-digit number)
+
+
+def shown(value: Any) -> str:
+    """``repr(value)``, cut to :data:`SHOWN_CHARS` for a one-line message."""
+    text = repr(value)
+    return text if len(text) <= SHOWN_CHARS else text[: SHOWN_CHARS - 1] + "…"
+
+
 def int_in(lo: int, hi: int) -> Any:
     return Annotated[int, Field(ge=lo, le=hi, description=f"an integer >= {lo} and <= {hi}")]
 

@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from anchorvae.pipeline.fields import ParamsError, Section, int_in, is_number
+from anchorvae.pipeline.fields import ParamsError, Section, int_in, is_number, shown
 
 KEY_PATTERN = re.compile(r"[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*")
 
@@ -68,9 +68,11 @@ class GridParams(Section):
         if self.combine != "zip":
             repeated = [k for k, values in self.axes.items() if len(set(values)) != len(values)]
             if repeated:
-                raise ParamsError(f"axes.{repeated[0]} = {self.axes[repeated[0]]} is invalid: "
-                                  "expected distinct values (one given twice would run its "
-                                  "cells twice)")  # fmt: skip
+                values = shown(self.axes[repeated[0]])
+                raise ParamsError(
+                    f"axes.{repeated[0]} = {values} is invalid: expected distinct values (one "
+                    "given twice would run its cells twice)"
+                )
         elif len({len(values) for values in lists}) > 1:
             lengths = {key: len(values) for key, values in self.axes.items()}
             raise ParamsError(f"axes = {lengths} (values per key) is invalid with combine = zip: "

@@ -3,9 +3,10 @@
 Every stage loads its params through params_file.load_params. A bad value raises
 :class:`ParamsError` whose message is one line naming the key, the value and what is
 allowed (each field's ``description``); the stage runner turns it into exit code 2.
-params.yaml is the one home of every value: no field has a default here, but one:
-``variants.<name>.conditional`` (false), so that every variant trained before the CVAE
-kept its params, and with them its models in DVC's run cache.
+params.yaml is the one home of every value: no field has a default here, but two:
+``variants.<name>.conditional`` (false) and ``semi_supervised`` (absent), so that every
+variant trained before the CVAE and M2 kept its params, and with them its models in DVC's
+run cache.
 """
 
 from __future__ import annotations
@@ -76,6 +77,17 @@ class TrainParams(Section):
     limit: int_in(0, INT32_MAX)  # first N training images; 0 = all
 
 
+class SemiSupervisedParams(Section):
+    """M2 (anchorvae/method/m2.py): a CVAE whose classifier q(y | x) infers the labels it is
+    not given; the labelled images are drawn per class by ``seed`` (the models' labelled.json)."""
+
+    labels_per_class: int_in(1, INT32_MAX)  # labelled training images of each digit
+    seed: int_in(0, SEED_MAX)  # draws them
+    # the classifier's cross-entropy weight per training image: the paper's alpha = 0.1 N
+    # is 0.1 here (alpha / N)
+    classify_weight: number_in(0, RATE_MAX)
+
+
 class VariantParams(Section):
     anchor_rate: number_in(0, RATE_MAX)  # 0 = plain VAE
     # raw: each score as it comes; standard: each shifted and scaled to mean 0 and sd 1
@@ -117,6 +129,25 @@ class VariantParams(Section):
     # true: a CVAE, the label one-hot into the encoder and the decoder (anchorvae/method/model.py);
     # it decodes prior samples with the label, its "known semantics" (anchorvae/method/anchors.py)
     conditional: bool = Field(False, description="true or false")
+    # M2 (a mapping): a conditional variant whose labels are mostly missing; absent: labels
+    # known for every image (conditional) or not used
+    semi_supervised: SemiSupervisedParams | None = Field(
+        None, description="a mapping of labels_per_class, seed and classify_weight"
+    )
+
+    @model_validator(mode="after")
+    def _semi_supervised_is_a_cvae_without_anchors(self) -> VariantParams:
+        if self.semi_supervised is None:
+            return self
+        if not self.conditional:
+            raise ParamsError("semi_supervised is invalid without conditional: true (M2 is a "
+                              "CVAE whose classifier infers the missing labels): expected "
+                              "conditional: true")  # fmt: skip
+        if self.anchors or self.anchor_rate:
+            raise ParamsError("semi_supervised is invalid with anchors (M2 is the few-label "
+                              "peer of a template, not anchored): expected anchors: {} and "
+                              "anchor_rate: 0")  # fmt: skip
+        return self
 
 
 class ClassifierParams(Section):

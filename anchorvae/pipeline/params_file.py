@@ -5,6 +5,7 @@ line naming the key, the value and what is allowed."""
 from __future__ import annotations
 
 import re
+import types
 import typing
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ from pydantic import BaseModel, ValidationError
 from ruamel.yaml import YAML, YAMLError
 from ruamel.yaml.constructor import DuplicateKeyError
 
+from anchorvae.pipeline.fields import shown
 from anchorvae.pipeline.params import Params, ParamsError
 
 
@@ -26,7 +28,7 @@ def _walk(model: type[BaseModel], loc: tuple) -> tuple[Any, Any]:
         if not isinstance(part, str) or fields is None or part not in fields:
             break
         info = fields[part]
-        current = info.annotation
+        current = _section_of(info.annotation)
         if typing.get_origin(current) is dict:  # a named entry: skip its key
             value = typing.get_args(current)[1]
             if hasattr(value, "model_fields") and parts:
@@ -35,13 +37,15 @@ def _walk(model: type[BaseModel], loc: tuple) -> tuple[Any, Any]:
     return info, current
 
 
-SHOWN_CHARS = 60  # a value longer than this is cut in a message (a 400-digit number)
-KEY_CHARS = 40  # and a key
+def _section_of(annotation: Any) -> Any:
+    """The section an optional one is (``X | None`` -> X); any other type as it is."""
+    if isinstance(annotation, types.UnionType):
+        sections = [a for a in typing.get_args(annotation) if hasattr(a, "model_fields")]
+        return sections[0] if sections else annotation
+    return annotation
 
 
-def _shown(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= SHOWN_CHARS else text[: SHOWN_CHARS - 1] + "…"
+KEY_CHARS = 40  # a key longer than this is cut in a message
 
 
 def key_of(loc: tuple) -> str:
@@ -71,10 +75,10 @@ def one_line(err: ValidationError, model: type[BaseModel], scores: tuple[str, ..
         allowed = ", ".join(parent.model_fields)
         return f"{key} is an unknown key: allowed are {allowed}"
     if info is None or info.description is None:
-        return f"{key} = {_shown(first['input'])} is invalid: expected {_kind_of(kind)}"
+        return f"{key} = {shown(first['input'])} is invalid: expected {_kind_of(kind)}"
     named = ", ".join(scores) or "see anchorvae/method/scores"
     allowed = info.description.replace("{scores}", named)
-    return f"{key} = {_shown(first['input'])} is invalid: expected {allowed}"
+    return f"{key} = {shown(first['input'])} is invalid: expected {allowed}"
 
 
 def _kind_of(error_type: str) -> str:
@@ -117,7 +121,7 @@ def read_yaml_value(text: str) -> Any:
         key = re.search(r'found duplicate key "(.*?)" with value', err.problem or "")
         line = err.problem_mark.line + 1 if err.problem_mark else "?"
         name = key[1] if key else "a key"
-        raise ParamsError(f"{_shown(name)[1:-1]} is given twice (again on line {line}): keep "
+        raise ParamsError(f"{shown(name)[1:-1]} is given twice (again on line {line}): keep "
                           "one") from None  # fmt: skip
     _check_keys(data, ())
     return data
@@ -141,7 +145,7 @@ def _check_keys(node: Any, where: tuple) -> None:
     for key, value in node.items():
         if not isinstance(key, str):
             inside = f" (in {key_of(where)})" if where else ""
-            raise ParamsError(f"{_shown(key)}{inside} is not a valid key: keys are names")
+            raise ParamsError(f"{shown(key)}{inside} is not a valid key: keys are names")
         _check_keys(value, (*where, key))
 
 

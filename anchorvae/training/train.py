@@ -72,6 +72,7 @@ def train_seeds(
     name: str = "model",
     conditions: torch.Tensor | None = None,
     loss: Callable = member_loss,
+    labelled: torch.Tensor | None = None,
 ) -> TrainedSeeds:
     """Train one model per seed on ``images`` (N, pixels) in [0, 1].
 
@@ -80,8 +81,11 @@ def train_seeds(
     size.
     ``make_model()`` builds one untrained model whose ``forward(x, eps)`` returns
     (reconstruction, mu, logvar); a CVAE's ``forward(x, eps, y)`` gets its images'
-    ``conditions`` (N, classes) too; ``loss`` is a member's loss (step.member_loss's form:
-    method/m2.py's m2_member_loss for M2, whose conditions are zeros where an image has no label).
+    ``conditions`` (N, classes) too; ``loss`` is a member's loss (step.member_loss's form).
+    M2 (method/m2.py's m2_member_loss) gives the indices of its ``labelled`` images: every
+    image is then shown with its label hidden (zeros), and each step carries, after its
+    shuffled images, min(L, batch) labelled ones with their labels, each member cycling
+    through its own shuffles of them.
     Raises TrainingDiverged naming the seed, the epoch and
     the batch if a loss stops being finite; nothing is returned then.
     """
@@ -96,8 +100,13 @@ def train_seeds(
     if conditions is not None:
         conditions = conditions.to(device, torch.float32)
     n, batch = len(x_all), train.batch_size
+    carried = 0  # labelled images each step carries (M2)
+    if labelled is not None:
+        x_all, scores, conditions = _with_labelled(x_all, scores, conditions, labelled.to(device))
+        carried = min(len(labelled), batch)
     sizes = sorted({min(batch, n), n % batch or batch})  # full batches, and the last one
-    steps = {b: Step(ensemble, optimizer, x_all, directions, rate, b, conditions, loss)
+    steps = {b + carried: Step(ensemble, optimizer, x_all, directions, rate, b + carried,
+                               conditions, loss)
              for b in sizes}  # fmt: skip
     if device.type == "cuda":
         for step in steps.values():
@@ -108,8 +117,10 @@ def train_seeds(
     n_batches = math.ceil(n / batch)
     with tqdm(total=train.epochs * n_batches, desc=name, unit="batch", disable=None) as bar:
         for epoch in range(1, train.epochs + 1):
-            order, noise = _epoch_draws(streams, n, latent_dims, device)
-            sums = _run_epoch(steps, order, noise, scores[order], batch, bar)  # (batches, K, 2)
+            draws = _epoch_draws(streams, n, latent_dims, batch, device)
+            if carried:
+                draws = _with_carried(draws, streams, n, len(labelled), carried)
+            sums = _run_epoch(steps, *draws, scores, bar)  # (batches, K, 2)
             history += _epoch_records(sums.cpu(), seeds, epoch, n, name)  # the one host read
             bar.set_postfix(loss=f"{history[-1].loss:.2f}", refresh=False)
     seconds = time.perf_counter() - start
@@ -120,21 +131,52 @@ def train_seeds(
     return TrainedSeeds(dict(zip(seeds, ensemble.state_dicts(), strict=True)), history)
 
 
-def _epoch_draws(streams, n: int, dims: int, device) -> tuple[torch.Tensor, torch.Tensor]:
-    """Each member's permutation (K, N) and noise (K, N, D), from its own stream."""
+def _with_labelled(x_all, scores, conditions, labelled) -> tuple[torch.Tensor, ...]:
+    """M2's images: every image with its label hidden (zeros), then the labelled ones
+    (rows N.. of the result) with their labels."""
+    hidden = torch.zeros_like(conditions)
+    return (torch.cat([x_all, x_all[labelled]]), torch.cat([scores, scores[labelled]]),
+            torch.cat([hidden, conditions[labelled]]))  # fmt: skip
+
+
+def _epoch_draws(streams, n: int, dims: int, batch: int, device) -> tuple[list, list]:
+    """Each batch's image indices (K, b) and noise (K, b, D) of one epoch: every member's
+    permutation of the N images and its noise, from its own stream."""
     order = torch.stack([torch.randperm(n, generator=g) for g in streams])
     noise = torch.stack([torch.randn(n, dims, generator=g) for g in streams])
-    return order.to(device), noise.to(device)
+    batches = math.ceil(n / batch)
+    return _batched(order.to(device), batch, batches), _batched(noise.to(device), batch, batches)
 
 
-def _run_epoch(steps, order, noise, scores, batch: int, bar) -> torch.Tensor:
-    """One pass over the data; returns the per-batch (K, 2) sums, still on the device."""
-    n_batches = math.ceil(order.shape[1] / batch)
-    sums = torch.empty(n_batches, order.shape[0], 2, device=order.device)
-    for b in range(n_batches):
-        part = slice(b * batch, (b + 1) * batch)
-        step = steps[order[:, part].shape[1]]
-        step.load(order[:, part], noise[:, part], scores[:, part])
+def _with_carried(draws, streams, n: int, labelled: int, carried: int) -> tuple[list, list]:
+    """The epoch's draws with ``carried`` of the labelled images (rows n.. of M2's images)
+    after each batch's: each member's own shuffles of them in turn, and their noise, drawn
+    from its stream after the epoch's other draws."""
+    indices, noises = draws
+    batches, dims, device = len(indices), noises[0].shape[-1], indices[0].device
+    need = batches * carried
+    rounds = math.ceil(need / labelled)
+    extra = torch.stack([torch.cat([torch.randperm(labelled, generator=g) for _ in range(rounds)])
+                         [:need] for g in streams]) + n  # fmt: skip
+    extra_noise = torch.stack([torch.randn(need, dims, generator=g) for g in streams])
+    extra = _batched(extra.to(device), carried, batches)
+    extra_noise = _batched(extra_noise.to(device), carried, batches)
+    return ([torch.cat(p, dim=1) for p in zip(indices, extra, strict=True)],
+            [torch.cat(p, dim=1) for p in zip(noises, extra_noise, strict=True)])  # fmt: skip
+
+
+def _batched(drawn: torch.Tensor, size: int, batches: int) -> list[torch.Tensor]:
+    """(K, M, ...) -> ``batches`` consecutive slices of ``size`` along M (the last shorter)."""
+    return [drawn[:, b * size : (b + 1) * size] for b in range(batches)]
+
+
+def _run_epoch(steps, indices: list, noises: list, scores, bar) -> torch.Tensor:
+    """One pass over the data, a step per batch of ``indices`` (K, b) and ``noises``
+    (K, b, D); returns the per-batch (K, 2) sums, still on the device."""
+    sums = torch.empty(len(indices), indices[0].shape[0], 2, device=indices[0].device)
+    for b, (index, noise) in enumerate(zip(indices, noises, strict=True)):
+        step = steps[index.shape[1]]
+        step.load(index, noise, scores[index])
         sums[b].copy_(step())
         bar.update()
     return sums
