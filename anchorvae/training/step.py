@@ -1,7 +1,7 @@
 """One optimisation step of a seed ensemble, eager on the CPU and a replayed CUDA graph on GPUs.
 
-A step reads its batch from fixed input slots (image indices, noise, anchor scores; a
-CVAE's one-hot labels are gathered by the same indices as the images) and
+A step reads its batch from fixed input slots (image indices and noise; the images, their
+anchor scores and a CVAE's one-hot labels are gathered by those indices) and
 writes each member's (recon, kl) sums to a fixed output slot. Fixed slots are what lets
 CUDA replay the whole step (gather, forward, loss, backward, Adam) as one graph: the
 host only copies the next batch into the slots and launches the graph, with no reads back.
@@ -35,6 +35,7 @@ class Step:
         ensemble: Ensemble,
         optimizer: torch.optim.Optimizer,
         images: torch.Tensor,  # (N, pixels) on the device
+        scores: torch.Tensor,  # (N, S) each image's anchor scores, on the device
         directions: torch.Tensor,  # (S, D) latent direction of each anchor score
         rate: float,
         batch_size: int,
@@ -54,14 +55,16 @@ class Step:
             if conditions is None
             else [conditions.new_empty(k, batch_size, conditions.shape[1])]
         )
-        self.gathered = [(images, self.x)] + [(conditions, y) for y in self.y]  # by index
+        # gathered by index, inside the step (and its CUDA graph): no host work per batch
+        self.gathered = [(images, self.x), (scores, self.scores)] + [
+            (conditions, y) for y in self.y
+        ]
         self.sums = torch.zeros(k, 2, device=device)  # per member: recon, kl of the batch
         self._run = self._eager
 
-    def load(self, index: torch.Tensor, noise: torch.Tensor, scores: torch.Tensor) -> None:
+    def load(self, index: torch.Tensor, noise: torch.Tensor) -> None:
         self.index.copy_(index)
         self.noise.copy_(noise)
-        self.scores.copy_(scores)
 
     def __call__(self) -> torch.Tensor:
         """Run the step on the loaded slots; returns the (K, 2) sums slot."""
@@ -71,7 +74,7 @@ class Step:
     def _eager(self) -> None:
         # Gather into reused buffers: no new (K, B, pixels) tensor per step.
         for source, slot in self.gathered:
-            torch.index_select(source, 0, self.index.view(-1), out=slot.view(-1, slot.shape[-1]))
+            torch.index_select(source, 0, self.index.view(-1), out=slot.flatten(0, 1))
         shift = anchor_shift(self.scores, self.directions, self.rate)  # (K, B, D)
         totals, parts = self.ensemble.map(self.loss, self.x, self.noise, shift, *self.y)
         self.optimizer.zero_grad(set_to_none=True)

@@ -105,8 +105,8 @@ def train_seeds(
         x_all, scores, conditions = _with_labelled(x_all, scores, conditions, labelled.to(device))
         carried = min(len(labelled), batch)
     sizes = sorted({min(batch, n), n % batch or batch})  # full batches, and the last one
-    steps = {b + carried: Step(ensemble, optimizer, x_all, directions, rate, b + carried,
-                               conditions, loss)
+    steps = {b + carried: Step(ensemble, optimizer, x_all, scores, directions, rate,
+                               b + carried, conditions, loss)
              for b in sizes}  # fmt: skip
     if device.type == "cuda":
         for step in steps.values():
@@ -120,7 +120,7 @@ def train_seeds(
             draws = _epoch_draws(streams, n, latent_dims, batch, device)
             if carried:
                 draws = _with_carried(draws, streams, n, len(labelled), carried)
-            sums = _run_epoch(steps, *draws, scores, bar)  # (batches, K, 2)
+            sums = _run_epoch(steps, *draws, bar)  # (batches, K, 2)
             history += _epoch_records(sums.cpu(), seeds, epoch, n, name)  # the one host read
             bar.set_postfix(loss=f"{history[-1].loss:.2f}", refresh=False)
     seconds = time.perf_counter() - start
@@ -170,13 +170,13 @@ def _batched(drawn: torch.Tensor, size: int, batches: int) -> list[torch.Tensor]
     return [drawn[:, b * size : (b + 1) * size] for b in range(batches)]
 
 
-def _run_epoch(steps, indices: list, noises: list, scores, bar) -> torch.Tensor:
+def _run_epoch(steps, indices: list, noises: list, bar) -> torch.Tensor:
     """One pass over the data, a step per batch of ``indices`` (K, b) and ``noises``
     (K, b, D); returns the per-batch (K, 2) sums, still on the device."""
     sums = torch.empty(len(indices), indices[0].shape[0], 2, device=indices[0].device)
     for b, (index, noise) in enumerate(zip(indices, noises, strict=True)):
         step = steps[index.shape[1]]
-        step.load(index, noise, scores[index])
+        step.load(index, noise)
         sums[b].copy_(step())
         bar.update()
     return sums
