@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: lock repro test test-fast metrics exps lint format bench clean-venv check-plots offline-template grid sweep study generality readme
+.PHONY: push pull lock repro test test-fast metrics exps lint format bench clean-venv check-plots offline-template grid sweep study generality readme
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -19,10 +19,18 @@ lock:
 	{ head -2 constraints.txt; $(BIN)/pip freeze --exclude-editable; } > constraints.txt.new
 	mv constraints.txt.new constraints.txt
 
-# A stage DVC finds cached never starts, so what killed runs left is cleared first.
+# A stage DVC finds cached never starts, so what killed runs left is cleared first. After
+# the run, one line if its metrics differ from the committed ones, and why (another CPU's
+# rounding, or a change: tools/made_on.py).
 repro: $(STAMP)
 	$(BIN)/python tools/clean_staging.py
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/dvc repro
+	$(BIN)/python tools/made_on.py
+
+# DVC's push and pull of the default remote, refusing a HOME that would put it inside the
+# clone and naming the folder a failed pull looked in (tools/share.py).
+push pull: $(STAMP)
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python tools/share.py $@
 
 # Two workers, a test module each at a time: the end-to-end modules, each with its own tiny
 # repo, run side by side (their stages mostly wait on process start-up, not on the CPU).

@@ -6,3 +6,4 @@ ZERO, ONE = 0, 1  # round digits are pulled to (-, ..., -), sticks to (+, ..., +
 ANCHORED_DIGITS = (ZERO, ONE)  # the digits whose anchor points are decoded and read
 SIDE = 28  # images are SIDE x SIDE
 PIXELS = SIDE * SIDE  # an image flattened: the models' input and output size
+TRAIN_IMAGES = 60_000  # MNIST's training set: the most train.limit can keep

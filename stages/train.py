@@ -7,13 +7,16 @@ from pathlib import Path
 
 from anchorvae.artifacts.arrays import load_scores
 from anchorvae.artifacts.atomic import atomic_dir, write_json
+from anchorvae.artifacts.machines import write_made_on
 from anchorvae.artifacts.models import save_models
 from anchorvae.data.mnist import as_flat_floats, load_mnist
+from anchorvae.errors import UsageError
 from anchorvae.method.anchors import anchor_directions, has_anchors, own_points, template_purity
 from anchorvae.method.m2 import build_generative, semi_supervised_training
 from anchorvae.method.model import config_for, one_hot
 from anchorvae.pipeline.cli import parse, parser, run_stage
 from anchorvae.pipeline.runtime import device_from_env
+from anchorvae.training.arithmetic import machine_record
 from anchorvae.training.train import train_seeds
 
 
@@ -30,6 +33,9 @@ def main(argv: list[str] | None = None) -> None:
     scores = load_scores(args.scores, len(images), len(variant.anchors))
     if params.train.limit:
         n = params.train.limit
+        if n > len(images):  # not capped: the file asks for images there are not
+            raise UsageError(f"train.limit = {n} is invalid: {args.mnist} holds {len(images)} "
+                             "training images: expected at most that, or 0 for all")  # fmt: skip
         images, scores, labels = images[:n], scores[:n], labels[:n]
     dims = params.train.latent_dims
     directions = anchor_directions(variant, dims)  # (S, D), of the scores' columns
@@ -44,9 +50,13 @@ def main(argv: list[str] | None = None) -> None:
     # what the evaluation decodes: where the loss pulled each digit (a CVAE: the origin)
     points = own_points(variant, scores, labels, dims)
     purity = template_purity(scores, labels, directions) if has_anchors(variant) else None
+    made_on = machine_record(
+        params.train.architecture, device
+    )  # after training, apart from its streams
     with atomic_dir(args.out) as tmp:
         save_models(tmp, trained.state_dicts, trained.history_records(), args.variant,
                     model_config.to_dict(), points, purity)  # fmt: skip
+        write_made_on(tmp, made_on)
         if m2.record:  # which training images M2 was given the labels of
             write_json(Path(tmp) / "labelled.json", m2.record)
 

@@ -11,6 +11,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 import yaml
@@ -236,6 +237,25 @@ def test_params_with_a_key_given_twice_stop_a_stage(work, tmp_path, run_stage):
     assert_one_line(result, 2, "seeds is given twice")
     assert not out.exists()
     assert yaml.safe_load(text)["seeds"] == [7]  # what PyYAML alone would have kept
+
+
+def test_params_nested_thousands_deep_are_one_line(tmp_path):
+    """A recursion deep in the YAML reader, in the process as DVC starts it."""
+    (tmp_path / "params.yaml").write_text("train:" + " {a:" * 5000 + " 1" + "}" * 5000 + "\n")
+    result = run_in_subprocess("check_params", ["--out", str(tmp_path / "checked")], tmp_path)
+    assert_one_line(result, 2, "params.yaml: mappings or lists nested too deep to read")
+    assert not (tmp_path / "checked").exists()
+
+
+def test_a_map_a_score_needs_and_the_folder_lacks_is_named(work, tmp_path, run_stage):
+    maps = tmp_path / "maps"
+    maps.mkdir()
+    np.save(maps / "stick.npy", np.zeros((28, 28), np.float32))  # donut.npy missing
+    out = tmp_path / "scores.npy"
+    result = run_stage("scores", ["anchored", str(work / "mnist"), str(maps), str(out),
+                                  "--params", str(work / "params.yaml")], tmp_path)  # fmt: skip
+    assert_one_line(result, 2, f"{maps / 'donut.npy'} is missing: rerun the templates stage")
+    assert not out.exists()
 
 
 @pytest.mark.parametrize(

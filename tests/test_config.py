@@ -94,6 +94,12 @@ def test_int_is_accepted_where_a_number_is_expected():
         ("templates.clusters", 10, "templates.clusters = 10 is invalid with templates.kind = "
          "post, which does not take it: expected 0, or templates.kind = clusters"),
         ("templates.rounds", -1, "templates.rounds = -1 is invalid: expected an integer >= 0"),
+        ("train.limit", 70_000, "train.limit = 70000 is invalid: expected an integer >= 0 and "
+         "<= 60000 (MNIST has 60,000 training images; 0 keeps them all)"),
+        ("evaluate.grid_size", 1000, "evaluate.grid_size = 1000 is invalid: expected an integer "
+         ">= 2 and <= 100 (n x n decodes per model: beyond 100 the figure cannot show them"),
+        ("variants.anchored.semi_supervised", None, "variants.anchored.semi_supervised is "
+         "empty (null): expected a mapping of labels_per_class, seed and classify_weight"),
         ("grids.study.jobs", 0, "grids.study.jobs = 0"),
         ("variants", {"baseline": {"anchor_rate": 0, "scale": "raw", "anchors": {}}},
          "variants = "),

@@ -95,12 +95,13 @@ def test_the_runner_passes_every_stage_the_overridden_params():
     assert "train@two_axis" not in done.stderr and "train@anchored" in done.stderr
 
 
-@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP])
 def test_the_runner_without_dvc_ends_its_stage_in_one_line_and_leaves_no_params_copy(
     tmp_path, signum
 ):
-    """Ctrl-C or SIGTERM while a stage runs: the stage ends too, one line says so, and the
-    overridden params copy is gone (a copy that a kill -9 left is removed by the next run)."""
+    """Ctrl-C, SIGTERM or SIGHUP (a closed terminal) while a stage runs: the stage ends
+    too, one line says so, and the overridden params copy is gone (a copy that a kill -9
+    left is removed by the next run)."""
     import shutil
     import time
 
@@ -122,8 +123,8 @@ def test_the_runner_without_dvc_ends_its_stage_in_one_line_and_leaves_no_params_
     assert not (tmp_path / ".tmp-run_without_dvc.stale.yaml").exists()
     runner.send_signal(signum)
     _, err = runner.communicate(timeout=30)
-    how = "terminated" if signum == signal.SIGTERM else "interrupted"
-    assert runner.returncode == (143 if how == "terminated" else 130)
+    how = {signal.SIGTERM: "terminated", signal.SIGHUP: "hung up"}.get(signum, "interrupted")
+    assert runner.returncode == 128 + signum
     assert err.splitlines()[-1] == (
         f"run_without_dvc: {how}: stage nap ended, its outputs not written"
     )

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
+from committed import rerun_elsewhere
 from tiny_repo import commit, make, make_repo, mirror_of, ran_stages, run, stage_env, tiny_params
 
 from synthetic import synthetic_raw_files, write_raw_files
@@ -30,9 +31,15 @@ def repo(tmp_path_factory):
 def test_repro_then_nothing_then_only_anchored(repo):
     first = run(make("repro"), repo)
     variants = yaml.safe_load((repo / "params.yaml").read_text())["variants"]
-    expected = {"params", "download", "templates", "classifier", "summarize", "plots"} | {
-        f"{stage}@{variant}" for stage in ("scores", "train", "evaluate") for variant in variants
-    }
+    expected = {
+        "params",
+        "download",
+        "templates",
+        "classifier",
+        "summarize",
+        "made_on",
+        "plots",
+    } | {f"{stage}@{variant}" for stage in ("scores", "train", "evaluate") for variant in variants}
     assert ran_stages(first) == expected
     assert "\r" not in first  # no progress-bar redraws in a log that is not a terminal
     assert max(map(len, first.splitlines())) <= 120, first  # each "> cmd" DVC echoes too
@@ -63,7 +70,8 @@ def test_repro_then_nothing_then_only_anchored(repo):
     output = run(["dvc", "repro"], repo)
     assert max(map(len, output.splitlines())) <= 120, output  # the longest variant name too
     assert ran_stages(output) == {"params", "scores@anchored", "train@anchored", "summarize",
-                                  "plots"} | {f"evaluate@{v}" for v in params["variants"]} | {
+                                  "made_on", "plots"} | {
+        f"evaluate@{v}" for v in params["variants"]} | {
         f"{stage}@{extra}" for stage in ("scores", "train")}  # fmt: skip
     assert "anchored" in run(["dvc", "metrics", "diff"], repo)
     assert extra in json.loads((repo / "metrics" / "details.json").read_text())
@@ -170,18 +178,32 @@ def test_a_bad_params_file_stops_dvc_repro_before_any_output_is_removed(repo, ed
 
 
 def test_trained_models_travel_through_the_default_remote(repo, tmp_path):
-    """`dvc push` here, `dvc pull` in a fresh clone that does not lie beside this one (the
-    remote is one folder per user, not per checkout): nothing is retrained there."""
+    """`make push` here, `make pull` in a fresh clone that does not lie beside this one
+    (the remote is one folder per user, not per checkout): nothing is retrained there. A
+    pull before any push names the folder it looked in; a relative HOME, which DVC would
+    resolve inside the clone, is refused before anything moves."""
     home = {"HOME": str(tmp_path / "home")}  # .dvc/config: ~/.cache/anchorvae-dvc-storage
-    run(["dvc", "push"], repo, home)
     storage = tmp_path / "home" / ".cache" / "anchorvae-dvc-storage"
-    assert storage.is_dir() and any(storage.rglob("*"))
     elsewhere = tmp_path / "elsewhere" / "deeper"
     elsewhere.mkdir(parents=True)
     shutil.copytree(mirror_of(repo), mirror_of(elsewhere / "clone"))
     clone = elsewhere / "clone"
     run(["git", "clone", "-q", str(repo), str(clone)], repo.parent)
-    run(["dvc", "pull"], clone, home)
+    env = {**stage_env(mirror_of(clone)), **home}
+    empty = subprocess.run(make("pull"), cwd=clone, capture_output=True, text=True, env=env)
+    ours = [line for line in empty.stderr.splitlines() if not line.startswith("make: ***")]
+    assert empty.returncode != 0 and len(ours) == 1, empty.stderr
+    assert f"in remote shared ({storage})" in ours[0], ours[0]
+    relative = {**stage_env(mirror_of(repo)), "HOME": "home"}
+    refused = subprocess.run(make("push"), cwd=repo, capture_output=True, text=True,
+                             env=relative)  # fmt: skip
+    assert refused.returncode != 0
+    assert "error: HOME = 'home' is not an absolute path" in refused.stderr, refused.stderr
+    assert not (repo / "home").exists() and not (repo / ".dvc" / "~").exists()
+
+    run(make("push"), repo, home)
+    assert storage.is_dir() and any(storage.rglob("*"))
+    run(make("pull"), clone, home)
     model = Path("data", "models", "anchored", "seed0", "model.pt")
     assert (clone / model).read_bytes() == (repo / model).read_bytes()
     assert json.loads(run(["dvc", "status", "--json"], clone)) == {}  # up to date as pulled
@@ -201,14 +223,30 @@ def test_trained_models_travel_through_the_default_remote(repo, tmp_path):
 
 
 def test_a_fresh_clone_reproduces_every_tracked_file(repo):
-    """`dvc repro` from nothing in a fresh clone rewrites every tracked output (metrics,
-    tables, the headline figure, dvc.lock) byte for byte: `git status` stays clean. (Here,
-    not beside the experiments' tests, so that the two long modules share the work.)"""
+    """`make repro` from nothing in a fresh clone rewrites every tracked output (metrics,
+    tables, the headline figure, dvc.lock, the machine records) byte for byte: `git status`
+    stays clean, and nothing is said of differing metrics. (Here, not beside the
+    experiments' tests, so that the two long modules share the work.)"""
     clone = repo.parent / "fresh"
     run(["git", "clone", "-q", str(repo), str(clone)], repo.parent)
-    assert "train@anchored" in ran_stages(run(["dvc", "repro"], clone))
+    output = run(make("repro"), clone)
+    assert "train@anchored" in ran_stages(output)
+    assert "make repro:" not in output
     status = run(["git", "status", "--porcelain"], clone).strip()
     assert status == "", run(["git", "diff", "HEAD"], clone)[:3000]
+
+
+def test_a_clone_that_rounds_otherwise_says_why_and_make_test_stays_green(repo):
+    """`make repro` where the arithmetic differs from the committed run's (3 threads here,
+    which split sums otherwise, as another CPU's math libraries do): other metrics, one
+    line naming both machines, and the documents checked against the commit's metrics."""
+    clone = repo.parent / "other-arithmetic"
+    run(["git", "clone", "-q", str(repo), str(clone)], repo.parent)
+    output = run(make("repro"), clone, {"ANCHORVAE_THREADS": "3"})
+    [line] = [text for text in output.splitlines() if text.startswith("make repro:")]
+    assert "metrics files differ from the committed ones" in line, line
+    assert "(2 threads," in line and "this run on" in line and "(3 threads," in line, line
+    assert rerun_elsewhere(clone)  # tests/test_readme.py then reads the commit's files
 
 
 def s3_client(endpoint: str):

@@ -143,3 +143,37 @@ def test_a_folder_every_module_of_which_a_stage_imports_is_listed_as_the_folder(
     assert _listed(closure, tmp_path) == ["pkg/__init__.py", "pkg/part/c.py", "pkg/whole"]
     everything = {p.relative_to(tmp_path) for p in tmp_path.rglob("*.py")}
     assert _listed(everything, tmp_path) == ["pkg"]
+
+
+def test_a_reader_that_leaves_early_gets_no_traceback(tmp_path):
+    """`tools/stage_deps.py | head -1` over more lines than a pipe holds: the tool ends
+    quietly when `head` goes (SIGPIPE), as other Unix tools do."""
+    import shutil
+    import subprocess
+
+    shutil.copytree(ROOT / "tools", tmp_path / "tools", ignore=shutil.ignore_patterns("__pyc*"))
+    shutil.copytree(ROOT / "anchorvae", tmp_path / "anchorvae",
+                    ignore=shutil.ignore_patterns("__pyc*"))  # fmt: skip
+    (tmp_path / "stages").mkdir()
+    (tmp_path / "stages" / "tiny.py").write_text("")
+    deps = "".join(f"      - anchorvae/not_imported_{i}.py\n" for i in range(2000))  # ~150 kB
+    (tmp_path / "dvc.yaml").write_text(f"stages:\n  s:\n    cmd: python stages/tiny.py\n"
+                                       f"    deps:\n      - stages/tiny.py\n{deps}")  # fmt: skip
+    tool = f"{sys.executable} tools/stage_deps.py 2>stderr.txt | head -1"
+    done = subprocess.run(tool, shell=True, cwd=tmp_path, capture_output=True, text=True)
+    assert done.stdout.startswith("s: depends on ") and len(done.stdout.splitlines()) == 1
+    assert (tmp_path / "stderr.txt").read_text() == ""
+
+
+def test_ctrl_c_during_write_is_one_line(monkeypatch, capsys):
+    import stage_deps
+
+    def interrupted(root=ROOT):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(stage_deps, "write_deps", interrupted)
+    monkeypatch.setattr(sys, "argv", ["stage_deps.py", "--write"])
+    assert stage_deps.main() == 130
+    assert capsys.readouterr().err == (
+        "stage_deps: interrupted (dvc.yaml is never left half-written)\n"
+    )

@@ -275,6 +275,14 @@ def test_m2_with_more_labels_than_a_class_has_is_one_line(workdir, tmp_path):
     assert not (tmp_path / "semi").exists()
 
 
+def test_a_limit_beyond_the_training_images_is_refused_not_capped(workdir, tmp_path):
+    (workdir / "limit.yaml").write_text(yaml.safe_dump(tiny_params(train={"limit": 5000})))
+    with pytest.raises(UsageError, match=r"^train\.limit = 5000 is invalid: .* holds \d+ "
+                       r"training images: expected at most that, or 0 for all$"):  # fmt: skip
+        train(workdir, "baseline", tmp_path / "limited", params="limit.yaml")
+    assert not (tmp_path / "limited").exists()
+
+
 def test_classifier_evaluate_summarize_chain(workdir):
     for variant in TINY["variants"]:
         train(workdir, variant, workdir / "models" / variant)

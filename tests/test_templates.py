@@ -115,6 +115,21 @@ def test_purity_of_the_label_score_is_one_and_of_a_reversed_one_zero():
      "expected 0, or templates.kind = bootstrap"),
     ({"kind": "bootstrap", "top": 10, "shots": 3},
      "templates.shots = 3 is invalid with templates.kind = bootstrap, which does not take it"),
+    # values that would change nothing: no rounds (the post's maps), a seed nothing uses
+    ({"kind": "bootstrap", "top": 5, "rounds": 0},
+     "templates.rounds = 0 is invalid with templates.kind = bootstrap: expected an integer >= 1"),
+    ({"kind": "post", "seed": 3},
+     "templates.seed = 3 is invalid with templates.kind = post, which does not take it: "
+     "expected 0, or templates.kind = clusters, or class_mean with shots >= 1"),
+    ({"kind": "class_mean", "shots": 0, "seed": 2},
+     "templates.seed = 2 is invalid with templates.kind = class_mean and shots = 0"),
+    ({"kind": "bootstrap", "top": 5, "rounds": 1, "seed": 1}, "templates.seed = 1 is invalid"),
+    # bounds that keep a cell within minutes, with the reason
+    ({"kind": "clusters", "clusters": 30000},
+     "templates.clusters = 30000 is invalid: expected an integer >= 0 and <= 200 (k-means time "
+     "grows with k"),
+    ({"kind": "bootstrap", "top": 60001, "rounds": 1},
+     "templates.top = 60001 is invalid: expected an integer >= 0 and <= 60000"),
 ])  # fmt: skip
 def test_a_template_key_out_of_range_or_of_another_kind_is_one_line(keys, message):
     import yaml

@@ -103,19 +103,27 @@ COPY_PREFIX = ".tmp-run_without_dvc."  # the params copy, in the checkout's root
 
 
 class Terminated(BaseException):
-    """SIGTERM, unwound like Ctrl-C."""
+    """SIGTERM or SIGHUP (a closed terminal), unwound like Ctrl-C."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
+
+
+ENDED = {signal.SIGTERM: "terminated", signal.SIGHUP: "hung up"}
 
 
 class Stopped(Exception):
-    """A stage was ended by Ctrl-C or SIGTERM (``how``)."""
+    """A stage was ended by a signal: ``signum`` (SIGINT: Ctrl-C)."""
 
-    def __init__(self, stage: str, how: str):
+    def __init__(self, stage: str, signum: int):
         super().__init__(stage)
-        self.stage, self.how = stage, how
+        self.stage, self.signum = stage, signum
+        self.how = ENDED.get(signum, "interrupted")
 
 
 def _terminate(signum, frame) -> None:
-    raise Terminated()
+    raise Terminated(signum)
 
 
 def params_copy(params: dict) -> Path:
@@ -142,8 +150,8 @@ def run_stages(stages: list[dict], copy: Path, dry_run: bool) -> int:
             code = child.wait()
         except (KeyboardInterrupt, Terminated) as signal_:  # the stage ends with us
             _end(child)
-            how = "terminated" if isinstance(signal_, Terminated) else "interrupted"
-            raise Stopped(stage["name"], how) from None
+            signum = signal_.signum if isinstance(signal_, Terminated) else signal.SIGINT
+            raise Stopped(stage["name"], signum) from None
         if code != 0:
             print(f"{stage['name']} failed", file=sys.stderr)
             return 1
@@ -177,14 +185,15 @@ def main() -> int:
         print(f"run_without_dvc: error: {err}", file=sys.stderr)
         return 2
     stages = in_order(expand(yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"], params))
-    signal.signal(signal.SIGTERM, _terminate)
+    for signum in ENDED:
+        signal.signal(signum, _terminate)
     copy = params_copy(params)
     try:
         return run_stages(stages, copy, args.dry_run)
     except Stopped as stopped:
         print(f"run_without_dvc: {stopped.how}: stage {stopped.stage} ended, its outputs not "
               "written", file=sys.stderr)  # fmt: skip
-        return 143 if stopped.how == "terminated" else 130
+        return 128 + stopped.signum
     finally:
         copy.unlink(missing_ok=True)
 

@@ -14,12 +14,17 @@ from __future__ import annotations
 
 import ast
 import re
+import signal
 import sys
 from pathlib import Path
 
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # the project, if not installed
+
+from anchorvae.artifacts.atomic import write_text  # noqa: E402
+
 PACKAGE = "anchorvae"
 # The script a cmd runs: `python stages/x.py ...`, `python3 ./stages/x.py`, `./stages/x.py`.
 SCRIPT = re.compile(r"^\s*(?:python3?\s+)?(?:\./)?(stages/\S+\.py)(?:\s|$)")
@@ -191,10 +196,12 @@ def write_deps(root: Path = ROOT) -> None:
         script = str(scripts[stage])
         listed = _listed(import_closure(root / script, root), root)
         out += [f"      - {p}" for p in [script, *(p for p in listed if p != script)]] + kept
-    (root / "dvc.yaml").write_text("\n".join(out) + "\n")
+    write_text(root / "dvc.yaml", "\n".join(out) + "\n")  # whole or not at all (Ctrl-C)
 
 
 def main() -> int:
+    # `stage_deps.py | head`: end quietly when the reader goes, as other Unix tools do
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     if sys.argv[1:] not in ([], ["--write"]):
         print(f"stage_deps: {' '.join(sys.argv[1:])!r} is not an argument: expected none "
               "(check) or --write", file=sys.stderr)  # fmt: skip
@@ -206,6 +213,9 @@ def main() -> int:
     except BadDvcYaml as err:
         print(f"stage_deps: {err}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        print("stage_deps: interrupted (dvc.yaml is never left half-written)", file=sys.stderr)
+        return 130
     for name, (missing, extra) in found.items():
         for path in sorted(missing):
             print(f"{name}: imports {path}, which is not in its deps")

@@ -20,14 +20,27 @@ def save_maps(folder: str | Path, maps: dict[str, np.ndarray]) -> None:
         np.save(Path(folder) / f"{name}.npy", image)
 
 
-def load_maps(folder: str | Path) -> dict[str, torch.Tensor]:
+class Maps(dict):
+    """name -> flattened map; a map a score asks for and the folder lacks is one line
+    naming its file (a KeyError deep in a score otherwise)."""
+
+    def __init__(self, folder: Path, maps: dict[str, torch.Tensor]):
+        super().__init__(maps)
+        self.folder = folder
+
+    def __missing__(self, name: str) -> torch.Tensor:
+        raise UsageError(f"{self.folder / (name + '.npy')} is missing: rerun the templates "
+                         "stage (`dvc repro templates`)")  # fmt: skip
+
+
+def load_maps(folder: str | Path) -> Maps:
     """name -> flattened map (pixels,), as :func:`save_maps` wrote them into ``folder``."""
     if not Path(folder).is_dir():
         raise UsageError(f"{folder} is not a folder of anchor maps: run the templates stage")
-    return {
+    return Maps(Path(folder), {
         path.stem: torch.from_numpy(_array(path, (SIDE, SIDE), "the templates stage")).reshape(-1)
         for path in sorted(Path(folder).glob("*.npy"))
-    }
+    })  # fmt: skip
 
 
 def save_scores(path: str | Path, scores: torch.Tensor) -> None:

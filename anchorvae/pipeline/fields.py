@@ -29,8 +29,10 @@ def shown(value: Any) -> str:
     return text if len(text) <= SHOWN_CHARS else text[: SHOWN_CHARS - 1] + "…"
 
 
-def int_in(lo: int, hi: int) -> Any:
-    return Annotated[int, Field(ge=lo, le=hi, description=f"an integer >= {lo} and <= {hi}")]
+def int_in(lo: int, hi: int, why: str = "") -> Any:
+    """An integer in [lo, hi]; ``why`` says in a refusal why the bound is where it is."""
+    allowed = f"an integer >= {lo} and <= {hi}" + (f" ({why})" if why else "")
+    return Annotated[int, Field(ge=lo, le=hi, description=allowed)]
 
 
 def number_in(lo: float, hi: float, open_low: bool = False) -> Any:

@@ -13,8 +13,15 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import Field, ValidationInfo, field_validator, model_validator
+from pydantic import (
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_serializer,
+    model_validator,
+)
 
+from anchorvae.digits import TRAIN_IMAGES
 from anchorvae.pipeline.fields import (
     INT32_MAX,
     NAME_PATTERN,
@@ -40,20 +47,28 @@ class TemplatesParams(Section):
     shots: int_in(0, INT32_MAX)
     # draws the shots (data/templates/shots.json), or the k-means starts of `clusters`
     seed: int_in(0, SEED_MAX)
-    clusters: int_in(0, INT32_MAX)  # clusters only: k of k-means (>= 2); 0 for other kinds
-    top: int_in(0, INT32_MAX)  # bootstrap only: images per template each round (>= 1); else 0
-    rounds: int_in(0, 1000)  # bootstrap only: rounds from the post's maps (0: them); else 0
+    # clusters only: k of k-means (>= 2); 0 for other kinds
+    clusters: int_in(0, 200, "k-means time grows with k: k = 50 took 35 s on 2 cores")
+    # bootstrap only: images per template each round (>= 1); else 0
+    top: int_in(0, TRAIN_IMAGES, "MNIST has 60,000 training images")
+    rounds: int_in(0, 1000)  # bootstrap only: rounds from the post's maps (>= 1); else 0
 
     @model_validator(mode="after")
     def _keys_of_the_kind(self) -> TemplatesParams:
+        """Each key changes what the kind makes, or is 0: a value a kind ignores (a seed
+        where nothing is drawn, bootstrap rounds of 0 that leave the post's maps) is
+        refused, not run as if it mattered."""
         takes = TEMPLATE_KEYS[self.kind]
-        for key, least in (("shots", 0), ("clusters", 2), ("top", 1), ("rounds", 0)):
+        if self.kind == "class_mean" and not self.shots:
+            takes = ()  # the means of every 0 and 1: nothing is drawn
+        for key, least in (("shots", 0), ("seed", 0), ("clusters", 2), ("top", 1),
+                           ("rounds", 1)):  # fmt: skip
             value = getattr(self, key)
             if key not in takes and value:
-                kinds = [kind for kind, keys in TEMPLATE_KEYS.items() if key in keys]
                 raise ParamsError(
-                    f"templates.{key} = {value} is invalid with templates.kind = {self.kind}, "
-                    f"which does not take it: expected 0, or templates.kind = {kinds[0]}"
+                    f"templates.{key} = {value} is invalid with templates.kind = {self.kind}"
+                    f"{' and shots = 0' if self.kind == 'class_mean' else ''}, which does not "
+                    f"take it: expected 0, or {TAKEN_BY[key]}"
                 )
             if key in takes and value < least:
                 raise ParamsError(f"templates.{key} = {value} is invalid with templates.kind = "
@@ -61,9 +76,14 @@ class TemplatesParams(Section):
         return self
 
 
-# The keys each template kind takes (the others must be 0).
-TEMPLATE_KEYS = {"post": (), "class_mean": ("shots",), "clusters": ("clusters",),
+# The keys each template kind takes (the others must be 0), and who takes each.
+TEMPLATE_KEYS = {"post": (), "class_mean": ("shots", "seed"), "clusters": ("clusters", "seed"),
                  "bootstrap": ("top", "rounds")}  # fmt: skip
+TAKEN_BY = {"shots": "templates.kind = class_mean",
+            "seed": "templates.kind = clusters, or class_mean with shots >= 1",
+            "clusters": "templates.kind = clusters",
+            "top": "templates.kind = bootstrap",
+            "rounds": "templates.kind = bootstrap"}  # fmt: skip
 
 
 class TrainParams(Section):
@@ -74,7 +94,8 @@ class TrainParams(Section):
     # a key of anchorvae.method.model.ARCHITECTURES (the names are repeated here so that a bad
     # one is refused before torch loads; tests/test_config.py holds them equal)
     architecture: Literal["mlp", "conv"] = Field(description="one of mlp, conv")
-    limit: int_in(0, INT32_MAX)  # first N training images; 0 = all
+    # first N training images; 0 = all
+    limit: int_in(0, TRAIN_IMAGES, "MNIST has 60,000 training images; 0 keeps them all")
 
 
 class SemiSupervisedParams(Section):
@@ -135,6 +156,29 @@ class VariantParams(Section):
         None, description="a mapping of labels_per_class, seed and classify_weight"
     )
 
+    @model_validator(mode="before")
+    @classmethod
+    def _no_empty_section(cls, data: Any) -> Any:
+        """``semi_supervised:`` with every key commented out reads as null: a fully
+        labelled CVAE would train where the file asks for M2."""
+        if (
+            isinstance(data, dict)
+            and "semi_supervised" in data
+            and data["semi_supervised"] is None
+        ):
+            raise ParamsError("semi_supervised is empty (null): expected a mapping of "
+                              "labels_per_class, seed and classify_weight, or no key for a "
+                              "fully labelled CVAE")  # fmt: skip
+        return data
+
+    @model_serializer(mode="wrap")
+    def _absent_section_stays_absent(self, handler) -> dict:
+        """A variant without M2 dumps without the key (null would be refused when read)."""
+        data = handler(self)
+        if isinstance(data, dict) and data.get("semi_supervised", 0) is None:
+            del data["semi_supervised"]
+        return data
+
     @model_validator(mode="after")
     def _semi_supervised_is_a_cvae_without_anchors(self) -> VariantParams:
         if self.semi_supervised is None:
@@ -158,7 +202,13 @@ class ClassifierParams(Section):
 
 
 class EvaluateParams(Section):
-    grid_size: int_in(2, 1000)  # decoded grid is n x n
+    # decoded grid is n x n, each point decoded and read for every model
+    grid_size: int_in(
+        2,
+        100,
+        "n x n decodes per model: beyond 100 the figure cannot show "
+        "them and evaluation takes minutes",
+    )
     sample_size: int_in(1, INT32_MAX)  # test means kept for scatters
 
 

@@ -123,8 +123,17 @@ def read_yaml_value(text: str) -> Any:
         name = key[1] if key else "a key"
         raise ParamsError(f"{shown(name)[1:-1]} is given twice (again on line {line}): keep "
                           "one") from None  # fmt: skip
-    _check_keys(data, ())
+    except RecursionError:  # ruamel's composer recurses once per level
+        raise ParamsError(_TOO_DEEP) from None
+    try:
+        _check_keys(data, ())
+    except RecursionError:
+        raise ParamsError(_TOO_DEEP) from None
     return data
+
+
+_TOO_DEEP = ("mappings or lists nested too deep to read (params.yaml's sections are at most "
+             "a few levels deep)")  # fmt: skip
 
 
 def write_yaml(data: Any, stream) -> None:
