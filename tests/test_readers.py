@@ -197,3 +197,80 @@ def _read_damaged(tmp_path: Path, kind: str, keep: float, junk: bytes) -> None:
         assert "\n" not in str(err) and path.name in str(err), str(err)
     else:
         assert _finite(result), result
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [({"placed": 5}, "placed = 5 is invalid: expected true or false"),
+     ({"zeros_in_corner": 7.0}, "zeros_in_corner = 7.0 is invalid: expected a share in"),
+     ({"anchor_decode": -0.1}, "anchor_decode = -0.1 is invalid: expected a share in"),
+     ({"test_kl": -1.0}, r"test_kl = -1.0 is invalid: expected a finite number >= 0"),
+     ({"placed_twice": 1}, "'placed_twice' is not a number the evaluate stage writes")],
+)  # fmt: skip
+def test_a_metrics_file_of_numbers_that_cannot_be_is_named(tmp_path, change, message):
+    """Types alone pass "placed": 5 (summarised as placed) or a share of 7.0 (a mean share
+    of 3.5): each number is held to what it means."""
+    with pytest.raises(BadInputFile, match=message):
+        load_result(_evaluation(tmp_path / "seed0", {**METRICS, **change}))
+    load_result(_evaluation(tmp_path / "nan", {**METRICS, "zeros_in_corner": math.nan}))
+
+
+def test_a_centroid_that_is_not_finite_or_a_grid_of_another_shape_is_named(tmp_path):
+    folder = _evaluation(tmp_path / "seed0")
+    path = folder / "centroids.tsv"
+    path.write_text(path.read_text().replace("3\t0.30000000000000004", "3\tnan"))
+    with pytest.raises(BadInputFile, match="centroids.tsv: not the evaluate stage's centroids"):
+        load_result(folder)
+    np.save(folder / "grid.npy", np.zeros((15, 15, 3, 3), np.uint8))
+    with pytest.raises(BadInputFile, match=r"grid.npy holds uint8 of shape \(15, 15, 3, 3\)"):
+        load_sample(folder)
+
+
+@pytest.mark.parametrize(
+    ("damage", "message"),
+    [(lambda t: t.drop(columns="placed_rate"), "no column placed_rate, which placed needs"),
+     (lambda t: t.drop(columns="anchor_decode.mean"),
+      "no column anchor_decode.mean, which anchor_decode needs"),
+     (lambda t: t.assign(state="Sucess"), "state 'Sucess'; allowed are Success, Failed"),
+     (lambda t: t.drop(columns="templates.shots"), "no column templates.shots, an axis")],
+)  # fmt: skip
+def test_a_report_without_its_columns_or_states_is_named(damage, message):
+    """reports/few_shot.csv without its placed_rate column would lose the placed column of
+    docs/semantics.md without a word."""
+    raw, params = _project()
+    table = pd.read_csv(ROOT / "reports" / "few_shot.csv")
+    check_report(table, "few_shot", params.grids["few_shot"], raw, "reports/few_shot.csv")
+    with pytest.raises(BadInputFile, match=rf"reports/few_shot.csv: not the report `make grid "
+                       rf"NAME=few_shot` writes \({message}"):  # fmt: skip
+        check_report(damage(table), "few_shot", params.grids["few_shot"], raw,
+                     "reports/few_shot.csv")  # fmt: skip
+
+
+@settings(max_examples=80, deadline=None, derandomize=True)
+@given(key=st.sampled_from(sorted(METRICS)),
+       value=st.one_of(st.booleans(), st.integers(-5, 5), st.floats(allow_nan=True)))  # fmt: skip
+def test_any_value_of_any_metric_is_read_as_what_it_means_or_refused(key, value):
+    """Out-of-range values as well as damaged bytes: what load_result returns is a flag,
+    a share in [0, 1] or a cost >= 0, each where its key says, or one line naming it."""
+    from anchorvae.artifacts.evaluations import FLAG, MEANING, SHARE
+
+    with tempfile.TemporaryDirectory() as folder:
+        try:
+            metrics = load_result(_evaluation(Path(folder), {**METRICS, key: value}))["metrics"]
+        except BadInputFile as err:
+            assert "\n" not in str(err) and "metrics.json" in str(err)
+            return
+    got = metrics[key]
+    if MEANING[key] == FLAG:
+        assert isinstance(got, bool)
+    elif not (key.endswith("_in_corner") and math.isnan(got)):
+        assert not isinstance(got, bool) and 0 <= got <= (1 if MEANING[key] == SHARE else math.inf)
+
+
+def test_every_per_model_metric_has_its_meaning_and_no_other_key_does():
+    """A new metric of the registry is read with a meaning, or this fails."""
+    from anchorvae.artifacts.evaluations import MEANING
+    from anchorvae.evaluation.kinds import ARRANGEMENT, AXIS
+    from anchorvae.evaluation.metrics import METRICS as REGISTRY
+
+    assert {m.key for m in REGISTRY if m.kind not in (ARRANGEMENT, AXIS)} == set(MEANING)

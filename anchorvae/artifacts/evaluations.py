@@ -81,6 +81,7 @@ def load_result(folder: Path) -> dict:
         raise BadInputFile(f"{paths[0]}: not the evaluate stage's metrics (a mapping of "
                            "numbers): rerun it")  # fmt: skip
     _check_finite(paths[0], metrics)
+    _check_meaning(paths[0], metrics)
     centroids = read_csv(paths[1], sep="\t")
     columns = ["digit", *code_columns(len(centroids.columns) - 1)]
     if list(centroids.columns) != columns or len(centroids) != N_DIGITS or not all(
@@ -89,6 +90,9 @@ def load_result(folder: Path) -> dict:
         raise BadInputFile(f"{paths[1]}: not the evaluate stage's centroids ({N_DIGITS} rows "
                            f"of digit, z1..zD numbers): rerun it")  # fmt: skip
     codes = centroids.set_index("digit").to_numpy()
+    if list(centroids["digit"]) != list(range(N_DIGITS)) or not np.isfinite(codes).all():
+        raise BadInputFile(f"{paths[1]}: not the evaluate stage's centroids (digits 0..9 in "
+                           "order, finite codes): rerun it")  # fmt: skip
     return {"metrics": metrics, "centroids": torch.tensor(codes)}
 
 
@@ -126,6 +130,40 @@ def _check_finite(path: Path, metrics: dict) -> None:
             )
 
 
+# What each number of a model's metrics.json means (evaluation/evaluate.py writes them):
+# a file of the right types but wrong numbers ("placed": 5, a share of 7.0) is refused,
+# not summarised into a count over its total or a share over 1.
+FLAG, SHARE, NON_NEGATIVE = "true or false", "a share in [0, 1]", "a finite number >= 0"
+MEANING = {
+    "placed": FLAG, "aligned": FLAG,
+    "test_recon": NON_NEGATIVE, "test_kl": NON_NEGATIVE, "anchor_distance": NON_NEGATIVE,
+    **dict.fromkeys(MAY_BE_NAN + ("grid_zero_purity", "grid_one_purity", "recon_accuracy",
+                                  "anchor_point_read", "anchor_decode", "own_label_accuracy",
+                                  "template_purity_zero", "template_purity_one"), SHARE),
+}  # fmt: skip
+
+
+def _fits(value, meaning: str) -> bool:
+    if meaning == FLAG:
+        return isinstance(value, bool)
+    if isinstance(value, bool) or math.isnan(value):
+        return False  # a NaN share where allowed was let through by _check_finite's caller
+    return 0 <= value <= 1 if meaning == SHARE else 0 <= value < math.inf
+
+
+def _check_meaning(path: Path, metrics: dict) -> None:
+    for key, value in metrics.items():
+        meaning = MEANING.get(key)
+        if meaning is None:
+            raise BadInputFile(f"{path}: {key!r} is not a number the evaluate stage writes: "
+                               "rerun it")  # fmt: skip
+        if key in MAY_BE_NAN and isinstance(value, float) and math.isnan(value):
+            continue  # no test image of that digit
+        if not _fits(value, meaning):
+            raise BadInputFile(f"{path}: {key} = {value!r} is invalid: expected {meaning} "
+                               "(rerun the evaluate stage)")  # fmt: skip
+
+
 def load_sample(folder: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """(codes (N, D), digit labels (N,), decoded grid or None) of one evaluated model."""
     path = folder / "latent.csv"
@@ -149,7 +187,9 @@ def _grid(path: Path) -> np.ndarray:
     except (OSError, ValueError, EOFError) as err:
         reason = " ".join(str(err).split())[:80]
         raise BadInputFile(f"{path} is not a .npy array ({reason}): rerun evaluate") from None
-    if grid.dtype != np.uint8 or grid.ndim != 4 or grid.shape[0] != grid.shape[1]:
+    if grid.dtype != np.uint8 or grid.ndim != 4 or grid.shape[0] != grid.shape[1] or (
+        grid.shape[2:] != (SIDE, SIDE)
+    ):  # fmt: skip
         raise BadInputFile(f"{path} holds {grid.dtype} of shape {grid.shape}, expected uint8 "
                            "(n, n, 28, 28): rerun the evaluate stage")  # fmt: skip
     return grid

@@ -170,6 +170,27 @@ def check_report(table: pd.DataFrame, name: str, grid: GridParams, raw: dict, pa
         raise BadInputFile(f"{path}: not the report of grid {name} as params.yaml plans it "
                            f"({len(found)} rows, expected {len(expected)}: a cell and variant "
                            f"each): run `make grid NAME={name}`")  # fmt: skip
+    _check_columns(table, grid, f"{path}: not the report `make grid NAME={name}` writes")
+
+
+REPORT_STATES = ("Success", "Failed")  # how a cell ended (rows() writes them)
+ALWAYS_MEASURED = ("placed", "test_recon", "test_kl")  # every model's evaluation has them
+
+
+def _check_columns(table: pd.DataFrame, grid: GridParams, what: str) -> None:
+    """The axes, the states and every metric's columns: a metric whose first column is
+    cut would read as measured by no variant and leave the documents without a word."""
+    for column in grid.axes:
+        if column not in table:
+            raise BadInputFile(f"{what} (no column {column}, an axis)")
+    odd = sorted(set(table["state"].astype(str)) - set(REPORT_STATES))
+    if odd:
+        raise BadInputFile(f"{what} (state {odd[0]!r}; allowed are {', '.join(REPORT_STATES)})")
+    for key in dict.fromkeys([*ALWAYS_MEASURED, *grid.metrics]):
+        first, *others = BY_KEY[key].kind.columns(key)  # the first says it is there
+        others_there = any(c in table for c in others if c != "n_seeds")
+        if first not in table and (key in ALWAYS_MEASURED or others_there):
+            raise BadInputFile(f"{what} (no column {first}, which {key} needs)")
 
 
 def rows(cell: Cell, state: str, summary: dict | None, variants: list[str]) -> list[dict]:
