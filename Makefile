@@ -77,11 +77,11 @@ offline-template:
 		&& for f in *.tgz; do mkdir "$${f%.tgz}" && tar xzf "$$f" -C "$${f%.tgz}"; done
 	python3 tools/offline_plots_template.py /tmp/anchorvae-npm .dvc/plots/offline.html
 
-# A grid of params.yaml's `grids:` (NAME=study, sweep, generality, ...): one queued DVC
+# A grid of grids.yaml (NAME=study, sweep, generality, ...): one queued DVC
 # experiment per cell, then reports/NAME.{csv,png}: queue, wait and report in one process
 # (stages/grid.py runs each alone too). Review the README's prose, then make readme.
 grid: $(STAMP)
-	@test -n "$(NAME)" || { echo "make grid needs NAME=<a key of params.yaml grids>" >&2; exit 2; }
+	@test -n "$(NAME)" || { echo "make grid needs NAME=<a key of grids.yaml>" >&2; exit 2; }
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python stages/grid.py $(NAME)
 
 # The names people know: the many-seed study, the anchor_rate sweep, generality.

@@ -1,4 +1,4 @@
-"""`make grid NAME=<name>`: a grid of params.yaml's `grids:` as queued DVC experiments.
+"""`make grid NAME=<name>`: a grid of grids.yaml as queued DVC experiments.
 
 python stages/grid.py NAME           # all three below, in one process (`make grid`)
 python stages/grid.py NAME queue     # validate every cell, queue them, start the workers
@@ -41,6 +41,7 @@ from anchorvae.experiments.readback import (
     experiment_revs,
 )
 from anchorvae.pipeline.cli import parse, parser, run_stage
+from anchorvae.pipeline.params_file import load_grids
 from anchorvae.pipeline.runtime import check_settings
 from anchorvae.reports.figures import plt
 from anchorvae.reports.grid_figures import grid_figure
@@ -90,8 +91,7 @@ def from_folder(folder: str, planned) -> tuple[pd.DataFrame, dict]:
     }
 
 
-def report(params, raw, name: str, args) -> None:
-    grid = grid_of(params, name)
+def report(grid, raw, name: str, args) -> None:
     planned = cells(name, grid, raw)
     if args.tables:
         table, centroids = from_folder(args.tables, planned)
@@ -113,24 +113,28 @@ def report(params, raw, name: str, args) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     p = parser(__doc__.splitlines()[0])
-    p.add_argument("name", help="a key of params.yaml's `grids`")
+    p.add_argument("name", help="a key of grids.yaml's `grids`")
+    p.add_argument("--grids", help="grids file (default: grids.yaml beside --params)")
     p.add_argument("step", nargs="?", choices=["queue", "wait", "report"], help="default: all")
     p.add_argument("--csv", help="default: reports/NAME.csv")
     p.add_argument("--figure", help="default: reports/NAME.png")
     p.add_argument("--tables", help="a folder with summarize's models.csv and centroids.csv")
     args, params = parse(p, argv)  # validated before anything is queued
-    raw = params.model_dump()
-    grid = grid_of(params, args.name)
+    raw, grids = (
+        params.model_dump(),
+        load_grids(args.grids or Path(args.params).with_name("grids.yaml")),
+    )
+    grid = grid_of(grids, params, args.name)
     if args.step in ("queue", "wait", None):
         check_settings()  # what every cell's stages will read: before anything is removed
         with one_grid_at_a_time(args.name):
             if args.step in ("queue", None):
-                planned = planned_experiments(params, args.name, raw)
+                planned = planned_experiments(grids, params, args.name, raw)
                 queue_experiments(f"{args.name}-", planned, grid.jobs, args.params)
             if args.step in ("wait", None):
                 wait_for_queue(grid.jobs, f"{args.name}-")
     if args.step in ("report", None):
-        report(params, raw, args.name, args)
+        report(grid, raw, args.name, args)
 
 
 if __name__ == "__main__":

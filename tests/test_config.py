@@ -8,7 +8,7 @@ import yaml
 
 from anchorvae.method.scores import SCORES
 from anchorvae.pipeline.params import ParamsError
-from anchorvae.pipeline.params_file import load_params, parse_params
+from anchorvae.pipeline.params_file import load_params, parse_grids, parse_params
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -20,13 +20,14 @@ def test_repo_params_yaml_is_valid_and_complete():
     assert len(params.seeds) >= 2
 
 
-def repo_raw() -> dict:
-    return yaml.safe_load((ROOT / "params.yaml").read_text())
+def repo_raw(name: str = "params.yaml") -> dict:
+    return yaml.safe_load((ROOT / name).read_text())
 
 
 def changed(key: str, value) -> dict:
-    """params.yaml with the dotted ``key`` set to ``value`` (or removed, for DELETE)."""
-    raw = repo_raw()
+    """params.yaml (grids.yaml for a key under `grids`) with the dotted ``key`` set to
+    ``value`` (or removed, for DELETE)."""
+    raw = repo_raw("grids.yaml" if key.split(".")[0] == "grids" else "params.yaml")
     *parents, last = key.split(".")
     node = raw
     for part in parents:
@@ -115,7 +116,7 @@ def test_int_is_accepted_where_a_number_is_expected():
         ("variants.anchored.anchors", {}, "variants.anchored.anchor_rate = 2.0"),
         ("evaluate.grid_size", 1, "evaluate.grid_size = 1"),
         ("grids.sweep.metrics", [], "grids.sweep.metrics = []"),
-        ("grids", {"Big": repo_raw()["grids"]["study"]}, "grids = "),
+        ("grids", {"Big": repo_raw("grids.yaml")["grids"]["study"]}, "grids = "),
         ("variants.anchored.anchors", {"donutness": 0.0}, "variants.anchored.anchors = "),
         ("train.lr", float("inf"), "train.lr = inf is invalid: expected a number > 0 and <= 10"),
         ("train.lr", float("nan"), "train.lr = nan"),
@@ -170,7 +171,10 @@ def test_int_is_accepted_where_a_number_is_expected():
 )  # fmt: skip
 def test_bad_values_name_key_value_and_what_is_allowed(key, value, message):
     with pytest.raises(ParamsError) as info:
-        parse_params(changed(key, value), tuple(SCORES))
+        if key.split(".")[0] == "grids":  # grids.yaml
+            parse_grids(changed(key, value))
+        else:
+            parse_params(changed(key, value), tuple(SCORES))
     text = str(info.value)
     assert text.startswith(message)
     assert "\n" not in text
@@ -187,7 +191,7 @@ def test_bad_values_name_key_value_and_what_is_allowed(key, value, message):
         ),
         (
             "trian",
-            "templates, train, variants, references, seeds, classifier, evaluate, grids",
+            "templates, train, variants, references, seeds, classifier, evaluate",
         ),
     ],
 )

@@ -22,11 +22,11 @@ def repo(tmp_path_factory):
 
 
 def set_grid(repo, name: str, message: str, **grid) -> None:
-    """params.yaml's grid ``name`` set to the project's generality grid updated with
-    ``grid``, committed (no stage reads `grids`: nothing reruns)."""
-    params = yaml.safe_load((repo / "params.yaml").read_text())
-    params["grids"][name] = {**params["grids"]["generality"], **grid}
-    (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    """grids.yaml's grid ``name`` set to the project's generality grid updated with
+    ``grid``, committed (no stage reads grids.yaml: nothing reruns)."""
+    raw = yaml.safe_load((repo / "grids.yaml").read_text())
+    raw["grids"][name] = {**raw["grids"]["generality"], **grid}
+    (repo / "grids.yaml").write_text(yaml.safe_dump(raw, sort_keys=False))
     commit(repo, message)
 
 
@@ -67,7 +67,7 @@ def test_a_grid_named_only_in_params_runs_and_reports_with_no_python_for_it(repo
     # its models when the templates change (its evaluation decodes anchored's points).
     assert ran_stages(logs["question-kind-class_mean"]) == {
         "params", "templates", "scores@baseline", "scores@anchored", "train@anchored",
-        "evaluate@baseline", "evaluate@anchored", "summarize", "plots"}  # fmt: skip
+        "evaluate@baseline", "evaluate@anchored", "summarize", "made_on", "plots"}  # fmt: skip
 
 
 def test_make_study_runs_every_variant_as_one_experiment_and_leaves_the_workspace(repo):
@@ -153,14 +153,14 @@ def test_make_grid_without_a_known_name_or_with_a_bad_grid_is_one_line(repo):
         assert done.returncode == 2, done.stderr
         assert "make grid needs NAME" in done.stderr or "grid 'nope' is unknown" in done.stderr
     # `make generality` is `make grid NAME=generality` (its cells run as the grids above)
-    text = (repo / "params.yaml").read_text()
-    params = yaml.safe_load(text)
-    params["grids"]["generality"]["variants"] = ["baseline", "nope"]
-    (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    text = (repo / "grids.yaml").read_text()
+    raw = yaml.safe_load(text)
+    raw["grids"]["generality"]["variants"] = ["baseline", "nope"]
+    (repo / "grids.yaml").write_text(yaml.safe_dump(raw, sort_keys=False))
     try:
         done = subprocess.run(make("generality"), cwd=repo, capture_output=True, text=True)
     finally:
-        (repo / "params.yaml").write_text(text)
+        (repo / "grids.yaml").write_text(text)
     assert done.returncode == 2, done.stderr
     errors = [line for line in done.stderr.splitlines() if line.startswith("anchorvae:")]
     assert len(errors) == 1 and "grids.generality.variants" in errors[0], done.stderr

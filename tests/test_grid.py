@@ -15,16 +15,35 @@ from anchorvae.evaluation.metrics import BY_KEY
 from anchorvae.experiments.grid import cells, grid_of, planned_experiments
 from anchorvae.pipeline.overrides import apply_overrides
 from anchorvae.pipeline.params import ParamsError
-from anchorvae.pipeline.params_file import parse_params
+from anchorvae.pipeline.params_file import parse_grids, parse_params
 from anchorvae.reports.grid_figures import centroid_figure, metrics_figure
 from anchorvae.reports.markdown import details_markdown, metric_markdown
 
 
 def project_raw(**grids) -> dict:
+    """params.yaml's keys and grids.yaml's `grids`, with ``grids`` added (each the
+    generality grid updated with what is given)."""
     raw = yaml.safe_load((ROOT / "params.yaml").read_text())
+    raw["grids"] = yaml.safe_load((ROOT / "grids.yaml").read_text())["grids"]
     for name, grid in grids.items():
         raw["grids"][name] = {**raw["grids"]["generality"], **grid}
     return raw
+
+
+def split(raw: dict) -> tuple[dict, dict]:
+    """(params.yaml's mapping, grids.yaml's) of a :func:`project_raw`."""
+    return {k: v for k, v in raw.items() if k != "grids"}, {"grids": raw["grids"]}
+
+
+def parse_project(raw: dict):
+    """(params, grids by name), each as its file's reader validates it."""
+    params_raw, grids_raw = split(raw)
+    return parse_params(params_raw), parse_grids(grids_raw)
+
+
+def planned(raw: dict, name: str) -> list[tuple[str, list[str]]]:
+    params, grids = parse_project(raw)
+    return planned_experiments(grids, params, name, split(raw)[0])
 
 
 def test_one_axis_at_a_time_varies_each_axis_alone_from_the_workspace_values():
@@ -37,7 +56,7 @@ def test_one_axis_at_a_time_varies_each_axis_alone_from_the_workspace_values():
             }
         }
     )
-    grid = parse_params(raw).grids["g"]
+    grid = parse_project(raw)[1]["g"]
     names = [c.name for c in cells("g", grid, raw)]
     assert names == ["g-base", "g-architecture-conv", "g-latent_dims-8", "g-epochs-50"]
     product = grid.model_copy(update={"combine": "product"})
@@ -53,7 +72,7 @@ def test_one_axis_at_a_time_varies_each_axis_alone_from_the_workspace_values():
 def test_a_zipped_grid_takes_cells_of_different_kinds_and_refuses_a_ragged_or_twice_given_one():
     axes = {"templates.kind": ["post", "clusters", "clusters"], "templates.clusters": [0, 10, 20]}
     raw = project_raw(g={"axes": axes, "combine": "zip"})
-    cells_ = cells("g", parse_params(raw).grids["g"], raw)
+    cells_ = cells("g", parse_project(raw)[1]["g"], raw)
     assert [c.values for c in cells_] == [
         {"templates.kind": "post", "templates.clusters": 0},
         {"templates.kind": "clusters", "templates.clusters": 10},
@@ -61,13 +80,13 @@ def test_a_zipped_grid_takes_cells_of_different_kinds_and_refuses_a_ragged_or_tw
     ]
     ragged = project_raw(g={"axes": {**axes, "templates.top": [1, 2]}, "combine": "zip"})
     with pytest.raises(ParamsError, match="expected lists of one length"):
-        parse_params(ragged)
+        parse_project(ragged)
     twice = project_raw(g={"axes": {"templates.kind": ["post", "post"]}, "combine": "zip"})
     with pytest.raises(ParamsError, match="two cells have the same values"):
-        parse_params(twice)
+        parse_project(twice)
     repeated = project_raw(g={"axes": {"templates.kind": ["post", "post"]}, "combine": "each"})
     with pytest.raises(ParamsError, match="expected distinct values"):
-        parse_params(repeated)
+        parse_project(repeated)
 
 
 def test_the_workspace_cell_sits_where_its_value_comes_and_a_cell_needs_nothing_but_params():
@@ -75,9 +94,9 @@ def test_the_workspace_cell_sits_where_its_value_comes_and_a_cell_needs_nothing_
     seeds, and removes the variants it does not keep: a scalar anchor direction fits any
     latent size, so no override is derived by hand."""
     raw = project_raw()
-    params = parse_params(raw)
-    planned = planned_experiments(params, "sweep", raw)
-    assert [n for n, _ in planned] == [
+    params, grids = parse_project(raw)
+    planned_cells = planned(raw, "sweep")
+    assert [n for n, _ in planned_cells] == [
         "sweep-anchor_rate-0.25",
         "sweep-anchor_rate-0.5",
         "sweep-anchor_rate-1",
@@ -86,26 +105,26 @@ def test_the_workspace_cell_sits_where_its_value_comes_and_a_cell_needs_nothing_
         "sweep-anchor_rate-8",
         "sweep-kind-class_mean",
     ]
-    assert planned[0][1] == [
+    assert planned_cells[0][1] == [
         "variants.anchored.anchor_rate=0.25",
         "templates.kind=post",
         "seeds=[0,1,2,3]",
         "~variants.label_reference",
         "~variants.two_axis",
     ]
-    [study] = planned_experiments(params, "study", raw)
+    [study] = planned(raw, "study")
     assert study == ("study-base", [f"seeds=[{','.join(str(s) for s in range(30))}]"])
 
 
 def test_a_reference_a_grid_names_is_added_to_its_cells_as_a_variant():
     """The CVAE is trained only where a grid names it: its cells add it, as DVC would."""
     raw = project_raw()
-    params = parse_params(raw)
-    assert "cvae" not in params.variants and "cvae" in params.grids["semantics"].variants
-    for _, flags in planned_experiments(params, "semantics", raw):
+    params, grids = parse_project(raw)
+    assert "cvae" not in params.variants and "cvae" in grids["semantics"].variants
+    for _, flags in planned(raw, "semantics"):
         assert flags[-1] == ("+variants.cvae={anchor_rate: 0.0, scale: raw, anchors: {}, "
                              "conditional: true}")  # fmt: skip
-        cell = parse_params(apply_overrides(raw, flags))
+        cell = parse_params(apply_overrides(split(raw)[0], flags))
         assert cell.variants["cvae"] == params.references["cvae"]
         assert "two_axis" not in cell.variants
 
@@ -117,23 +136,23 @@ def test_an_axis_over_a_reference_reaches_the_model_its_cells_train():
     grid = {"axes": {"references.cvae.scale": ["raw", "standard"]}, "combine": "product",
             "variants": ["baseline", "anchored", "cvae"]}  # fmt: skip
     raw = project_raw(g=grid)
-    for name, flags in planned_experiments(parse_params(raw), "g", raw):
-        cell = parse_params(apply_overrides(raw, flags))
+    for name, flags in planned(raw, "g"):
+        cell = parse_params(apply_overrides(split(raw)[0], flags))
         scale = "standard" if name.endswith("standard") else "raw"
         assert cell.variants["cvae"].scale == scale == cell.references["cvae"].scale
     raw = project_raw(g={**grid, "variants": ["baseline", "anchored"]})
     with pytest.raises(ParamsError, match=r"grids.g.axes: references.cvae.scale is "
                        r"invalid: the grid does not train references.cvae \(add it to "
                        "grids.g.variants"):  # fmt: skip
-        planned_experiments(parse_params(raw), "g", raw)
+        planned(raw, "g")
 
 
 def test_close_values_get_distinct_names_and_the_exact_value():
     raw = project_raw(g={"axes": {"variants.anchored.anchor_rate": [0.1234561, 0.1234562, 1e-05]}})
-    planned = dict(planned_experiments(parse_params(raw), "g", raw))
-    assert planned["g-anchor_rate-0.1234561"][0] == "variants.anchored.anchor_rate=0.1234561"
-    assert planned["g-anchor_rate-0.1234562"][0] == "variants.anchored.anchor_rate=0.1234562"
-    assert planned["g-anchor_rate-1e-05"][0] == "variants.anchored.anchor_rate=1e-05"
+    by_name = dict(planned(raw, "g"))
+    assert by_name["g-anchor_rate-0.1234561"][0] == "variants.anchored.anchor_rate=0.1234561"
+    assert by_name["g-anchor_rate-0.1234562"][0] == "variants.anchored.anchor_rate=0.1234562"
+    assert by_name["g-anchor_rate-1e-05"][0] == "variants.anchored.anchor_rate=1e-05"
 
 
 @pytest.mark.parametrize(
@@ -151,14 +170,14 @@ def test_close_values_get_distinct_names_and_the_exact_value():
 )
 def test_a_bad_grid_is_one_line_naming_the_key(grid, message):
     with pytest.raises(ParamsError, match=message):
-        parse_params(project_raw(g=grid))
+        parse_project(project_raw(g=grid))
 
 
 def test_an_unknown_grid_or_metric_or_axis_key_is_named():
     raw = project_raw(g={"metrics": ["placed", "nope"]})
-    params = parse_params(raw)
+    params, grids = parse_project(raw)
     with pytest.raises(ParamsError, match="grid 'x' is unknown: allowed are study, sweep"):
-        grid_of(params, "x")
+        grid_of(grids, params, "x")
     for variants in (["anchored"], ["baseline", "nope"]):
         raw = project_raw(g={"variants": variants})
         with pytest.raises(
@@ -166,16 +185,23 @@ def test_an_unknown_grid_or_metric_or_axis_key_is_named():
             match=r"grids.g.variants = \[.*\] is invalid: expected "
             "keys of variants",
         ):
-            grid_of(parse_params(raw), "g")
+            grid_of(parse_project(raw)[1], params, "g")
     with pytest.raises(ParamsError, match="'nope' is not a metric: allowed are placed"):
-        grid_of(params, "g")
+        grid_of(grids, params, "g")
     raw = project_raw(g={"axes": {"train.nope": [1]}})
     with pytest.raises(ParamsError, match="grid axis train.nope is not a key of params.yaml"):
-        planned_experiments(parse_params(raw), "g", raw)
+        planned(raw, "g")
+
+
+def write_project(folder: Path, raw: dict) -> None:
+    """params.yaml and, beside it, grids.yaml (where the grid stage looks by default)."""
+    params, grids = split(raw)
+    (folder / "params.yaml").write_text(yaml.safe_dump(params))
+    (folder / "grids.yaml").write_text(yaml.safe_dump(grids))
 
 
 def run_grid_stage(tmp_path, raw, *args):
-    (tmp_path / "params.yaml").write_text(yaml.safe_dump(raw))
+    write_project(tmp_path, raw)
     return stage("grid")([*args, "--params", str(tmp_path / "params.yaml")])
 
 
@@ -196,7 +222,7 @@ def test_cells_that_cannot_run_are_refused_before_anything_is_queued(tmp_path, m
         experiments.check_planned([("g-x", ["a=1"]), ("g-x", ["a=2"])], ROOT / "params.yaml")
     same_end = {"variants.anchored.anchor_rate": [1.0], "variants.two_axis.anchor_rate": [1.0]}
     raw = project_raw(g={"axes": same_end, "variants": ["baseline", "anchored", "two_axis"]})
-    names = [n for n, _ in planned_experiments(parse_params(raw), "g", raw)]
+    names = [n for n, _ in planned(raw, "g")]
     assert names == ["g-base", "g-variants_anchored_anchor_rate-1",
                      "g-variants_two_axis_anchor_rate-1"]  # fmt: skip
 
@@ -248,7 +274,7 @@ def test_a_report_has_a_row_per_cell_and_variant_in_the_grid_order(tmp_path, mon
     raw = project_raw(
         g={"axes": {"train.latent_dims": [8, 2]}, "variants": ["baseline", "anchored"]}
     )
-    (tmp_path / "params.yaml").write_text(yaml.safe_dump(raw))
+    write_project(tmp_path, raw)
     module.main(
         [
             "g",
@@ -302,7 +328,7 @@ def test_a_grid_with_a_failed_cell_keeps_the_last_report(tmp_path, monkeypatch):
         match=r"3 of 3 experiments did not succeed: g-base \(Failed\), g-latent_dims-8 "
         r"\(Failed\), g-latent_dims-16 \(not run\); the last report is kept",
     ):
-        (tmp_path / "params.yaml").write_text(yaml.safe_dump(raw))
+        write_project(tmp_path, raw)
         module.main(["g", "report", "--params", str(tmp_path / "params.yaml"), "--csv",
                      str(tmp_path / "g.csv"), "--figure", str(tmp_path / "g.png")])  # fmt: skip
     assert (tmp_path / "g.csv").read_text() == "the last report\n"
@@ -317,7 +343,7 @@ def test_a_report_is_its_pair_a_full_disk_replaces_neither(tmp_path, monkeypatch
     details = {"baseline": summary(1), "anchored": summary(2)}
     fake_experiments(monkeypatch, module, {"g-base": ("Success", details)})
     raw = project_raw(g={"axes": {}, "variants": ["baseline", "anchored"]})
-    (tmp_path / "params.yaml").write_text(yaml.safe_dump(raw))
+    write_project(tmp_path, raw)
     (tmp_path / "g.csv").write_text("the last report\n")
     (tmp_path / "g.png").write_bytes(b"the last figure")
 
@@ -330,7 +356,12 @@ def test_a_report_is_its_pair_a_full_disk_replaces_neither(tmp_path, monkeypatch
                      str(tmp_path / "g.csv"), "--figure", str(tmp_path / "g.png")])  # fmt: skip
     assert (tmp_path / "g.csv").read_text() == "the last report\n"
     assert (tmp_path / "g.png").read_bytes() == b"the last figure"
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["g.csv", "g.png", "params.yaml"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "g.csv",
+        "g.png",
+        "grids.yaml",
+        "params.yaml",
+    ]
 
 
 def test_a_figure_draws_each_metric_per_cell_with_its_kind_s_spread_and_names_failures():
@@ -634,12 +665,12 @@ def test_the_committed_reports_give_the_documents_blocks():
     """Every grid of params.yaml that a document shows has its report, in the engine's
     layout (a row per cell and variant, in the grid's order)."""
     raw = project_raw()
-    params = parse_params(raw)
-    for name in params.grids:
+    params, grids = parse_project(raw)
+    for name in grids:
         table = pd.read_csv(Path(ROOT) / "reports" / f"{name}.csv")
-        planned = [c.name for c in cells(name, params.grids[name], raw)]
+        planned = [c.name for c in cells(name, grids[name], raw)]
         assert list(dict.fromkeys(table["experiment"])) == planned, name
-        assert set(table["variant"]) == set(params.grids[name].variants), name
+        assert set(table["variant"]) == set(grids[name].variants), name
         assert (table["state"] == "Success").all()
 
 
@@ -690,7 +721,7 @@ def test_a_semantics_grid_draws_the_decode_against_distance_and_each_design_s_pi
     raw = project_raw(g={"axes": {"variants.anchored.scale": ["raw", "standard"]},
                          "variants": ["baseline", "anchored", "label_reference"],
                          "figure": "semantics", "combine": "product"})  # fmt: skip
-    (tmp_path / "params.yaml").write_text(yaml.safe_dump(raw))
+    write_project(tmp_path, raw)
     args = ["g", "report", "--params", str(tmp_path / "params.yaml"), "--csv",
             str(tmp_path / "g.csv"), "--figure", str(tmp_path / "g.png")]  # fmt: skip
     module.main(args)
@@ -708,7 +739,7 @@ def test_a_semantics_grid_draws_the_decode_against_distance_and_each_design_s_pi
 
 def test_two_axes_ending_the_same_get_distinct_cell_names():
     raw = project_raw(g={"axes": {"train.epochs": [10, 20], "classifier.epochs": [2, 3]}})
-    names = [n for n, _ in planned_experiments(parse_params(raw), "g", raw)]
+    names = [n for n, _ in planned(raw, "g")]
     assert names == ["g-base", "g-train_epochs-20", "g-classifier_epochs-3"]
 
 
@@ -716,7 +747,7 @@ def test_a_grid_without_anchored_is_refused_naming_the_grid_key():
     raw = project_raw(g={"variants": ["baseline", "label_reference"]})
     with pytest.raises(ParamsError, match=r"^grids.g.variants = \['baseline', 'label_reference'\] "
                        "is invalid: .* baseline and anchored among them"):  # fmt: skip
-        planned_experiments(parse_params(raw), "g", raw)
+        planned(raw, "g")
 
 
 def test_waiting_says_each_cell_as_it_finishes_and_counts_only_ours(monkeypatch, caplog):

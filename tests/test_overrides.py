@@ -28,7 +28,7 @@ VALID = [
     ["~variants.two_axis", "variants.anchored.anchors.donutness=[1,1,1]"],
     ["+variants.extra.anchor_rate=0", "++variants.extra.anchors={}"],
     ["++train.epochs=7", "++newkey.inner=true"],
-    ["templates.kind=class_mean", "grids.sweep.seeds=8"],
+    ["templates.kind=class_mean", "classifier.seed=8"],
     ["train.lr=1e-3"],
     # a grid's reference (grid.hydra_text): a mapping with a list inside
     ["+variants.cvae={anchor_rate: 1.0, scale: raw, anchors: {donutness: [1.0, -1.0]}, "

@@ -16,7 +16,7 @@ from test_stages import stage
 from anchorvae.errors import UsageError
 from anchorvae.pipeline.cli import run_stage
 from anchorvae.pipeline.params import ParamsError
-from anchorvae.pipeline.params_file import load_params, parse_params
+from anchorvae.pipeline.params_file import load_grids, load_params, parse_params
 from anchorvae.pipeline.settings import DownloadSettings, RunSettings, from_env
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -185,7 +185,7 @@ def test_any_anchors_file_gives_finite_points_or_one_line(tmp_path, text):
         assert points.shape == (10, 2) and points[list(ANCHORED_DIGITS)].isfinite().all()
 
 
-GRIDS = load_params(ROOT / "params.yaml").grids
+GRIDS = load_grids(ROOT / "grids.yaml")
 GRID_NAMES = tuple(GRIDS)  # every grid has its committed report
 REPORTS = {"details": ROOT / "metrics" / "details.json",
            **{name: ROOT / "reports" / f"{name}.csv" for name in GRID_NAMES}}  # fmt: skip

@@ -23,7 +23,7 @@ from anchorvae.artifacts.tables import read_csv, read_json, read_text
 from anchorvae.errors import BadInputFile, UsageError
 from anchorvae.experiments.grid import check_report
 from anchorvae.experiments.readback import headline_table
-from anchorvae.pipeline.params_file import parse_params
+from anchorvae.pipeline.params_file import load_grids
 
 ROOT = Path(__file__).resolve().parents[1]
 METRICS = {"placed": True, "aligned": True, "zeros_in_corner": 0.9, "ones_in_corner": 0.95,
@@ -93,8 +93,9 @@ def test_points_of_booleans_or_nulls_are_not_an_anchors_file(tmp_path):
 
 
 def _project():
+    """(params.yaml's mapping, the grids of grids.yaml)."""
     raw = yaml.safe_load((ROOT / "params.yaml").read_text())
-    return raw, parse_params(raw)
+    return raw, load_grids(ROOT / "grids.yaml")
 
 
 @pytest.mark.parametrize(
@@ -103,12 +104,12 @@ def _project():
      (lambda t: t.iloc[::-1], 14), (lambda t: t.assign(state=None), 14)],
 )  # fmt: skip
 def test_a_cut_or_stale_report_is_refused_before_make_readme_splices_it(damage, rows):
-    raw, params = _project()
+    raw, grids = _project()
     table = pd.read_csv(ROOT / "reports" / "sweep.csv")
-    check_report(table, "sweep", params.grids["sweep"], raw, "reports/sweep.csv")
+    check_report(table, "sweep", grids["sweep"], raw, "reports/sweep.csv")
     with pytest.raises(BadInputFile, match=rf"reports/sweep.csv: not the report of grid sweep "
                        rf"as params.yaml plans it \({rows} rows, expected 14"):  # fmt: skip
-        check_report(damage(table), "sweep", params.grids["sweep"], raw, "reports/sweep.csv")
+        check_report(damage(table), "sweep", grids["sweep"], raw, "reports/sweep.csv")
 
 
 def test_a_metrics_file_dvc_cannot_read_is_named_not_a_traceback():
@@ -237,12 +238,12 @@ def test_a_centroid_that_is_not_finite_or_a_grid_of_another_shape_is_named(tmp_p
 def test_a_report_without_its_columns_or_states_is_named(damage, message):
     """reports/few_shot.csv without its placed_rate column would lose the placed column of
     docs/semantics.md without a word."""
-    raw, params = _project()
+    raw, grids = _project()
     table = pd.read_csv(ROOT / "reports" / "few_shot.csv")
-    check_report(table, "few_shot", params.grids["few_shot"], raw, "reports/few_shot.csv")
+    check_report(table, "few_shot", grids["few_shot"], raw, "reports/few_shot.csv")
     with pytest.raises(BadInputFile, match=rf"reports/few_shot.csv: not the report `make grid "
                        rf"NAME=few_shot` writes \({message}"):  # fmt: skip
-        check_report(damage(table), "few_shot", params.grids["few_shot"], raw,
+        check_report(damage(table), "few_shot", grids["few_shot"], raw,
                      "reports/few_shot.csv")  # fmt: skip
 
 

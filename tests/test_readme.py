@@ -6,7 +6,7 @@ import pytest
 from committed import documents_source
 
 from anchorvae.errors import BadInputFile, UsageError
-from anchorvae.pipeline.params_file import load_params
+from anchorvae.pipeline.params_file import load_grids
 from anchorvae.reports.readme import (
     blocks,
     default_metrics,
@@ -18,7 +18,7 @@ from anchorvae.reports.readme import (
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCUMENTS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
-GRIDS = load_params(ROOT / "params.yaml").grids
+GRIDS = load_grids(ROOT / "grids.yaml")
 SHOWN = set(GRIDS)  # every grid has its committed report
 REPORTS = {"summary": "metrics/details.json", **{name: f"reports/{name}.csv" for name in SHOWN}}
 

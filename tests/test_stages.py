@@ -34,8 +34,6 @@ def tiny_params(**sections) -> dict:
             params[name].update(values)
         else:
             params[name] = values
-    for grid in params["grids"].values():  # a grid trains only known variants
-        grid["variants"] = [v for v in grid["variants"] if v in params["variants"]]
     return params
 
 

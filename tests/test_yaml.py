@@ -130,8 +130,9 @@ def test_dvc_names_the_stages_of_a_variant_named_off(tmp_path):
 
 @pytest.mark.slow
 def test_dvc_exp_run_s_changes_one_value_as_dvc_reads_it(tmp_path):
-    """`-S` (DVC's own code for it) rewrites params.yaml's lists in block style, but the
-    value set is the only one that changes, to this project and to `dvc params diff`."""
+    """`-S` (DVC's own code for it) rewrites params.yaml whole, in its own layout, which
+    the committed file is written in: the value set is the one line of `git diff` and the
+    one key of `dvc params diff`, and this project reads it as DVC does."""
     from dvc.utils.hydra import apply_overrides
 
     for name in ("dvc.yaml", "params.yaml"):
@@ -152,3 +153,9 @@ def test_dvc_exp_run_s_changes_one_value_as_dvc_reads_it(tmp_path):
                           capture_output=True, text=True, check=True).stdout  # fmt: skip
     changed = json.loads(diff)["params.yaml"]
     assert list(changed) == ["train.lr"] and changed["train.lr"]["new"] == 0.002
+    diff = ["git", "diff", "--numstat", "params.yaml"]
+    numstat = subprocess.run(diff, cwd=tmp_path, capture_output=True, text=True,
+                             check=True).stdout.split()  # fmt: skip
+    assert numstat[:2] == ["1", "1"], numstat  # one line out, one in
+    lines = (tmp_path / "params.yaml").read_text().splitlines()
+    assert "  lr: 0.002" in lines

@@ -18,7 +18,7 @@ import yaml
 from synthetic import pins_of, synthetic_raw_files
 
 ROOT = Path(__file__).resolve().parents[1]
-COPIED = ["dvc.yaml", "params.yaml", "stages", "anchorvae", "Makefile", "tools"]
+COPIED = ["dvc.yaml", "params.yaml", "grids.yaml", "stages", "anchorvae", "Makefile", "tools"]
 # A plain variant and the post's: each variant adds three stage runs (mostly torch's
 # start-up) to every run of the pipeline. Every variant of params.yaml, the two-score one
 # too, runs its stages in tests/test_stages.py; tests/test_pipeline.py adds a third.
@@ -63,11 +63,17 @@ def tiny_params(variants: tuple[str, ...] = TINY_VARIANTS) -> dict:
     params["train"].update(epochs=1, batch_size=64, limit=0)
     params["seeds"] = [0, 1]
     params["variants"] = {name: params["variants"][name] for name in variants}
-    for grid in params["grids"].values():  # a grid trains only known variants, on 2 seeds
-        grid.update(variants=[v for v in grid["variants"] if v in variants], seeds=2)
     params["classifier"]["epochs"] = 1
     params["evaluate"].update(grid_size=4, sample_size=50)
     return params
+
+
+def tiny_grids(variants: tuple[str, ...] = TINY_VARIANTS) -> dict:
+    """grids.yaml's grids, each training only the given variants, on 2 seeds."""
+    raw = yaml.safe_load((ROOT / "grids.yaml").read_text())
+    for grid in raw["grids"].values():
+        grid.update(variants=[v for v in grid["variants"] if v in variants], seeds=2)
+    return raw
 
 
 def make_repo(folder: Path, variants: tuple[str, ...] = TINY_VARIANTS) -> Path:
@@ -93,6 +99,7 @@ def make_repo(folder: Path, variants: tuple[str, ...] = TINY_VARIANTS) -> Path:
     assert download in dvc_yaml
     (repo / "dvc.yaml").write_text(dvc_yaml.replace(download, f"{download} --pins pins.json"))
     (repo / "params.yaml").write_text(yaml.safe_dump(tiny_params(variants), sort_keys=False))
+    (repo / "grids.yaml").write_text(yaml.safe_dump(tiny_grids(variants), sort_keys=False))
     (repo / ".gitignore").write_text("/data/\n")
     run(["git", "init", "-q"], repo)
     run(["dvc", "init", "-q"], repo)

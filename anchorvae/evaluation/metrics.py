@@ -4,7 +4,7 @@ A metric is a per-model number that the evaluation writes, or a statistic of a v
 seeds taken together; its kind (anchorvae/evaluation/kinds.py) says how it is summarised across
 seeds, which number stands for it in a headline, and how a table cell and a figure's
 spread read. A new metric of an existing kind is the evaluation's code plus one entry in
-:data:`METRICS`; a grid shows it by its key (params.yaml `grids.<name>.metrics`).
+:data:`METRICS`; a grid shows it by its key (grids.yaml `grids.<name>.metrics`).
 """
 
 from __future__ import annotations

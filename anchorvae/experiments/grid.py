@@ -1,4 +1,4 @@
-"""A grid: one question asked across trained models, declared in params.yaml (`grids:`).
+"""A grid: one question asked across trained models, declared in grids.yaml.
 
 Each cell is the workspace's params with one value of each axis set (every combination,
 each axis varied alone from the workspace's value, or the axes' i-th values together), the
@@ -127,12 +127,13 @@ def _reference(cell: Cell, params: Params, name: str) -> dict:
     return reference
 
 
-def grid_of(params: Params, name: str) -> GridParams:
-    """The named grid, its variants and metrics checked; ParamsError naming what is allowed."""
-    if name not in params.grids:
-        raise ParamsError(f"grid {name!r} is unknown: allowed are {', '.join(params.grids)} "
-                          "(params.yaml `grids:`)")  # fmt: skip
-    grid = params.grids[name]
+def grid_of(grids: dict[str, GridParams], params: Params, name: str) -> GridParams:
+    """The named grid of ``grids`` (grids.yaml's), its variants and metrics checked against
+    ``params``; ParamsError naming what is allowed."""
+    if name not in grids:
+        raise ParamsError(f"grid {name!r} is unknown: allowed are {', '.join(grids)} "
+                          "(grids.yaml)")  # fmt: skip
+    grid = grids[name]
     known = [*params.variants, *params.references]
     if not {"baseline", "anchored"} <= set(grid.variants) or not set(grid.variants) <= set(known):
         raise ParamsError(
@@ -153,9 +154,11 @@ def grid_of(params: Params, name: str) -> GridParams:
     return grid
 
 
-def planned_experiments(params: Params, name: str, raw: dict) -> list[tuple[str, list[str]]]:
+def planned_experiments(
+    grids: dict[str, GridParams], params: Params, name: str, raw: dict
+) -> list[tuple[str, list[str]]]:
     """(experiment name, `-S` overrides) of every cell, in the grid's order."""
-    grid = grid_of(params, name)
+    grid = grid_of(grids, params, name)
     return [(c.name, overrides(c, grid, params)) for c in cells(name, grid, raw)]
 
 

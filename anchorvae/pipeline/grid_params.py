@@ -1,5 +1,6 @@
-"""The schema of a grid (params.yaml's ``grids.<name>``): a question asked across trained
-models, its axes, how they combine, and what its report shows."""
+"""The schema of grids.yaml: each grid (``grids.<name>``) a question asked across trained
+models, its axes, how they combine, and what its report shows. Apart from params.yaml,
+which no grid is read from: `dvc exp run -S` rewrites that file, and no stage reads this."""
 
 from __future__ import annotations
 
@@ -8,7 +9,14 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from anchorvae.pipeline.fields import ParamsError, Section, int_in, is_number, shown
+from anchorvae.pipeline.fields import (
+    NAME_PATTERN,
+    ParamsError,
+    Section,
+    int_in,
+    is_number,
+    shown,
+)
 
 KEY_PATTERN = re.compile(r"[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*")
 
@@ -88,3 +96,16 @@ class GridParams(Section):
         if len(set(values)) != len(values):
             raise ValueError("repeated")
         return values
+
+
+class GridsFile(Section):
+    """grids.yaml: the grids `make grid` runs, by name."""
+
+    grids: dict[str, GridParams] = Field(description="a mapping of grid names in [a-z0-9_]")
+
+    @field_validator("grids")
+    @classmethod
+    def _names(cls, named: dict) -> dict:
+        if not all(NAME_PATTERN.fullmatch(name) for name in named):
+            raise ValueError("bad name")
+        return named

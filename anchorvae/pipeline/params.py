@@ -33,7 +33,6 @@ from anchorvae.pipeline.fields import (
     is_number,
     number_in,
 )
-from anchorvae.pipeline.grid_params import GridParams
 
 
 class TemplatesParams(Section):
@@ -226,10 +225,8 @@ class Params(Section):
     seeds: list[int] = Field(description=f"a non-empty list of distinct integers in 0..{SEED_MAX}")
     classifier: ClassifierParams
     evaluate: EvaluateParams
-    # the questions asked across many trained models, read by `make grid` only
-    grids: dict[str, GridParams] = Field(description="a mapping of grid names in [a-z0-9_]")
 
-    @field_validator("grids", "references")
+    @field_validator("references")
     @classmethod
     def _names(cls, named: dict) -> dict:
         if not all(NAME_PATTERN.fullmatch(name) for name in named):

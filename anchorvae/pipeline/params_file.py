@@ -15,6 +15,7 @@ from ruamel.yaml import YAML, YAMLError
 from ruamel.yaml.constructor import DuplicateKeyError
 
 from anchorvae.pipeline.fields import shown
+from anchorvae.pipeline.grid_params import GridParams, GridsFile
 from anchorvae.pipeline.params import Params, ParamsError
 
 
@@ -168,6 +169,28 @@ def _yaml_fault(err: YAMLError) -> str:
 
 def load_params(path: str | Path = "params.yaml", scores=None) -> Params:
     """Read and validate params.yaml (see :func:`parse_params` for ``scores``)."""
+    return parse_params(read_file(path), scores)
+
+
+def parse_grids(raw: Any) -> dict[str, GridParams]:
+    """Validate a grids mapping (grids.yaml as loaded) into its grids by name."""
+    if not isinstance(raw, dict):
+        raise ParamsError(f"grids file = {shown(raw)} is invalid: expected a mapping with "
+                          "`grids:` at the top level")  # fmt: skip
+    try:
+        return GridsFile.model_validate(raw).grids
+    except ValidationError as err:
+        raise ParamsError(one_line(err, GridsFile)) from None
+
+
+def load_grids(path: str | Path = "grids.yaml") -> dict[str, GridParams]:
+    """Read and validate grids.yaml: the grids `make grid` runs, by name."""
+    return parse_grids(read_file(path))
+
+
+def read_file(path: str | Path) -> Any:
+    """The YAML document at ``path`` as DVC reads params (:func:`read_yaml`); a file that
+    cannot be read is a ParamsError naming it."""
     path = Path(path)
     try:
         raw = read_yaml(path.read_text(encoding="utf-8"))
@@ -184,4 +207,4 @@ def load_params(path: str | Path = "params.yaml", scores=None) -> Params:
     except ValueError as err:  # Python refuses an integer of over 4,300 digits
         reason = " ".join(str(err).split())[:120]
         raise ParamsError(f"{path}: holds a value that cannot be read ({reason})") from None
-    return parse_params(raw, scores)
+    return raw
