@@ -9,6 +9,7 @@ python stages/grid.py NAME report --tables DIR   # a one-cell grid from copied t
 
 import _bootstrap  # noqa: F401  (first: ends with its parent, runs under .venv)
 
+import contextlib
 from pathlib import Path
 
 import pandas as pd
@@ -40,6 +41,7 @@ from anchorvae.experiments.readback import (
     committed_json,
     experiment_revs,
 )
+from anchorvae.experiments.watch import watched
 from anchorvae.pipeline.cli import parse, parser, run_stage
 from anchorvae.pipeline.params_file import load_grids
 from anchorvae.pipeline.runtime import check_settings
@@ -127,12 +129,17 @@ def main(argv: list[str] | None = None) -> None:
     grid = grid_of(grids, params, args.name)
     if args.step in ("queue", "wait", None):
         check_settings()  # what every cell's stages will read: before anything is removed
-        with one_grid_at_a_time(args.name):
+        prefix = f"{args.name}-"
+        # `queue` alone leaves the workers running on purpose; a wait is watched, so that
+        # a kill -9 of this process (or of make's group) stops the grid's work too
+        watch = watched(prefix) if args.step != "queue" else contextlib.nullcontext()
+        with one_grid_at_a_time(args.name), watch:
             if args.step in ("queue", None):
                 planned = planned_experiments(grids, params, args.name, raw)
-                queue_experiments(f"{args.name}-", planned, grid.jobs, args.params)
+                queue_experiments(prefix, planned, grid.jobs, args.params)
             if args.step in ("wait", None):
-                wait_for_queue(grid.jobs, f"{args.name}-")
+                names = [cell.name for cell in cells(args.name, grid, raw)]
+                wait_for_queue(grid.jobs, prefix, names)
     if args.step in ("report", None):
         report(grid, raw, args.name, args)
 

@@ -93,7 +93,7 @@ def run_stage(monkeypatch, capsys, caplog):
         capsys.readouterr()
         caplog.clear()
         caplog.set_level(logging.INFO)  # what the stage's basicConfig lets through
-        sigterm = signal.getsignal(signal.SIGTERM)  # run_stage installs its own
+        handlers = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGHUP)}
         threads = torch.get_num_threads()
         try:
             run_stage_main(module.main, args)
@@ -101,7 +101,8 @@ def run_stage(monkeypatch, capsys, caplog):
         except SystemExit as exited:
             code = exited.code
         finally:  # what a stage sets for its process, back as this one had it
-            signal.signal(signal.SIGTERM, sigterm)
+            for signum, handler in handlers.items():  # run_stage installs its own
+                signal.signal(signum, handler)
             torch.set_num_threads(threads)
             torch.set_flush_denormal(False)
         out, err = capsys.readouterr()

@@ -227,3 +227,37 @@ def test_ctrl_c_on_make_sweep_stops_the_queue_worker_and_its_experiments(repo, t
     assert "Failed" not in status, status  # the queue as it was before the command
     assert "0 active" in status or "No worker active" in status, status
     assert not (repo / "reports" / "sweep.csv").exists()
+
+
+def test_kill_9_of_make_grid_s_group_stops_the_queue_worker_and_its_experiments(repo, tmp_path):
+    """kill -9 of `make sweep`'s whole process group while a cell trains: nothing in it
+    can stop the queue, and DVC's worker runs detached; the grid's watchdog (a session of
+    its own) stops the worker and the grid's tasks and removes the cell's workspace."""
+    import os
+    import signal
+    import time
+
+    set_grid(repo, "sweep", "a sweep to kill", seeds=2, jobs=1, metrics=["placed"],
+             axes={"variants.anchored.anchor_rate": [4.0, 6.0]}, combine="product")  # fmt: skip
+    log = tmp_path / "sweep.log"
+    with open(log, "w") as out:
+        process = start(make("sweep"), repo, out, start_new_session=True)
+        wait_for(log, "waiting for the DVC queue")
+        deadline = time.monotonic() + 120  # a cell is being trained
+        while "Running" not in run(["dvc", "queue", "status"], repo):
+            assert time.monotonic() < deadline, log.read_text()[-3000:]
+            time.sleep(0.5)
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=30)
+        wait_for(log, "died while it waited on sweep-*: stopping its DVC queue work")
+        deadline = time.monotonic() + 120
+        while True:
+            status = run(["dvc", "queue", "status"], repo)
+            stopped = "Queued" not in status and "Running" not in status and "Failed" not in status
+            if stopped and ("0 active" in status or "No worker active" in status):
+                break
+            assert time.monotonic() < deadline, status + log.read_text()[-3000:]
+            time.sleep(1)
+    assert "sweep-anchor_rate" not in status, status  # no cell ran on, none finished
+    assert not list((repo / ".dvc" / "tmp" / "exps").glob("tmp*"))
+    assert not list((repo / ".dvc" / "tmp").glob("anchorvae-grid-watch-*"))

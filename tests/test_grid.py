@@ -570,7 +570,7 @@ def test_stopping_removes_only_our_tasks_and_leaves_none_failed(monkeypatch):
         "Worker status: 1 active, 0 idle"
     )
     after = header + "a1  g-a  10:00  Failed\nc3  mine  09:00  Failed\n"
-    module, calls = queue_with(monkeypatch, [before, after, after])
+    module, calls = queue_with(monkeypatch, [before, after, after, after])
     module.stop_queue("g-")
     assert [c for c in calls if c[:2] != ("queue", "status")] == [
         ("queue", "remove", "b2"),
@@ -586,7 +586,7 @@ def test_stopping_reads_the_queue_again_when_a_status_read_fails(monkeypatch):
     header = "Task  Name  Created  Status\n"
     before = header + "a1  g-a  10:00  Running\nb2  g-b  10:00  Queued\n"
     after = header + "a1  g-a  10:00  Failed\n"
-    module, calls = queue_with(monkeypatch, [before, after, after])
+    module, calls = queue_with(monkeypatch, [before, after, after, after])
     run_dvc = module.run_dvc
     failures = [StageFailure("dvc queue status: ['interrupted']")]
 
@@ -604,15 +604,20 @@ def test_stopping_reads_the_queue_again_when_a_status_read_fails(monkeypatch):
 ORPHAN = "a  g-base  10:00  Running\nWorker status: 0 active, 0 idle"
 
 
-def test_wait_ends_a_cell_whose_worker_was_killed(monkeypatch):
+def test_wait_ends_a_cell_whose_worker_was_killed(monkeypatch, tmp_path):
     """kill -9 of DVC's queue worker leaves its task Running for ever: `make grid` does not
-    wait on it; the cell is ended and removed, and the failure says how to rerun."""
+    wait on it; the cell is ended and removed, its workspace removed at once (no worker
+    will finish it), and the failure says how to rerun."""
     failed = "a  g-base  10:00  Failed\nWorker status: 0 active, 0 idle"
-    module, calls = queue_with(monkeypatch, [ORPHAN] * 3 + [ORPHAN, failed, failed])
+    module, calls = queue_with(monkeypatch, [ORPHAN] * 3 + [ORPHAN, failed, failed, failed])
+    workspace = tmp_path / ".dvc" / "tmp" / "exps" / "tmpab12"
+    workspace.mkdir(parents=True)
+    monkeypatch.chdir(tmp_path)
     with pytest.raises(StageFailure, match=r"worker running g-base is gone \(killed\?\).*"
                        "make grid NAME=g` reruns"):  # fmt: skip
         module.wait_for_queue(jobs=1, prefix="g-")
     assert ("queue", "kill", "a") in calls and ("queue", "remove", "a") in calls
+    assert not workspace.exists()
 
 
 def test_a_rerun_clears_what_a_killed_run_left_and_keeps_its_planned_experiments(
@@ -769,3 +774,38 @@ def test_waiting_says_each_cell_as_it_finishes_and_counts_only_ours(monkeypatch,
     module.wait_for_queue(jobs=1, prefix="g-")
     lines = [r.getMessage() for r in caplog.records if r.name.startswith("anchorvae.experiments")]
     assert lines[1:] == ["g-base: Success (1 of 2 cells done)", "g-x: Failed (2 of 2 cells done)"]
+
+
+def test_progress_counts_this_grid_s_cells_not_an_earlier_run_s_others(monkeypatch, caplog):
+    """A 1-cell rerun of a grid whose earlier version had more cells (finished tasks of
+    g-old still listed): "1 of 1", not "2 of 2"."""
+    import logging
+
+    old = "old  g-old  05:00 AM  Success\n"
+    statuses = [old + "a  g-base  06:30 AM  Running\nWorker status: 1 active",
+                old + "a  g-base  06:30 AM  Success\nWorker status: 0 active"]  # fmt: skip
+    module, _ = queue_with(monkeypatch, statuses)
+    caplog.set_level(logging.INFO)
+    module.wait_for_queue(jobs=1, prefix="g-", names=["g-base"])
+    lines = [r.getMessage() for r in caplog.records if r.name.startswith("anchorvae.experiments")]
+    assert lines[1:] == ["g-base: Success (1 of 1 cells done)"]
+
+
+def test_the_watchdog_stops_the_grid_s_work_only_if_the_grid_died_waiting(monkeypatch, tmp_path):
+    """The grid process is gone (here: a finished child): with its watch file left, as a
+    kill -9 leaves it, the grid's tasks and workers are stopped; without it, nothing."""
+    import subprocess
+    import sys
+
+    import anchorvae.experiments.queue as queue
+    from anchorvae.experiments import watch
+
+    stopped = []
+    monkeypatch.setattr(queue, "stop_queue", stopped.append)
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    watch_file = tmp_path / "watch"
+    assert watch.main([str(gone.pid), "g-", str(watch_file)]) == 0 and stopped == []
+    watch_file.write_text("g-")
+    assert watch.main([str(gone.pid), "g-", str(watch_file)]) == 0
+    assert stopped == ["g-"] and not watch_file.exists()

@@ -13,12 +13,17 @@ log = logging.getLogger(__name__)
 STATES = ("Queued", "Running", "Failed", "Success")
 
 
-def cell_states(status: str, prefix: str) -> dict[str, str]:
+def cell_states(status: str, prefix: str, names: list[str] | None = None) -> dict[str, str]:
     """Our cells' states in a `dvc queue status` text: a cell with a task queued or running
-    is that, else its last finished task's state (an earlier run's tasks may share names)."""
+    is that, else its last finished task's state (an earlier run's tasks may share names).
+    Our cells: ``names`` where given (an earlier run's other cells may share the prefix),
+    else every name starting with ``prefix``."""
     cells: dict[str, str] = {}
+    ours = set(names) if names is not None else None
     for row in (line.split() for line in status.splitlines()):
-        if len(row) >= 3 and row[-1] in STATES and row[1].startswith(prefix):
+        if len(row) < 3 or row[-1] not in STATES or not row[1].startswith(prefix):
+            continue
+        if ours is None or row[1] in ours:
             if cells.get(row[1]) not in ("Queued", "Running"):
                 cells[row[1]] = row[-1]
     return cells

@@ -134,23 +134,30 @@ def clear_leftovers(prefix: str) -> None:
                     ", ".join(sorted(set(ours.values()))))  # fmt: skip
         _end_tasks(prefix, ours)
     settle_last(prefix)
+    _clear_workspaces()
+
+
+def _clear_workspaces() -> None:
+    """When no queue worker is alive: the experiments' workspaces none will finish."""
     if "0 active" in run_dvc("queue", "status"):
         for workspace in sorted(EXPS_TMP.glob("tmp*")):
             log.warning("removing %s: an experiment's workspace no queue worker uses", workspace)
             shutil.rmtree(workspace, ignore_errors=True)
 
 
-def wait_for_queue(jobs: int, prefix: str) -> None:
+def wait_for_queue(jobs: int, prefix: str, names: list[str] | None = None) -> None:
     """Block until nothing is queued or running. A queue worker that died with work left
     (seen here: DVC's file-system broker failing to read a message) is restarted, a few
     times at most, so one broken worker does not stall the queue for ever. Interrupted
-    (Ctrl-C, SIGTERM), it stops the queue first: see :func:`stop_queue`."""
+    (Ctrl-C, SIGTERM, SIGHUP), it stops the queue first: see :func:`stop_queue`. Its
+    progress counts the cells ``names`` (all named ``prefix``... if None), not an earlier
+    run's tasks of other cells that share the prefix."""
     log.info(
         "waiting for the DVC queue (`dvc queue status`; Ctrl-C stops it): a line per "
         "cell as it finishes, a progress bar with the time left in a terminal"
     )
     try:
-        _wait(jobs, prefix)
+        _wait(jobs, prefix, names)
     except BaseException:
         stop_queue(prefix)
         raise
@@ -183,6 +190,10 @@ def _uninterrupted():
 
 def _stop_tasks(prefix: str) -> None:
     _end_tasks(prefix, _ours(prefix), stop_workers=True)
+    try:  # a killed worker's workspace goes now, not at the next `make grid`
+        _clear_workspaces()
+    except StageFailure as err:
+        log.warning("%s", err)
 
 
 def _end_tasks(prefix: str, ours: dict[str, str], stop_workers: bool = False) -> None:
@@ -240,14 +251,14 @@ def queue_tasks() -> list[tuple[str, str, str]]:
 ORPHANED_POLLS = 3  # polls our cell may show Running with no worker alive: then it is dead
 
 
-def _wait(jobs: int, prefix: str = "") -> None:
+def _wait(jobs: int, prefix: str = "", names: list[str] | None = None) -> None:
     poll_s = queue_settings(os.environ).poll_s
     restarts = orphaned = 0
     shown: dict[str, str] = {}  # our finished cells, logged once each
     with tqdm(desc=f"{prefix}*", unit="cell", disable=None) as bar:
         while True:
             status = run_dvc("queue", "status")
-            cells = cell_states(status, prefix)
+            cells = cell_states(status, prefix, names)
             show_progress(bar, cells, shown)
             if "Running" not in status and "Queued" not in status:
                 return

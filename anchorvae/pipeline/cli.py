@@ -24,11 +24,12 @@ INTERRUPTED_EXIT = 130  # 128 + SIGINT, as a shell reports it
 
 
 class Terminated(BaseException):
-    """SIGTERM (from `timeout`, a CI runner, or `kill`), unwound like Ctrl-C."""
+    """SIGTERM (from `timeout`, a CI runner, or `kill`) or SIGHUP (a closed terminal),
+    unwound like Ctrl-C."""
 
 
 def _terminate(signum, frame) -> None:
-    raise Terminated()
+    raise Terminated(signum)
 
 
 class _OneLineParser(argparse.ArgumentParser):
@@ -56,7 +57,8 @@ def parse(
 def run_stage(main: Callable[[list[str] | None], None], argv: list[str] | None = None) -> None:
     """Run a stage's ``main`` and exit with a code that says how it ended."""
     logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s", stream=sys.stderr)
-    signal.signal(signal.SIGTERM, _terminate)  # unwind, so atomic outputs clean up
+    for signum in (signal.SIGTERM, signal.SIGHUP):  # unwind, so atomic outputs clean up
+        signal.signal(signum, _terminate)
     try:
         main(argv)
     except (ParamsError, UsageError) as err:
@@ -78,9 +80,11 @@ def run_stage(main: Callable[[list[str] | None], None], argv: list[str] | None =
     except KeyboardInterrupt:
         log.error("interrupted: no output was written")
         sys.exit(INTERRUPTED_EXIT)
-    except Terminated:
-        log.error("terminated: no output was written")
-        sys.exit(128 + signal.SIGTERM)
+    except Terminated as ended:
+        signum = ended.args[0] if ended.args else signal.SIGTERM
+        how = "hung up" if signum == signal.SIGHUP else "terminated"
+        log.error("%s: no output was written", how)
+        sys.exit(128 + signum)
 
 
 # How torch says it ran out: CPU ("DefaultCPUAllocator: can't allocate memory"), CUDA
