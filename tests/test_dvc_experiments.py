@@ -192,6 +192,19 @@ def wait_for(path, text, timeout_s=120):
         time.sleep(0.2)
 
 
+def sweep_with_a_cell_running(repo, out, log):
+    """`make sweep` in a session of its own (as a terminal starts it), once a cell trains."""
+    import time
+
+    process = start(make("sweep"), repo, out, start_new_session=True)
+    wait_for(log, "waiting for the DVC queue")
+    deadline = time.monotonic() + 120
+    while "Running" not in run(["dvc", "queue", "status"], repo):
+        assert time.monotonic() < deadline, log.read_text()[-3000:]
+        time.sleep(0.5)
+    return process
+
+
 def test_ctrl_c_on_make_sweep_stops_the_queue_worker_and_its_experiments(repo, tmp_path):
     """Ctrl-C, as a terminal sends it to the whole of `make sweep`, while it waits; then
     Ctrl-C again while it stops the queue: it stops the queue all the same."""
@@ -211,12 +224,7 @@ def test_ctrl_c_on_make_sweep_stops_the_queue_worker_and_its_experiments(repo, t
     )  # fmt: skip  (no cell of params.yaml's own values: each trains)
     log = tmp_path / "sweep.log"
     with open(log, "w") as out:
-        process = start(make("sweep"), repo, out, start_new_session=True)
-        wait_for(log, "waiting for the DVC queue")
-        deadline = time.monotonic() + 120  # a cell is being trained
-        while "Running" not in run(["dvc", "queue", "status"], repo):
-            assert time.monotonic() < deadline, log.read_text()[-3000:]
-            time.sleep(0.5)
+        process = sweep_with_a_cell_running(repo, out, log)
         os.killpg(process.pid, signal.SIGINT)
         wait_for(log, "stopping the DVC queue")
         time.sleep(0.5)
@@ -241,12 +249,7 @@ def test_kill_9_of_make_grid_s_group_stops_the_queue_worker_and_its_experiments(
              axes={"variants.anchored.anchor_rate": [4.0, 6.0]}, combine="product")  # fmt: skip
     log = tmp_path / "sweep.log"
     with open(log, "w") as out:
-        process = start(make("sweep"), repo, out, start_new_session=True)
-        wait_for(log, "waiting for the DVC queue")
-        deadline = time.monotonic() + 120  # a cell is being trained
-        while "Running" not in run(["dvc", "queue", "status"], repo):
-            assert time.monotonic() < deadline, log.read_text()[-3000:]
-            time.sleep(0.5)
+        process = sweep_with_a_cell_running(repo, out, log)
         os.killpg(process.pid, signal.SIGKILL)
         process.wait(timeout=30)
         wait_for(log, "died while it waited on sweep-*: stopping its DVC queue work")

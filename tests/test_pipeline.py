@@ -67,7 +67,9 @@ def test_repro_then_nothing_then_only_anchored(repo):
     params["variants"][extra] = {"anchor_rate": 2.0, "scale": "raw", "anchors": {"label": 1.0}}
     (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     assert "variants.anchored.anchor_rate" in run(["dvc", "params", "diff"], repo)
+    (stale / "seed0").mkdir(parents=True)  # a kill again; then plain `dvc repro`, no make
     output = run(["dvc", "repro"], repo)
+    assert not stale.exists()  # the first stage that wrote in data/ removed it
     assert max(map(len, output.splitlines())) <= 120, output  # the longest variant name too
     assert ran_stages(output) == {"params", "scores@anchored", "train@anchored", "summarize",
                                   "made_on", "plots"} | {
