@@ -52,6 +52,8 @@ def test_the_line_says_why_the_metrics_differ():
     same = explain(changed, {"anchored": AMD}, {"anchored": AMD})
     assert "params, code or data differ from the commit" in same
     assert "records no machine" in explain(changed, None, {"anchored": AMD})
+    one = explain(changed[:1], {"anchored": INTEL}, {"anchored": AMD})
+    assert one.startswith("make repro: 1 metrics file differs from the committed ones")
 
 
 def git(repo, *args):

@@ -23,7 +23,10 @@ def explain(changed: Sequence[str], committed: Mapping | None, now: Mapping) -> 
     run's."""
     if not changed:
         return None
-    head = f"make repro: {len(changed)} metrics files differ from the committed ones"
+    files = (
+        "1 metrics file differs" if len(changed) == 1 else f"{len(changed)} metrics files differ"
+    )
+    head = f"make repro: {files} from the committed ones"
     if committed is None:
         return (f"{head}; the commit records no machine (metrics/made_on.json), so a CPU "
                 "that rounds otherwise cannot be told from a change (`dvc params diff`, "
