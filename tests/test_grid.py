@@ -809,3 +809,51 @@ def test_the_watchdog_stops_the_grid_s_work_only_if_the_grid_died_waiting(monkey
     watch_file.write_text("g-")
     assert watch.main([str(gone.pid), "g-", str(watch_file)]) == 0
     assert stopped == ["g-"] and not watch_file.exists()
+
+
+FAKE_DVC = """#!/bin/sh
+# A stand-in for dvc: logs its arguments; the queue lists one running task of g-.
+echo "$@" >> "$DVC_CALLS"
+if [ "$1 $2" = "queue status" ]; then
+  if grep -q "queue kill" "$DVC_CALLS"; then echo "a  g-base  10:00  Failed"
+  else echo "a  g-base  10:00  Running"; fi
+  echo "Worker status: 0 active, 0 idle"
+fi
+"""
+
+
+def test_kill_9_of_a_waiting_grid_s_process_group_runs_its_watchdog(tmp_path):
+    """The whole group of a process inside `watched` killed with SIGKILL (as `kill -9` of
+    make's group): the watchdog, in a session of its own, survives it and stops the grid's
+    task and DVC's workers (a stand-in `dvc` records what it was asked)."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    (tmp_path / "bin").mkdir()
+    (tmp_path / "bin" / "dvc").write_text(FAKE_DVC)
+    (tmp_path / "bin" / "dvc").chmod(0o755)
+    calls = tmp_path / "calls"
+    calls.touch()
+    env = {**os.environ, "PATH": f"{tmp_path / 'bin'}:{os.environ['PATH']}",
+           "DVC_CALLS": str(calls)}  # fmt: skip
+    waiting = (
+        "import time\nfrom anchorvae.experiments.watch import watched\n"
+        "with watched('g-'):\n    print('waiting', flush=True)\n    time.sleep(600)\n"
+    )
+    grid = subprocess.Popen([sys.executable, "-c", waiting], cwd=tmp_path, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)  # fmt: skip
+    assert grid.stdout.readline() == "waiting\n"
+    os.killpg(grid.pid, signal.SIGKILL)
+    grid.wait(timeout=10)
+    deadline = time.monotonic() + 60
+    while "queue stop --kill" not in calls.read_text() or list(
+        (tmp_path / ".dvc" / "tmp").glob("anchorvae-grid-watch-*")
+    ):  # fmt: skip
+        assert time.monotonic() < deadline, calls.read_text()
+        time.sleep(0.2)
+    asked = calls.read_text().splitlines()
+    assert "queue kill a" in asked and "queue stop --kill" in asked and "queue remove a" in asked
