@@ -321,3 +321,22 @@ def test_a_stage_without_the_projects_python_says_so_in_one_line(tmp_path):
     assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
     assert "cannot import anchorvae" in result.stderr and "make repro" in result.stderr
     assert not (tmp_path / "checked").exists()
+
+
+def test_a_closed_terminal_unwinds_a_stage_like_sigterm():
+    """SIGHUP (the terminal of `make repro` closed): the stage unwinds as it does for
+    SIGTERM (tests/test_pipeline.py sends that to training), exit 129."""
+    import os
+
+    def main(argv):
+        os.kill(os.getpid(), signal.SIGHUP)
+        raise AssertionError("not reached: the handler raises")
+
+    handlers = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        with pytest.raises(SystemExit) as exited:
+            run_stage_main(main, [])
+    finally:
+        for signum, handler in handlers.items():
+            signal.signal(signum, handler)
+    assert exited.value.code == 129

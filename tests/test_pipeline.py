@@ -353,7 +353,6 @@ def test_killing_dvc_ends_the_stage_it_started(repo, shell):
     [
         (signal.SIGINT, 130, "interrupted"),
         (signal.SIGTERM, 143, "terminated"),
-        (signal.SIGHUP, 129, "hung up"),
     ],
 )
 def test_interrupted_training_leaves_no_output(tmp_path, signum, code, word):
