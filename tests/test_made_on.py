@@ -37,7 +37,7 @@ def test_the_record_names_the_machine_and_its_arithmetic_repeats():
 def test_a_bad_record_is_one_line(change, message):
     with pytest.raises(BadInputFile, match=message):
         check_record({**INTEL, **change}, "metrics/made_on.json: anchored")
-    with pytest.raises(BadInputFile, match="not the summarize stage's machine records"):
+    with pytest.raises(BadInputFile, match="not the made_on stage's machine records"):
         parse_made_on([INTEL], "metrics/made_on.json")
 
 

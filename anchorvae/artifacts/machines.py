@@ -1,9 +1,9 @@
 """made_on.json: the machine a training stage's bytes came from.
 
 <models folder>/made_on.json   written by `train` (anchorvae/training/arithmetic.py's record)
-metrics/made_on.json           every variant's, gathered by `summarize` and committed with
-                               the metrics, so that `make repro` can say why its own
-                               metrics differ from the committed ones (tools/made_on.py)
+metrics/made_on.json           every variant's, gathered by the `made_on` stage and
+                               committed with the metrics, so that `make repro` can say why
+                               its metrics differ from the committed ones (tools/made_on.py)
 """
 
 from __future__ import annotations
@@ -52,7 +52,7 @@ def read_made_on(folder: str | Path) -> dict:
 def parse_made_on(document, name: str) -> dict[str, dict]:
     """metrics/made_on.json (variant -> record), checked; ``document`` as JSON gave it."""
     if not isinstance(document, dict) or not document:
-        raise BadInputFile(f"{name}: not the summarize stage's machine records (variant -> "
+        raise BadInputFile(f"{name}: not the made_on stage's machine records (variant -> "
                            "record)")  # fmt: skip
     return {variant: check_record(record, f"{name}: {variant}")
             for variant, record in document.items()}  # fmt: skip
