@@ -27,6 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # the project, where it is not installed (a lent GPU)
 
 from anchorvae.errors import UsageError  # noqa: E402
+from anchorvae.pipeline.cli import Terminated, unwind_on_signals  # noqa: E402
 from anchorvae.pipeline.overrides import apply_overrides  # noqa: E402
 from anchorvae.pipeline.params import ParamsError  # noqa: E402
 from anchorvae.pipeline.params_file import load_params, parse_params, write_yaml  # noqa: E402
@@ -102,28 +103,12 @@ def overridden_params(path: Path, overrides: list[str]) -> dict:
 COPY_PREFIX = ".tmp-run_without_dvc."  # the params copy, in the checkout's root
 
 
-class Terminated(BaseException):
-    """SIGTERM or SIGHUP (a closed terminal), unwound like Ctrl-C."""
-
-    def __init__(self, signum: int):
-        super().__init__(signum)
-        self.signum = signum
-
-
-ENDED = {signal.SIGTERM: "terminated", signal.SIGHUP: "hung up"}
-
-
 class Stopped(Exception):
-    """A stage was ended by a signal: ``signum`` (SIGINT: Ctrl-C)."""
+    """A stage was ended by Ctrl-C (signal ``signum``), or as ``how`` says."""
 
-    def __init__(self, stage: str, signum: int):
+    def __init__(self, stage: str, signum: int, how: str):
         super().__init__(stage)
-        self.stage, self.signum = stage, signum
-        self.how = ENDED.get(signum, "interrupted")
-
-
-def _terminate(signum, frame) -> None:
-    raise Terminated(signum)
+        self.stage, self.signum, self.how = stage, signum, how
 
 
 def params_copy(params: dict) -> Path:
@@ -150,8 +135,9 @@ def run_stages(stages: list[dict], copy: Path, dry_run: bool) -> int:
             code = child.wait()
         except (KeyboardInterrupt, Terminated) as signal_:  # the stage ends with us
             _end(child)
-            signum = signal_.signum if isinstance(signal_, Terminated) else signal.SIGINT
-            raise Stopped(stage["name"], signum) from None
+            if isinstance(signal_, Terminated):
+                raise Stopped(stage["name"], signal_.signum, signal_.how) from None
+            raise Stopped(stage["name"], signal.SIGINT, "interrupted") from None
         if code != 0:
             print(f"{stage['name']} failed", file=sys.stderr)
             return 1
@@ -185,8 +171,7 @@ def main() -> int:
         print(f"run_without_dvc: error: {err}", file=sys.stderr)
         return 2
     stages = in_order(expand(yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"], params))
-    for signum in ENDED:
-        signal.signal(signum, _terminate)
+    unwind_on_signals()
     copy = params_copy(params)
     try:
         return run_stages(stages, copy, args.dry_run)

@@ -27,9 +27,20 @@ class Terminated(BaseException):
     """SIGTERM (from `timeout`, a CI runner, or `kill`) or SIGHUP (a closed terminal),
     unwound like Ctrl-C."""
 
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
+        self.how = "hung up" if signum == signal.SIGHUP else "terminated"
+
 
 def _terminate(signum, frame) -> None:
     raise Terminated(signum)
+
+
+def unwind_on_signals() -> None:
+    """SIGTERM and SIGHUP raise :class:`Terminated` in the main thread from now on."""
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, _terminate)
 
 
 class _OneLineParser(argparse.ArgumentParser):
@@ -57,8 +68,7 @@ def parse(
 def run_stage(main: Callable[[list[str] | None], None], argv: list[str] | None = None) -> None:
     """Run a stage's ``main`` and exit with a code that says how it ended."""
     logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s", stream=sys.stderr)
-    for signum in (signal.SIGTERM, signal.SIGHUP):  # unwind, so atomic outputs clean up
-        signal.signal(signum, _terminate)
+    unwind_on_signals()  # so that atomic outputs clean up
     try:
         main(argv)
     except (ParamsError, UsageError) as err:
@@ -81,10 +91,8 @@ def run_stage(main: Callable[[list[str] | None], None], argv: list[str] | None =
         log.error("interrupted: no output was written")
         sys.exit(INTERRUPTED_EXIT)
     except Terminated as ended:
-        signum = ended.args[0] if ended.args else signal.SIGTERM
-        how = "hung up" if signum == signal.SIGHUP else "terminated"
-        log.error("%s: no output was written", how)
-        sys.exit(128 + signum)
+        log.error("%s: no output was written", ended.how)
+        sys.exit(128 + ended.signum)
 
 
 # How torch says it ran out: CPU ("DefaultCPUAllocator: can't allocate memory"), CUDA
