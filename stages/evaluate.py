@@ -33,14 +33,15 @@ def main(argv: list[str] | None = None) -> None:
         *(load_checkpoint(model_path(args.models, s)) for s in seeds), strict=True
     )
     variant = variant_of(checkpoints[0], model_path(args.models, seeds[0]))
-    # A plain VAE decodes the control's anchor points (the post's loss), beside its folder.
+    # A plain VAE decodes the control's anchor points (evaluate.control), beside its folder.
     params.variant(variant)  # one the params know: ParamsError naming the known ones
-    points = points_to_decode(args.models, variant, params.variants, params.train.latent_dims)
+    points, layout = points_to_decode(args.models, variant, params.variants,
+                                      params.train.latent_dims, e.control)  # fmt: skip
     classifier = load_classifier(args.classifier)
     images, labels = load_mnist(args.mnist, train=False)
     evaluations = evaluate_seeds(
         list(vaes), classifier, as_flat_floats(images), labels, e.grid_size, e.sample_size, device,
-        points,
+        points, layout,
     )  # fmt: skip
     purity = read_template_purity(args.models)  # the variant's template, the same per seed
     with atomic_dir(args.out) as tmp:

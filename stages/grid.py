@@ -15,7 +15,14 @@ from pathlib import Path
 import pandas as pd
 
 from anchorvae.artifacts.atomic import atomic_path
-from anchorvae.artifacts.evaluations import ANCHOR_IMAGES, anchor_images
+from anchorvae.artifacts.clusters import CLUSTER_MEANS, cluster_means
+from anchorvae.artifacts.evaluations import (
+    ANCHOR_IMAGES,
+    POINT_IMAGES,
+    POINT_READS,
+    anchor_images,
+    point_pictures,
+)
 from anchorvae.artifacts.summaries import check_tables
 from anchorvae.artifacts.tables import read_csv
 from anchorvae.errors import UsageError
@@ -47,9 +54,10 @@ from anchorvae.pipeline.params_file import load_grids
 from anchorvae.pipeline.runtime import check_settings
 from anchorvae.reports.figures import plt
 from anchorvae.reports.grid_figures import grid_figure
+from anchorvae.reports.points_figure import PointPictures, best_cell
 
 
-def from_experiments(name, grid, planned) -> tuple[pd.DataFrame, dict, dict]:
+def from_experiments(name, grid, planned, design: str) -> tuple[pd.DataFrame, dict, dict]:
     """The grid's table from its experiments' committed summaries, each cell's centroids
     (read only for a centroid figure) and what each variant drew at its anchor points
     (seed 0, from DVC's cache; a semantics figure's only)."""
@@ -64,7 +72,28 @@ def from_experiments(name, grid, planned) -> tuple[pd.DataFrame, dict, dict]:
             centroids[cell.label] = committed_csv(rev, CENTROIDS, where)
         if summary and grid.figure == "semantics":
             pictures.update(anchor_pictures(rev, cell.label, summary, where))
-    return pd.DataFrame.from_records(records), centroids, pictures
+    table = pd.DataFrame.from_records(records)
+    if grid.figure == "points":
+        pictures = best_points(table, planned, found, design)
+    return table, centroids, pictures
+
+
+def best_points(table: pd.DataFrame, planned, found: dict, design: str) -> PointPictures | None:
+    """What ``design`` drew at its points in the cell where they read best (seed 0), and
+    the clusters' mean images, from DVC's cache."""
+    label = best_cell(table, design)
+    if label is None:
+        return None
+    cell = next(c for c in planned if c.label == label)
+    rev, where = found[cell.name][1], f"experiment {cell.name}"
+    images_path = POINT_IMAGES.format(variant=design, seed=0)
+    reads_path = POINT_READS.format(variant=design, seed=0)
+    reads = cached_bytes(rev, reads_path).decode()
+    images, reads = point_pictures(
+        cached_bytes(rev, images_path), reads, f"{where}: {images_path}"
+    )
+    means = cluster_means(cached_bytes(rev, CLUSTER_MEANS), f"{where}: {CLUSTER_MEANS}")
+    return PointPictures(label, images, reads, means)
 
 
 def anchor_pictures(rev: str, label: str, summary: dict, where: str) -> dict:
@@ -93,13 +122,14 @@ def from_folder(folder: str, planned) -> tuple[pd.DataFrame, dict]:
     }
 
 
-def report(grid, raw, name: str, args) -> None:
+def report(grid, raw, name: str, args, control: str) -> None:
     planned = cells(name, grid, raw)
     if args.tables:
         table, centroids = from_folder(args.tables, planned)
         pictures = {}
     else:
-        table, centroids, pictures = from_experiments(name, grid, planned)
+        design = grid.axes.get("evaluate.control", [control])[0]  # the points figure's
+        table, centroids, pictures = from_experiments(name, grid, planned, design)
         require_success(table, [c.name for c in planned], f"make grid NAME={name}")
     seeds = table["n_seeds"].max() if args.tables else grid.seeds
     title = f"{name}: {seeds} seeds"
@@ -141,7 +171,7 @@ def main(argv: list[str] | None = None) -> None:
                 names = [cell.name for cell in cells(args.name, grid, raw)]
                 wait_for_queue(grid.jobs, prefix, names)
     if args.step in ("report", None):
-        report(grid, raw, args.name, args)
+        report(grid, raw, args.name, args, params.evaluate.control)
 
 
 if __name__ == "__main__":

@@ -11,7 +11,15 @@ from anchorvae.artifacts.machines import write_made_on
 from anchorvae.artifacts.models import save_models
 from anchorvae.data.mnist import as_flat_floats, load_mnist
 from anchorvae.errors import UsageError
-from anchorvae.method.anchors import anchor_directions, has_anchors, own_points, template_purity
+from anchorvae.method.anchors import (
+    anchor_directions,
+    has_anchors,
+    layout_of,
+    own_layout,
+    own_points,
+    score_columns,
+    template_purity,
+)
 from anchorvae.method.m2 import build_generative, semi_supervised_training
 from anchorvae.method.model import config_for, one_hot
 from anchorvae.pipeline.cli import parse, parser, run_stage
@@ -30,7 +38,7 @@ def main(argv: list[str] | None = None) -> None:
     variant = params.variant(args.variant)
     device = device_from_env()
     images, labels = load_mnist(args.mnist, train=True)
-    scores = load_scores(args.scores, len(images), len(variant.anchors))
+    scores = load_scores(args.scores, len(images), score_columns(variant, params.points_of))
     if params.train.limit:
         n = params.train.limit
         if n > len(images):  # not capped: the file asks for images there are not
@@ -38,7 +46,7 @@ def main(argv: list[str] | None = None) -> None:
                              "training images: expected at most that, or 0 for all")  # fmt: skip
         images, scores, labels = images[:n], scores[:n], labels[:n]
     dims = params.train.latent_dims
-    directions = anchor_directions(variant, dims)  # (S, D), of the scores' columns
+    directions = anchor_directions(variant, dims, scores.shape[1])  # (S, D), a column each
     semi = variant.semi_supervised
     model_config = config_for(dims, params.train.architecture, variant.conditional, bool(semi))
     m2 = semi_supervised_training(semi, labels, f"variants.{args.variant}.semi_supervised")
@@ -49,13 +57,15 @@ def main(argv: list[str] | None = None) -> None:
     )  # fmt: skip
     # what the evaluation decodes: where the loss pulled each digit (a CVAE: the origin)
     points = own_points(variant, scores, labels, dims)
-    purity = template_purity(scores, labels, directions) if has_anchors(variant) else None
+    layout = own_layout(variant, scores, labels, dims)  # a membership score's k points
+    templated = has_anchors(variant) and not layout_of(variant)
+    purity = template_purity(scores, labels, directions) if templated else None
     made_on = machine_record(
         params.train.architecture, device
     )  # after training, apart from its streams
     with atomic_dir(args.out) as tmp:
         save_models(tmp, trained.state_dicts, trained.history_records(), args.variant,
-                    model_config.to_dict(), points, purity)  # fmt: skip
+                    model_config.to_dict(), points, purity, layout)  # fmt: skip
         write_made_on(tmp, made_on)
         if m2.record:  # which training images M2 was given the labels of
             write_json(Path(tmp) / "labelled.json", m2.record)

@@ -84,24 +84,31 @@ def test_the_points_a_variant_decodes_must_agree_with_its_params(tmp_path):
     (tmp_path / "baseline" / ANCHORS).write_text('{"points": null}')
     (tmp_path / "anchored" / ANCHORS).write_text(points_json(GOOD))
     (tmp_path / "label_reference" / ANCHORS).write_text(points_json(GOOD[::-1]))
-    own = points_to_decode(tmp_path / "label_reference", "label_reference", params.variants, 2)
+    own = points_to_decode(
+        tmp_path / "label_reference", "label_reference", params.variants, 2, "anchored"
+    )[0]
     assert own.tolist() == GOOD[::-1]
-    control = points_to_decode(tmp_path / "baseline", "baseline", params.variants, 2)
+    control = points_to_decode(tmp_path / "baseline", "baseline", params.variants, 2, "anchored")[
+        0
+    ]
     assert control.tolist() == GOOD  # a plain VAE decodes anchored's points
     (tmp_path / "anchored" / ANCHORS).write_text('{"points": null}')  # edited by hand
     with pytest.raises(BadInputFile, match="holds no anchor points, but variant anchored is "
                        "anchored in params.yaml"):  # fmt: skip
-        points_to_decode(tmp_path / "baseline", "baseline", params.variants, 2)
+        points_to_decode(tmp_path / "baseline", "baseline", params.variants, 2, "anchored")[0]
     (tmp_path / "baseline" / ANCHORS).write_text(points_json(GOOD))
     with pytest.raises(BadInputFile, match="holds anchor points, but variant baseline is a "
                        "plain VAE"):  # fmt: skip
-        points_to_decode(tmp_path / "baseline", "baseline", params.variants, 2)
+        points_to_decode(tmp_path / "baseline", "baseline", params.variants, 2, "anchored")[0]
     # at anchor_rate 0 the control has no points, and nothing is decoded
     raw = yaml.safe_load((ROOT / "params.yaml").read_text())
     raw["variants"]["anchored"]["anchor_rate"] = 0.0
     (tmp_path / "baseline" / ANCHORS).write_text('{"points": null}')
     assert (
-        points_to_decode(tmp_path / "baseline", "baseline", parse_params(raw).variants, 2) is None
+        points_to_decode(
+            tmp_path / "baseline", "baseline", parse_params(raw).variants, 2, "anchored"
+        )[0]
+        is None
     )
 
 
@@ -183,8 +190,9 @@ def test_a_cvae_decodes_the_prior_centre_of_its_own_anchors_file(tmp_path):
     assert own_points(params.variant("baseline"), torch.zeros(5, 0), torch.arange(5), 2) is None
     (tmp_path / "cvae" / ANCHORS).write_text(points_json(points.tolist()))
     assert (
-        points_to_decode(tmp_path / "cvae", "cvae", params.variants, 2).tolist() == points.tolist()
+        points_to_decode(tmp_path / "cvae", "cvae", params.variants, 2, "anchored")[0].tolist()
+        == points.tolist()
     )
     (tmp_path / "cvae" / ANCHORS).write_text('{"points": null}')
     with pytest.raises(BadInputFile, match="holds no anchor points, but variant cvae is a CVAE"):
-        points_to_decode(tmp_path / "cvae", "cvae", params.variants, 2)
+        points_to_decode(tmp_path / "cvae", "cvae", params.variants, 2, "anchored")[0]

@@ -250,9 +250,10 @@ def test_a_map_a_score_needs_and_the_folder_lacks_is_named(work, tmp_path, run_s
     maps = tmp_path / "maps"
     maps.mkdir()
     np.save(maps / "stick.npy", np.zeros((28, 28), np.float32))  # donut.npy missing
-    out = tmp_path / "scores.npy"
-    result = run_stage("scores", ["anchored", str(work / "mnist"), str(maps), str(out),
-                                  "--params", str(work / "params.yaml")], tmp_path)  # fmt: skip
+    out, clusters = tmp_path / "scores.npy", tmp_path / "clusters"  # read by no score here
+    result = run_stage("scores", ["anchored", str(work / "mnist"), str(maps), str(clusters),
+                                  str(out), "--params", str(work / "params.yaml")],
+                       tmp_path)  # fmt: skip
     assert_one_line(result, 2, f"{maps / 'donut.npy'} is missing: rerun the templates stage")
     assert not out.exists()
 
@@ -340,3 +341,24 @@ def test_a_closed_terminal_unwinds_a_stage_like_sigterm():
         for signum, handler in handlers.items():
             signal.signal(signum, handler)
     assert exited.value.code == 129
+
+
+@pytest.mark.parametrize("key, value, words", [
+    ("k", 1, "clusters.k = 1 is invalid: expected an integer >= 0 and <= 200"),
+    ("method", "dbscan", "clusters.method = 'dbscan' is invalid: expected one of kmeans, gmm"),
+    ("min_dist", 2.0, "clusters.min_dist = 2.0 is invalid"),
+])  # fmt: skip
+def test_a_bad_clusters_value_is_one_line_before_anything_is_removed(
+    work, tmp_path, run_stage, key, value, words
+):
+    """The clusters stage (and the params stage before it, which DVC runs first)."""
+    raw = yaml.safe_load((work / "params.yaml").read_text())
+    raw["clusters"][key] = value
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(raw))
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "kept").write_text("an earlier output")
+    result = run_stage("clusters", [str(work / "mnist"), str(out), "--params",
+                                    str(tmp_path / "params.yaml")], tmp_path)  # fmt: skip
+    assert_one_line(result, 2, words)
+    assert (out / "kept").read_text() == "an earlier output"

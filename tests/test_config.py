@@ -102,8 +102,24 @@ def test_int_is_accepted_where_a_number_is_expected():
         ("variants.anchored.semi_supervised", None, "variants.anchored.semi_supervised is "
          "empty (null): expected a mapping of labels_per_class, seed and classify_weight"),
         ("grids.study.jobs", 0, "grids.study.jobs = 0"),
-        ("variants", {"baseline": {"anchor_rate": 0, "scale": "raw", "anchors": {}}},
+        ("variants", {"anchored": {"anchor_rate": 0, "scale": "raw", "anchors": {}}},
          "variants = "),
+        ("variants", {"baseline": {"anchor_rate": 0, "scale": "raw", "anchors": {}}},
+         "evaluate.control = 'anchored' is invalid: expected a key of variants"),
+        ("clusters.k", 1, "clusters.k = 1 is invalid: expected an integer >= 0 and <= 200 (0 "
+         "for none, else >= 2"),
+        ("clusters.features", "tsne", "clusters.features = 'tsne' is invalid: expected one of "
+         "pixels, pca, umap"),
+        ("variants.anchored.anchors", {"clusters": "circle"}, "variants.anchored.anchors."
+         "clusters is invalid with clusters.k = 0: expected clusters.k >= 2"),
+        ("variants.anchored.anchors", {"clusters": [1, 1]}, "variants.anchored.anchors."
+         "clusters = [1.0, 1.0] is invalid: a membership score takes a layout"),
+        ("variants.anchored.anchors", {"digit": "axes"}, "variants.anchored.anchors.digit = "
+         "axes is invalid: axes puts each of its 10 points on its own latent axis: expected "
+         "train.latent_dims >= 10 (it is 2)"),
+        ("variants.anchored.anchors", {"digit": "spiral"}, "variants.anchored.anchors = "),
+        ("variants.anchored.anchors", {"digit": "circle", "donutness": 1.0},
+         "variants.anchored.anchors is invalid: digit lays out points of its own"),
         ("variants.anchored.anchor_rate", -2, "variants.anchored.anchor_rate = -2"),
         ("variants.anchored.anchor_rat", 2, "variants.anchored.anchor_rat is an unknown key"),
         ("variants.anchored.anchors", {"roundness": [1, 1]}, "variants.anchored.anchors = "),
@@ -191,7 +207,7 @@ def test_bad_values_name_key_value_and_what_is_allowed(key, value, message):
         ),
         (
             "trian",
-            "templates, train, variants, references, seeds, classifier, evaluate",
+            "templates, clusters, train, variants, references, seeds, classifier, evaluate",
         ),
     ],
 )
@@ -209,7 +225,7 @@ def test_a_key_given_twice_is_refused(tmp_path):
 
 
 def test_unknown_score_names_the_known_ones():
-    with pytest.raises(ParamsError, match=r"a score \(one of: donutness"):
+    with pytest.raises(ParamsError, match=r"a score \(one of: clusters, digit, donutness"):
         parse_params(changed("variants.anchored.anchors", {"roundness": [1, 1]}), tuple(SCORES))
 
 

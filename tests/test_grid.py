@@ -751,7 +751,7 @@ def test_two_axes_ending_the_same_get_distinct_cell_names():
 def test_a_grid_without_anchored_is_refused_naming_the_grid_key():
     raw = project_raw(g={"variants": ["baseline", "label_reference"]})
     with pytest.raises(ParamsError, match=r"^grids.g.variants = \['baseline', 'label_reference'\] "
-                       "is invalid: .* baseline and anchored among them"):  # fmt: skip
+                       "is invalid: .* anchored and baseline among them"):  # fmt: skip
         planned(raw, "g")
 
 

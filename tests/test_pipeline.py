@@ -36,6 +36,7 @@ def test_repro_then_nothing_then_only_anchored(repo):
         "params",
         "download",
         "templates",
+        "clusters",
         "classifier",
         "summarize",
         "made_on",

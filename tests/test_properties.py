@@ -105,7 +105,7 @@ def test_any_settings_are_valid_or_one_line(model, values):
         assert_one_line(str(err))
 
 
-STAGES = ["check_params", "download", "templates", "scores", "train", "classifier",
+STAGES = ["check_params", "download", "templates", "clusters", "scores", "train", "classifier",
           "evaluate", "summarize", "plots", "grid", "readme",
           "exps"]  # fmt: skip
 MAINS = {name: stage(name) for name in STAGES}

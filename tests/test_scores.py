@@ -3,6 +3,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
+from anchorvae.method.layouts import MEMBERSHIP_POINTS
 from anchorvae.method.scores import SCORES, build_all_maps, map_titles, scores_by_digit
 from anchorvae.method.scores._base import class_mean_map
 from anchorvae.method.scores.donutness import build_maps as donutness_maps
@@ -95,7 +96,8 @@ def test_scores_by_digit_gives_each_scores_mean_per_digit():
     labels = np.concatenate([labels, labels])
     table = scores_by_digit(build_all_maps(spec("class_mean"), images, labels)[0], images, labels)
     means = table[table["stat"] == "mean"].set_index("score")
-    assert set(means.index) == set(SCORES)
+    # a membership score's k columns are no number per image: its points are its record
+    assert set(means.index) == set(SCORES) - set(MEMBERSHIP_POINTS)
     # each image's ink is one row, which only its own class mean covers
     assert means.loc["sevenness", "7"] == pytest.approx(1.0)
     assert means.loc["sevenness", "6"] == pytest.approx(-1.0)
@@ -219,7 +221,7 @@ def test_the_stages_record_the_shots_and_refuse_a_scale_a_score_cannot_take(tmp_
     with pytest.raises(UsageError, match="variants.label_reference.scale = 'standard' is "
                        "invalid: the label score takes scale raw only"):  # fmt: skip
         stage("scores")(["label_reference", str(tmp_path / "mnist"), str(tmp_path / "maps"),
-                         str(tmp_path / "s.npy"), *flags])  # fmt: skip
+                         str(tmp_path / "none"), str(tmp_path / "s.npy"), *flags])  # fmt: skip
     assert not (tmp_path / "s.npy").exists()
 
 

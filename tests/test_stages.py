@@ -62,16 +62,19 @@ def workdir(tmp_path_factory, raw_files):
             str(work / "params.yaml"),
         ]
     )
+    stage("clusters")([str(work / "mnist"), str(work / "clusters"), "--params",
+                       str(work / "params.yaml")])  # fmt: skip
     return work
 
 
-def scores(work, variant, params="params.yaml"):
+def scores(work, variant, params="params.yaml", clusters="clusters"):
     out = work / "scores" / params / f"{variant}.npy"
     stage("scores")(
         [
             variant,
             str(work / "mnist"),
             str(work / "maps"),
+            str(work / clusters),
             str(out),
             "--params",
             str(work / params),
@@ -80,11 +83,11 @@ def scores(work, variant, params="params.yaml"):
     return out
 
 
-def train(work, variant, out, params="params.yaml"):
+def train(work, variant, out, params="params.yaml", clusters="clusters"):
     argv = [
         variant,
         str(work / "mnist"),
-        str(scores(work, variant, params)),
+        str(scores(work, variant, params, clusters)),
         str(out),
         "--params",
         str(work / params),
@@ -260,6 +263,46 @@ def test_a_conv_8d_cell_with_the_cvae_trains_evaluates_and_summarizes(workdir, t
         assert summary[variant]["n_seeds"] == 2
     assert 0 <= summary["semi"]["own_label_accuracy"]["mean"] <= 1
     assert "own_label_accuracy" not in summary["cvae"]
+
+
+def test_a_ten_digit_cell_lays_out_clusters_and_reads_every_point(workdir, tmp_path):
+    """What a ten_digits cell runs, stage by stage: clusters with no label, a variant
+    anchoring each to a point of a circle, its label reference and the CVAE; the plain VAE
+    read at the clusters' points (evaluate.control)."""
+    layout = {"anchor_rate": 4.0, "scale": "raw"}
+    variants = {
+        "baseline": {"anchor_rate": 0.0, "scale": "raw", "anchors": {}},
+        "clust": {**layout, "anchors": {"clusters": "circle"}},
+        "labels": {**layout, "anchors": {"digit": "circle"}},
+        "cvae": {"anchor_rate": 0.0, "scale": "raw", "anchors": {}, "conditional": True},
+    }
+    params = tiny_params(variants=variants, evaluate={"control": "clust"},
+                         clusters={"k": 3, "features": "pca", "pca": 8})  # fmt: skip
+    (workdir / "ten.yaml").write_text(yaml.safe_dump(params))
+    flags = ["--params", str(workdir / "ten.yaml")]
+    stage("clusters")([str(workdir / "mnist"), str(workdir / "clusters3"), *flags])
+    classifier(workdir, tmp_path / "c.pt", tmp_path / "c.json", params="ten.yaml")
+    for variant in variants:
+        train(workdir, variant, tmp_path / "models" / variant, "ten.yaml", "clusters3")
+    memberships = np.load(workdir / "clusters3" / "memberships.npy")
+    assert np.load(workdir / "scores" / "ten.yaml" / "clust.npy").tobytes() == (
+        memberships.tobytes())  # fmt: skip
+    anchors = json.loads((tmp_path / "models" / "clust" / "anchors.json").read_text())
+    assert len(anchors["layout"]["points"]) == 3 and 0 < anchors["layout"]["accuracy"] <= 1
+    assert "purity" not in anchors  # no 0-versus-1 template
+    for variant in variants:
+        evaluate(workdir, tmp_path / "models" / variant, tmp_path / "c.pt",
+                 tmp_path / "eval" / variant, params="ten.yaml")  # fmt: skip
+    read = {v: json.loads((tmp_path / "eval" / v / "seed0" / "metrics.json").read_text())
+            for v in variants}  # fmt: skip
+    for variant in variants:
+        assert 0 <= read[variant]["point_read_min"] <= read[variant]["point_read"] <= 1
+    assert read["labels"]["cluster_accuracy"] == 1.0  # the labels are their own clusters
+    assert "cluster_accuracy" not in read["baseline"] and "cluster_accuracy" not in read["cvae"]
+    assert read["cvae"]["digits_covered"] <= 10 and isinstance(read["cvae"]["same_points"], bool)
+    points = pd.read_csv(tmp_path / "eval" / "clust" / "seed1" / "points.csv")
+    assert list(points["digit"]) == anchors["layout"]["digits"]
+    assert np.load(tmp_path / "eval" / "cvae" / "seed0" / "points.npy").shape == (10, 8, 28, 28)
 
 
 def test_m2_with_more_labels_than_a_class_has_is_one_line(workdir, tmp_path):

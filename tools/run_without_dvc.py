@@ -34,6 +34,7 @@ from anchorvae.pipeline.params_file import load_params, parse_params, write_yaml
 
 ITEM = re.compile(r"\$\{item\.(\w+)\}")
 PARAM_REF = re.compile(r"^\$\{([\w.]+)\}$")
+PARAM = re.compile(r"\$\{(?!item\.)([\w.]+)\}")  # params interpolation, as DVC's
 
 
 def _lookup(params: dict, dotted: str):
@@ -60,7 +61,8 @@ def expand(stages: dict, params: dict) -> list[dict]:
         for combo in combos:
 
             def fill(text: str, combo=combo) -> str:
-                return ITEM.sub(lambda m: str(combo[m[1]]), text)
+                text = ITEM.sub(lambda m: str(combo[m[1]]), text)
+                return PARAM.sub(lambda m: str(_lookup(params, m[1])), text)  # ${evaluate.control}
 
             suffix = "@" + "-".join(str(v) for v in combo.values()) if combo else ""
             expanded.append({

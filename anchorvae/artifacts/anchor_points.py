@@ -2,8 +2,11 @@
 read (here, and nowhere else) by `evaluate`, which decodes them.
 
 <models>/<variant>/anchors.json   {"points": (10, D) anchor point of each digit, or null,
-                                   "purity": {"template_purity_zero": share, ...}}
-                                   (purity: an anchored variant's only; method/anchors.py)
+                                   "purity": {"template_purity_zero": share, ...},
+                                   "layout": {"points": (k, D), "digits": (k,),
+                                              "accuracy": share or null}}
+                                   (purity: an anchored variant's only; layout: a
+                                   membership score's or a CVAE's; method/anchors.py)
 
 A plain VAE's file holds null and it decodes the control's points, which sit beside its
 folder (anchorvae/method/anchors.py says which variant decodes which). What a file
@@ -20,19 +23,51 @@ import torch
 
 from anchorvae.digits import ANCHORED_DIGITS, N_DIGITS
 from anchorvae.errors import BadInputFile
-from anchorvae.method.anchors import CONTROL, Anchoring, decodes_own_points, has_anchors
+from anchorvae.method.anchors import Anchoring, Layout, decodes_own_points, has_anchors
 
 ANCHORS = "anchors.json"
 
 
 def write_anchor_points(
-    folder: str | Path, points: torch.Tensor | None, purity: dict[str, float] | None = None
-) -> None:
-    """Write ``points`` (10, D), or null for a plain VAE, and an anchored variant's template
-    ``purity`` into ``folder`` (made atomic by the caller)."""
-    listed = None if points is None else points.tolist()
-    anchors = {"points": listed} if purity is None else {"points": listed, "purity": purity}
+    folder: str | Path, points: torch.Tensor | None, purity: dict[str, float] | None = None,
+    layout: Layout | None = None,
+) -> None:  # fmt: skip
+    """Write ``points`` (10, D), or null for a plain VAE, an anchored variant's template
+    ``purity`` and a membership score's or a CVAE's ``layout`` into ``folder`` (made
+    atomic by the caller)."""
+    anchors = {"points": None if points is None else points.tolist()}
+    if purity is not None:
+        anchors["purity"] = purity
+    if layout is not None:
+        anchors["layout"] = {"points": layout.points.tolist(), "digits": layout.digits.tolist(),
+                             "accuracy": layout.accuracy}  # fmt: skip
     (Path(folder) / ANCHORS).write_text(json.dumps(anchors, indent=1) + "\n")
+
+
+def read_layout(folder: str | Path, latent_dims: int) -> Layout | None:
+    """The layout the train stage wrote into ``folder``'s anchors.json (None: it wrote
+    none); BadInputFile naming the file if it is not k finite points of latent_dims
+    numbers, each with a digit (-1..9), and an accuracy in [0, 1] or null."""
+    path = Path(folder) / ANCHORS
+    layout = _load(path).get("layout")
+    if layout is None:
+        return None
+    try:
+        points = torch.tensor(layout["points"], dtype=torch.float64)
+        digits = torch.tensor(layout["digits"], dtype=torch.int64)
+        accuracy = layout["accuracy"]
+        share = accuracy is None or isinstance(accuracy, float) and 0 <= accuracy <= 1
+        ok = (points.dim() == 2 and points.shape[1] == latent_dims and len(points) >= 2
+              and bool(points.isfinite().all()) and digits.shape == points.shape[:1]
+              and bool(((digits >= -1) & (digits < N_DIGITS)).all()) and share)  # fmt: skip
+    except (TypeError, KeyError, ValueError, RuntimeError):
+        ok = False
+    if not ok:
+        raise BadInputFile(
+            f"{path} holds a layout that is not k >= 2 finite points of "
+            f"{latent_dims} numbers with a digit each: run the train stage"
+        )
+    return Layout(points.float(), digits, accuracy)
 
 
 def read_template_purity(folder: str | Path) -> dict[str, float]:
@@ -101,16 +136,20 @@ def _check_points(path: Path, points: torch.Tensor, latent_dims: int) -> None:
 
 
 def points_to_decode(
-    models: str | Path, name: str, variants: Mapping[str, Anchoring], latent_dims: int
-) -> torch.Tensor | None:
-    """The (10, D) anchor points the evaluation of variant ``name`` (its models in folder
-    ``models``; ``variants``: params.yaml's) decodes: its own if it is anchored or a CVAE;
-    else the control's, which sit beside its folder (None when the control has no anchors
-    either, at anchor_rate 0)."""
+    models: str | Path, name: str, variants: Mapping[str, Anchoring], latent_dims: int,
+    control: str,
+) -> tuple[torch.Tensor | None, Layout | None]:  # fmt: skip
+    """The (10, D) anchor points and the layout the evaluation of variant ``name`` (its
+    models in folder ``models``; ``variants``: params.yaml's) decodes: its own if it is
+    anchored or a CVAE; else the ``control`` variant's, which sit beside its folder (None
+    when the control has none either, at anchor_rate 0 or without a membership score)."""
     own = _expected_points(Path(models), name, variants, latent_dims)
     if decodes_own_points(variants[name]):
-        return own
-    return _expected_points(Path(models).parent / CONTROL, CONTROL, variants, latent_dims)
+        return own, read_layout(models, latent_dims)
+    folder = Path(models).parent / control
+    layout = read_layout(folder, latent_dims)  # the clusters' accuracy is the control's, not its
+    layout = None if layout is None else layout._replace(accuracy=None)
+    return _expected_points(folder, control, variants, latent_dims), layout
 
 
 def _expected_points(

@@ -38,7 +38,8 @@ def load_maps(folder: str | Path) -> Maps:
     if not Path(folder).is_dir():
         raise UsageError(f"{folder} is not a folder of anchor maps: run the templates stage")
     return Maps(Path(folder), {
-        path.stem: torch.from_numpy(_array(path, (SIDE, SIDE), "the templates stage")).reshape(-1)
+        path.stem: torch.from_numpy(float_array(path, (SIDE, SIDE), "the templates stage"))
+        .reshape(-1)
         for path in sorted(Path(folder).glob("*.npy"))
     })  # fmt: skip
 
@@ -53,7 +54,7 @@ def load_scores(path: str | Path, n_images: int, n_scores: int) -> torch.Tensor:
     """The (N, S) scores of the scores stage, checked against the images and the anchors."""
     if not Path(path).is_file():
         raise UsageError(f"{path} cannot be read as scores (it is missing): run the scores stage")
-    scores = _array(path, None, "the scores stage for this variant")
+    scores = float_array(path, None, "the scores stage for this variant")
     if scores.shape != (n_images, n_scores):
         raise UsageError(
             f"{path} holds scores of shape {scores.shape}, expected ({n_images}, {n_scores}): "
@@ -62,7 +63,7 @@ def load_scores(path: str | Path, n_images: int, n_scores: int) -> torch.Tensor:
     return torch.from_numpy(scores)
 
 
-def _array(path: Path, shape: tuple[int, ...] | None, writer: str) -> np.ndarray:
+def float_array(path: Path, shape: tuple[int, ...] | None, writer: str) -> np.ndarray:
     """A float array of ``shape`` (any, if None) with finite values from ``path``."""
     try:
         array = np.load(path, allow_pickle=False)

@@ -6,6 +6,8 @@
 <folder>/latent.csv     z1..zD, digit: encoder means of a fixed test subset
 <folder>/grid.npy       uint8 (n, n, 28, 28) decoded grid (latent_dims = 2 only)
 <folder>/anchors.npy    uint8 (2, 28, 28) decoded at the 0s' and the 1s' anchor points
+<folder>/points.npy     uint8 (k, n, 28, 28) at each of a layout's k points: it, then samples
+<folder>/points.csv     point, digit, read: each layout point's digit and its samples' read
 """
 
 from __future__ import annotations
@@ -35,6 +37,16 @@ class Evaluation:
     sample_labels: torch.Tensor  # (sample_size,)
     grid_images: torch.Tensor | None  # (n, n, 28, 28) decoded grid, latent_dims = 2 only
     anchor_images: torch.Tensor | None = None  # (2, 28, 28) decoded at the 0s', 1s' points
+    layout: LayoutDecodes | None = None  # a membership score's (or a CVAE's) k points
+
+
+@dataclass
+class LayoutDecodes:
+    """What a model draws at a layout's k points (anchorvae/method/anchors.Layout)."""
+
+    digits: torch.Tensor  # (k,) the digit each point stands for
+    read: torch.Tensor  # (k,) the share of its samples read as that digit
+    images: torch.Tensor  # (k, n, pixels) in [0, 1]: the point, then samples around it
 
 
 def code_columns(dims: int) -> list[str]:
@@ -55,6 +67,13 @@ def save_evaluation(folder: Path, evaluation: Evaluation) -> None:
     for name, images in (("grid", evaluation.grid_images), ("anchors", evaluation.anchor_images)):
         if images is not None:
             np.save(folder / f"{name}.npy", as_bytes(images))
+    if evaluation.layout is not None:
+        layout = evaluation.layout
+        k, n = layout.images.shape[:2]
+        np.save(folder / "points.npy", as_bytes(layout.images.reshape(k, n, SIDE, SIDE)))
+        table = pd.DataFrame({"point": range(k), "digit": layout.digits.numpy(),
+                              "read": layout.read.numpy()})  # fmt: skip
+        table.to_csv(folder / "points.csv", index=False, float_format="%.4f")
 
 
 def as_bytes(images: torch.Tensor) -> np.ndarray:
@@ -135,11 +154,13 @@ def _check_finite(path: Path, metrics: dict) -> None:
 # not summarised into a count over its total or a share over 1.
 FLAG, SHARE, NON_NEGATIVE = "true or false", "a share in [0, 1]", "a finite number >= 0"
 MEANING = {
-    "placed": FLAG, "aligned": FLAG,
+    "placed": FLAG, "aligned": FLAG, "same_points": FLAG,
     "test_recon": NON_NEGATIVE, "test_kl": NON_NEGATIVE, "anchor_distance": NON_NEGATIVE,
+    "digits_covered": NON_NEGATIVE,
     **dict.fromkeys(MAY_BE_NAN + ("grid_zero_purity", "grid_one_purity", "recon_accuracy",
                                   "anchor_point_read", "anchor_decode", "own_label_accuracy",
-                                  "template_purity_zero", "template_purity_one"), SHARE),
+                                  "template_purity_zero", "template_purity_one", "point_read",
+                                  "point_read_min", "cluster_accuracy"), SHARE),
 }  # fmt: skip
 
 
@@ -211,3 +232,26 @@ def anchor_images(data: bytes, where: str) -> np.ndarray:
         raise BadInputFile(f"{where} holds {images.dtype} of shape {images.shape}, expected "
                            f"uint8 {expected}: rerun evaluate")  # fmt: skip
     return images
+
+
+POINT_IMAGES = "data/eval/{variant}/seed{seed}/points.npy"  # as dvc.yaml places them
+POINT_READS = "data/eval/{variant}/seed{seed}/points.csv"
+
+
+def point_pictures(data: bytes, reads: str, where: str) -> tuple[np.ndarray, pd.DataFrame]:
+    """(uint8 (k, n, 28, 28) images, a table of point, digit, read) an evaluation drew at a
+    layout's k points, from the bytes of its points.npy and the text of its points.csv;
+    BadInputFile naming ``where`` if they are not the evaluate stage's."""
+    try:
+        images = np.load(io.BytesIO(data), allow_pickle=False)
+    except (OSError, ValueError, EOFError) as err:
+        reason = " ".join(str(err).split())[:80]
+        raise BadInputFile(f"{where} is not a .npy array ({reason}): rerun evaluate") from None
+    table = read_csv(io.StringIO(reads), where)
+    fits = images.dtype == np.uint8 and images.ndim == 4 and images.shape[2:] == (SIDE, SIDE)
+    columns = list(table.columns) == ["point", "digit", "read"] and len(table) == len(images)
+    if not fits or not columns or not table["read"].between(0, 1).all():
+        raise BadInputFile(f"{where}: points.npy and points.csv are not the evaluate stage's "
+                           "(uint8 (k, n, 28, 28), and k rows of point, digit, read in [0, 1]): "
+                           "rerun it")  # fmt: skip
+    return images, table

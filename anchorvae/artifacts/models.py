@@ -18,6 +18,7 @@ from anchorvae.artifacts.anchor_points import write_anchor_points
 from anchorvae.artifacts.checkpoints import build_model, read_checkpoint, write_checkpoint
 from anchorvae.artifacts.tables import read_csv
 from anchorvae.errors import BadInputFile, UsageError
+from anchorvae.method.anchors import Layout
 from anchorvae.method.m2 import build_generative
 from anchorvae.method.model import VAE, ModelConfig
 
@@ -43,7 +44,7 @@ def load_checkpoint(path, map_location: str | torch.device = "cpu") -> tuple[VAE
 def save_models(
     folder: Path, state_dicts: Mapping[int, dict], history: Sequence[Mapping], variant: str,
     model_config: dict, points: torch.Tensor | None = None,
-    purity: dict[str, float] | None = None,
+    purity: dict[str, float] | None = None, layout: Layout | None = None,
 ) -> None:  # fmt: skip
     """Write every seed's checkpoint (``state_dicts``: seed -> CPU state dict), the history
     (a record per seed and epoch, :data:`HISTORY_COLUMNS`) and the variant's anchor points
@@ -66,7 +67,7 @@ def save_models(
         write_checkpoint(checkpoint, path)
     table = pd.DataFrame(list(history), columns=list(HISTORY_COLUMNS))
     table.to_csv(Path(folder) / HISTORY, index=False, float_format="%.5f")
-    write_anchor_points(folder, points, purity)
+    write_anchor_points(folder, points, purity, layout)
 
 
 def variant_of(checkpoint: dict, path: str | Path) -> str:

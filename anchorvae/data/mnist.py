@@ -10,12 +10,15 @@ from __future__ import annotations
 import math
 import struct
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 
 from anchorvae.digits import PIXELS, SIDE
 from anchorvae.errors import BadInputFile, UsageError
+
+if TYPE_CHECKING:
+    import torch
 
 
 def raw_dir(root: str | Path) -> Path:
@@ -73,13 +76,21 @@ def read_idx(path: Path, kind: str) -> np.ndarray:
 def load_mnist(root: str | Path, train: bool) -> tuple[torch.Tensor, torch.Tensor]:
     """(images, labels): uint8 (N, 28, 28) and int64 (N,) from ``root``'s raw files, as
     torchvision.datasets.MNIST(root, train) gives them."""
+    import torch
+
+    images, labels = load_mnist_arrays(root, train)
+    return torch.from_numpy(images), torch.from_numpy(labels)
+
+
+def load_mnist_arrays(root: str | Path, train: bool) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`load_mnist` as NumPy arrays, without importing torch (seconds a process)."""
     if not raw_dir(root).is_dir():
         raise UsageError(f"no MNIST files under {raw_dir(root)}: run the download stage")
     check_split(root, train)
     prefix = "train" if train else "t10k"
     images = read_idx(raw_dir(root) / f"{prefix}-images-idx3-ubyte", "images")
     labels = read_idx(raw_dir(root) / f"{prefix}-labels-idx1-ubyte", "labels")
-    return torch.from_numpy(images), torch.from_numpy(labels.astype(np.int64))
+    return images, labels.astype(np.int64)
 
 
 def as_flat_floats(images: torch.Tensor) -> torch.Tensor:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import torch
 
-from anchorvae.artifacts.evaluations import Evaluation
+from anchorvae.artifacts.evaluations import Evaluation, LayoutDecodes
 from anchorvae.digits import ANCHORED_DIGITS, SIDE
 from anchorvae.evaluation.placement import (
     corner_fractions,
@@ -25,7 +25,7 @@ from anchorvae.evaluation.placement import (
     normal_grid,
     side_fractions,
 )
-from anchorvae.method.anchors import anchor_distance
+from anchorvae.method.anchors import Layout, anchor_distance
 from anchorvae.method.loss import kl_to_standard_normal
 from anchorvae.method.model import one_hot
 from anchorvae.training.ensemble import Ensemble
@@ -33,6 +33,7 @@ from anchorvae.training.ensemble import Ensemble
 SAMPLE_SEED = 0  # the latent-sample subset is the same for every model, for comparison
 ANCHOR_SAMPLES = 256  # codes drawn from N(anchor point, I) per anchored digit
 ANCHOR_SEED = 0  # the same draws for every model: a difference is the models'
+POINT_SAMPLES = 8  # images kept per layout point for its figure: the point, then samples
 MEMBER_IMAGES = 2**19  # members x images per batch: about 1.6 GB of float32 reconstructions
 # Images the classifier reads at once: on the 2-core CPU 2048 took 1.8 s for 40,000
 # images against 2.3 s at 4096 (cache-sized); a GPU wants as many as fit (not measured).
@@ -135,6 +136,53 @@ def anchor_reads(
             "anchor_distance": distance}  # fmt: skip
 
 
+def layout_codes(layout: Layout) -> tuple[torch.Tensor, torch.Tensor]:
+    """(codes (k, ANCHOR_SAMPLES, D), the digit of each point (k,)): ANCHOR_SAMPLES draws
+    from N(point, I) around each of the layout's k points, as anchor_decode draws them."""
+    g = torch.Generator().manual_seed(ANCHOR_SEED)
+    noise = torch.randn(*layout.points.shape[:1], ANCHOR_SAMPLES, layout.points.shape[1],
+                        generator=g)  # fmt: skip
+    return layout.points.float()[:, None] + noise, layout.digits
+
+
+@torch.no_grad()
+def layout_reads(
+    ensemble: Ensemble, classifier, layout: Layout, classes: int = 0
+) -> tuple[dict[str, torch.Tensor], torch.Tensor, torch.Tensor]:
+    """Per member (K,): the point metrics of a layout's k points (a CVAE's: each with its
+    digit's label), what each member draws at each point ((K, k, POINT_SAMPLES, pixels):
+    the point, then samples), and each point's read (K, k)."""
+    codes, digits = layout_codes(layout)
+    k, samples = codes.shape[:2]
+    y = one_hot(digits.clamp_min(0).repeat_interleave(samples), classes)
+    flat = codes.reshape(k * samples, -1)
+    decoded = ensemble.map(lambda model, *zy: model.decode(*zy), *_members(ensemble, flat, y))
+    read = _classify(classifier, decoded).cpu().reshape(-1, k, samples)  # (K, k, samples)
+    metrics = point_metrics(read, digits)
+    if layout.accuracy is not None:
+        metrics["cluster_accuracy"] = torch.full((ensemble.size,), layout.accuracy)
+    centres = ensemble.map(lambda model, *zy: model.decode(*zy),
+                           *_members(ensemble, layout.points.float(),
+                                     one_hot(digits.clamp_min(0), classes)))  # fmt: skip
+    shown = decoded.reshape(ensemble.size, k, samples, -1)[:, :, : POINT_SAMPLES - 1].cpu()
+    pictures = torch.cat([centres.cpu()[:, :, None], shown], dim=2)
+    return metrics, pictures, (read == digits[None, :, None]).double().mean(dim=2)
+
+
+def point_metrics(read: torch.Tensor, digits: torch.Tensor) -> dict[str, torch.Tensor]:
+    """Per member, from the digits read (K, k, samples) around k points standing for
+    ``digits`` (k,): the mean and the lowest point read; ``digits_covered``, the distinct
+    digits that some point draws mostly (its most read digit); ``same_points``, whether
+    every point mostly draws its own digit (then, as the digits are the clusters', the
+    same on every seed)."""
+    right = (read == digits[None, :, None]).double().mean(dim=2)  # (K, k)
+    mostly = read.mode(dim=2).values  # (K, k)
+    covered = torch.tensor([len(set(row.tolist())) for row in mostly], dtype=torch.float64)
+    same = (mostly == digits[None]).all(dim=1)
+    return {"point_read": right.mean(dim=1), "point_read_min": right.min(dim=1).values,
+            "digits_covered": covered, "same_points": same}  # fmt: skip
+
+
 @torch.no_grad()
 def point_images(ensemble: Ensemble, points: torch.Tensor, classes: int = 0) -> torch.Tensor:
     """(K, A, pixels): what each member draws at the anchored digits' points (a CVAE: with
@@ -148,6 +196,7 @@ def point_images(ensemble: Ensemble, points: torch.Tensor, classes: int = 0) -> 
 def evaluate_seeds(
     vaes: list, classifier, images: torch.Tensor, labels: torch.Tensor, grid_size: int,
     sample_size: int, device: torch.device, points: torch.Tensor | None = None,
+    layout: Layout | None = None,
 ) -> list[Evaluation]:  # fmt: skip
     """Every per-model number of each VAE (trained seeds of one variant), in their order;
     grid metrics are absent (not 0) unless latent_dims = 2 and the VAE is no CVAE, anchor
@@ -167,12 +216,20 @@ def evaluate_seeds(
     if vaes[0].config.semi_supervised:
         reads["own_label_accuracy"] = own_label_accuracy(ensemble, images, labels)
     pictures = None if points is None else point_images(ensemble, points, classes)
+    layout_pictures = None
+    if layout is not None:
+        layout_metrics, layout_pictures, layout_read = layout_reads(
+            ensemble, classifier, layout, classes
+        )
+        reads.update(layout_metrics)
     subset = torch.randperm(len(images), generator=torch.Generator().manual_seed(SAMPLE_SEED))
     subset = subset[:sample_size]
     evaluations = []
     for i in range(ensemble.size):
         evaluation = _evaluation(means[i], sums[i], read[i], labels, grids[i], subset)
         evaluation.metrics.update({key: value[i].item() for key, value in reads.items()})
+        if layout_pictures is not None:
+            evaluation.layout = LayoutDecodes(layout.digits, layout_read[i], layout_pictures[i])
         if pictures is not None:
             evaluation.anchor_images = pictures[i].reshape(len(ANCHORED_DIGITS), SIDE, SIDE)
         evaluations.append(evaluation)

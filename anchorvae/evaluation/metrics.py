@@ -74,6 +74,20 @@ METRICS: tuple[Metric, ...] = (
     Metric("template_purity_one", "template's bottom-rated are 1s", MEAN,
            "share of 1s among the n1 training images the template rates most 1-like",
            bounded=True),
+    # Every digit at a point (docs/ten_digits.md): a membership score's k points (a CVAE's:
+    # its ten labels), each standing for its cluster's majority digit, read by the judge
+    # around the point as anchor_decode reads the 0s' and 1s'.
+    Metric("point_read", "points read as their digit", MEAN,
+           "samples around each point read as its digit, mean over points", bounded=True),
+    Metric("point_read_min", "lowest point's read", MEAN,
+           "samples around the worst point read as its digit", bounded=True),
+    Metric("digits_covered", "digits drawn", MEAN,
+           "distinct digits the points mostly draw, of 10", fmt=".1f"),
+    Metric("same_points", "every point its digit", COUNT,
+           "seeds whose every point mostly draws its own digit"),
+    Metric("cluster_accuracy", "clusters' matched accuracy", MEAN,
+           "training images in their cluster's Hungarian-matched digit", bounded=True,
+           fmt=".3f"),
 )  # fmt: skip
 
 BY_KEY = {m.key: m for m in METRICS}

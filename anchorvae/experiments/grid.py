@@ -135,11 +135,14 @@ def grid_of(grids: dict[str, GridParams], params: Params, name: str) -> GridPara
                           "(grids.yaml)")  # fmt: skip
     grid = grids[name]
     known = [*params.variants, *params.references]
-    if not {"baseline", "anchored"} <= set(grid.variants) or not set(grid.variants) <= set(known):
+    controls = grid.axes.get("evaluate.control", [params.evaluate.control])
+    needed = {"baseline", *controls}
+    if not needed <= set(grid.variants) or not set(grid.variants) <= set(known):
         raise ParamsError(
             f"grids.{name}.variants = {grid.variants} is invalid: expected keys of variants "
-            f"or references ({', '.join(known)}), baseline and anchored among them (every "
-            "cell's params need both)"
+            f"or references ({', '.join(known)}), {' and '.join(sorted(needed))} among them "
+            "(every cell's params need the plain VAE and the control it is read against, "
+            "evaluate.control)"
         )  # here, not in the schema: a cell without a variant must still be valid params
     untrained = [key for key in grid.axes if key.startswith("references.")
                  and key.split(".")[1] not in grid.variants]  # fmt: skip

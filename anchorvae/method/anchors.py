@@ -8,21 +8,22 @@ Decoding it (anchorvae/evaluation/evaluate.py) asks the seed post's question dir
 the latent space's meaning known at a given point? A CVAE's meaning is its label, not a
 place: its points are the prior's centre, and its decode is prior samples with the
 digit's label (the ceiling the seed post names). A plain VAE decodes the points of the
-:data:`CONTROL` variant, the post's loss: the same places, read without anchoring.
+control variant (params.yaml's ``evaluate.control``; the post's loss by default): the
+same places, read without anchoring. A membership score (layouts.py) pulls each of k
+clusters to a point of its own: :class:`Layout`, read as the cluster's majority digit.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
-from typing import Protocol
+from collections.abc import Callable, Mapping
+from typing import NamedTuple, Protocol
 
 import torch
 
 from anchorvae.digits import ANCHORED_DIGITS, N_DIGITS, ONE, ZERO
+from anchorvae.method.layouts import MEMBERSHIP_POINTS, layout_directions
 from anchorvae.method.loss import anchor_shift
-
-CONTROL = "anchored"  # a variant without anchors decodes this one's points (the post's loss)
 
 
 class Anchoring(Protocol):
@@ -49,18 +50,81 @@ def own_points(
     scores (N, S) and labels (N,): where its loss pulls each digit, the origin for a
     plain CVAE, None for a plain VAE (it decodes the control's)."""
     if has_anchors(variant):
-        directions = anchor_directions(variant, latent_dims)
+        directions = anchor_directions(variant, latent_dims, scores.shape[1])
         return anchor_points(scores, labels, directions, variant.anchor_rate)
     if variant.conditional:
         return torch.zeros(N_DIGITS, latent_dims, dtype=torch.float64)
     return None
 
 
-def anchor_directions(variant: Anchoring, latent_dims: int) -> torch.Tensor:
-    """(S, D) latent direction of each anchor score, in params.yaml's order: a list as
-    given, one number c as c (1, ..., 1) (so that it fits any latent size)."""
-    rows = [d if isinstance(d, list) else [d] * latent_dims for d in variant.anchors.values()]
+def anchor_directions(variant: Anchoring, latent_dims: int, columns: int = 0) -> torch.Tensor:
+    """(S, D) latent direction of each anchor score's column, in params.yaml's order: a
+    list as given, one number c as c (1, ..., 1) (so that it fits any latent size), a
+    layout name as the directions of a membership score's ``columns`` points."""
+    rows = []
+    for direction in variant.anchors.values():
+        if isinstance(direction, str):
+            rows += layout_directions(direction, columns, latent_dims)
+        else:
+            rows.append(direction if isinstance(direction, list) else [direction] * latent_dims)
     return torch.tensor(rows, dtype=torch.float32).reshape(len(rows), latent_dims)
+
+
+def score_columns(variant: Anchoring, points_of: Callable[[str], int]) -> int:
+    """The columns of a variant's scores: one per score, ``points_of(score)`` for a
+    membership score's (params.yaml's clusters.k, or 10)."""
+    return sum(points_of(s) if s in MEMBERSHIP_POINTS else 1 for s in variant.anchors)
+
+
+def layout_of(variant: Anchoring) -> str | None:
+    """The layout of a variant's membership score (its only anchor), None without one."""
+    return next((d for d in variant.anchors.values() if isinstance(d, str)), None)
+
+
+class Layout(NamedTuple):
+    """The k points a variant's evaluation reads, each as the digit it should draw."""
+
+    points: torch.Tensor  # (k, D)
+    digits: torch.Tensor  # (k,) the digit each point stands for (-1: a cluster with no image)
+    accuracy: float | None  # the clusters' Hungarian-matched accuracy on the training images
+
+
+def layout_points(
+    memberships: torch.Tensor, labels: torch.Tensor, directions: torch.Tensor, rate: float
+) -> Layout:
+    """The k points of a membership score (N, k) laid out by ``directions`` (k, D): where
+    the loss pulls each cluster's images on average (rate * u_k when memberships are
+    one-hot), each named by its cluster's majority digit, read off the ``labels`` here
+    and nowhere in training; and the clusters' matched accuracy."""
+    from scipy.optimize import linear_sum_assignment
+
+    k = memberships.shape[1]
+    assigned = memberships.argmax(dim=1)
+    counts = torch.zeros(k, N_DIGITS, dtype=torch.float64)
+    counts.index_put_((assigned, labels.long()), torch.ones(len(labels), dtype=torch.float64),
+                      accumulate=True)  # fmt: skip
+    shift = anchor_shift(memberships.double(), directions.double(), rate)  # (N, D)
+    # a cluster no image is most a member of: its layout point itself, rate * u_c
+    points = -torch.stack([shift[assigned == c].mean(dim=0) if (assigned == c).any()
+                           else rate * directions[c].double() for c in range(k)])  # fmt: skip
+    digits = torch.where(counts.sum(dim=1) > 0, counts.argmax(dim=1), -1)
+    rows, cols = linear_sum_assignment(-counts.numpy())
+    accuracy = float(counts.numpy()[rows, cols].sum() / max(len(labels), 1))
+    return Layout(points, digits, accuracy)
+
+
+def own_layout(
+    variant: Anchoring, scores: torch.Tensor, labels: torch.Tensor, latent_dims: int
+) -> Layout | None:
+    """The points of a variant with a membership score; a CVAE's ten: the prior's centre,
+    each with its label's digit; None otherwise (a plain VAE reads the control's)."""
+    if has_anchors(variant) and layout_of(variant):
+        directions = anchor_directions(variant, latent_dims, scores.shape[1])
+        return layout_points(scores, labels, directions, variant.anchor_rate)
+    if variant.conditional:
+        return Layout(torch.zeros(N_DIGITS, latent_dims, dtype=torch.float64),
+                      torch.arange(N_DIGITS), None)  # fmt: skip
+    return None
 
 
 def anchor_points(

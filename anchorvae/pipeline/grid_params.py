@@ -51,9 +51,10 @@ class GridParams(Section):
     )
     # metrics: a panel per metric, the cells along x; centroids: every seed's digit
     # centroids, a panel per cell and variant; semantics: the anchor decode against the
-    # points' distance, a marker per design, beside what each draws at its two points
-    figure: Literal["metrics", "centroids", "semantics"] = Field(
-        description="one of metrics, centroids, semantics"
+    # points' distance, a marker per design, beside what each draws at its two points;
+    # points: the best cell's every point, what it draws and its read, and its clusters
+    figure: Literal["metrics", "centroids", "semantics", "points"] = Field(
+        description="one of metrics, centroids, semantics, points"
     )
 
     @field_validator("axes")

@@ -22,6 +22,7 @@ from pydantic import (
 )
 
 from anchorvae.digits import TRAIN_IMAGES
+from anchorvae.method.layouts import LAYOUTS, MEMBERSHIP_POINTS, layout_problem
 from anchorvae.pipeline.fields import (
     INT32_MAX,
     NAME_PATTERN,
@@ -32,57 +33,9 @@ from anchorvae.pipeline.fields import (
     int_in,
     is_number,
     number_in,
+    shown,
 )
-
-
-class TemplatesParams(Section):
-    # post: the blog post's donut/stick geometry; class_mean: the mean 0 and mean 1 (labels);
-    # clusters, bootstrap: made from the training images with no label (method/templates.py)
-    kind: Literal["post", "class_mean", "clusters", "bootstrap"] = Field(
-        description="one of post, class_mean, clusters, bootstrap (the old name 'seed' is "
-        "now 'post')"
-    )
-    # class_mean only: the mean of this many training 0s and 1s, 0 = of every one
-    shots: int_in(0, INT32_MAX)
-    # draws the shots (data/templates/shots.json), or the k-means starts of `clusters`
-    seed: int_in(0, SEED_MAX)
-    # clusters only: k of k-means (>= 2); 0 for other kinds
-    clusters: int_in(0, 200, "k-means time grows with k: k = 50 took 35 s on 2 cores")
-    # bootstrap only: images per template each round (>= 1); else 0
-    top: int_in(0, TRAIN_IMAGES, "MNIST has 60,000 training images")
-    rounds: int_in(0, 1000)  # bootstrap only: rounds from the post's maps (>= 1); else 0
-
-    @model_validator(mode="after")
-    def _keys_of_the_kind(self) -> TemplatesParams:
-        """Each key changes what the kind makes, or is 0: a value a kind ignores (a seed
-        where nothing is drawn, bootstrap rounds of 0 that leave the post's maps) is
-        refused, not run as if it mattered."""
-        takes = TEMPLATE_KEYS[self.kind]
-        if self.kind == "class_mean" and not self.shots:
-            takes = ()  # the means of every 0 and 1: nothing is drawn
-        for key, least in (("shots", 0), ("seed", 0), ("clusters", 2), ("top", 1),
-                           ("rounds", 1)):  # fmt: skip
-            value = getattr(self, key)
-            if key not in takes and value:
-                raise ParamsError(
-                    f"templates.{key} = {value} is invalid with templates.kind = {self.kind}"
-                    f"{' and shots = 0' if self.kind == 'class_mean' else ''}, which does not "
-                    f"take it: expected 0, or {TAKEN_BY[key]}"
-                )
-            if key in takes and value < least:
-                raise ParamsError(f"templates.{key} = {value} is invalid with templates.kind = "
-                                  f"{self.kind}: expected an integer >= {least}")  # fmt: skip
-        return self
-
-
-# The keys each template kind takes (the others must be 0), and who takes each.
-TEMPLATE_KEYS = {"post": (), "class_mean": ("shots", "seed"), "clusters": ("clusters", "seed"),
-                 "bootstrap": ("top", "rounds")}  # fmt: skip
-TAKEN_BY = {"shots": "templates.kind = class_mean",
-            "seed": "templates.kind = clusters, or class_mean with shots >= 1",
-            "clusters": "templates.kind = clusters",
-            "top": "templates.kind = bootstrap",
-            "rounds": "templates.kind = bootstrap"}  # fmt: skip
+from anchorvae.pipeline.image_params import ClustersParams, TemplatesParams
 
 
 class TrainParams(Section):
@@ -117,7 +70,8 @@ class VariantParams(Section):
     # train.latent_dims numbers, or one number c for c (1, ..., 1) in any latent size
     anchors: dict[str, Any] = Field(
         description="a mapping from a score (one of: {scores}) to a non-zero number or list "
-        "of numbers within +-1000"
+        "of numbers within +-1000 (a membership score, clusters or digit: a layout, axes or "
+        "circle)"
     )
 
     @field_validator("anchors")
@@ -126,13 +80,18 @@ class VariantParams(Section):
         scores = (info.context or {}).get("scores")
         if scores is not None and not set(anchors) <= set(scores):
             raise ValueError("unknown score")
-        for direction in anchors.values():
+        for score, direction in anchors.items():
+            if isinstance(direction, str) and score in MEMBERSHIP_POINTS:
+                if direction not in LAYOUTS:
+                    raise ValueError("unknown layout")
+                continue
             values = direction if isinstance(direction, list) else [direction]
             if not values or not all(is_number(v) for v in values):
                 raise ValueError("not a number or a list of numbers")
             if all(v == 0 for v in values) or any(abs(v) > RATE_MAX for v in values):
                 raise ValueError("zero or out of range")
-        return {score: ([float(v) for v in d] if isinstance(d, list) else float(d))
+        return {score: (d if isinstance(d, str) else [float(v) for v in d]
+                        if isinstance(d, list) else float(d))
                 for score, d in anchors.items()}  # fmt: skip
 
     @model_validator(mode="after")
@@ -209,13 +168,17 @@ class EvaluateParams(Section):
         "them and evaluation takes minutes",
     )
     sample_size: int_in(1, INT32_MAX)  # test means kept for scatters
+    # the anchored variant whose points a plain VAE is read at (the same places, no pull)
+    control: str = Field(description="a key of `variants`")
 
 
 class Params(Section):
     templates: TemplatesParams
+    clusters: ClustersParams
     train: TrainParams
     variants: dict[str, VariantParams] = Field(
-        description="a mapping with at least 'baseline' and 'anchored', names in [a-z0-9_]"
+        description="a mapping with at least 'baseline' (and evaluate.control's variant), "
+        "names in [a-z0-9_]"
     )
     # variants that only the grids naming them train (`+variants.<name>=...` in their cells:
     # a cell's params hold them in both): references too costly for every `make repro`
@@ -236,8 +199,8 @@ class Params(Section):
     @field_validator("variants")
     @classmethod
     def _named_variants(cls, variants: dict) -> dict:
-        if not {"baseline", "anchored"} <= variants.keys():
-            raise ValueError("baseline or anchored missing")
+        if "baseline" not in variants:  # the control is checked with evaluate.control
+            raise ValueError("baseline missing")
         if not all(NAME_PATTERN.fullmatch(name) for name in variants):
             raise ValueError("bad name")
         return variants
@@ -262,6 +225,7 @@ class Params(Section):
                                   "its own")  # fmt: skip
         for name, variant in {**self.variants, **self.references}.items():
             section = "variants" if name in self.variants else "references"
+            self._layout_fits(f"{section}.{name}", variant)
             for score, direction in variant.anchors.items():
                 if isinstance(direction, list) and len(direction) != dims:
                     raise ParamsError(
@@ -274,7 +238,46 @@ class Params(Section):
                     f"{section}.{name}.anchor_rate = {variant.anchor_rate} is invalid: a variant "
                     "with no anchors is the plain VAE, expected 0"
                 )
+        if self.evaluate.control not in self.variants:
+            raise ParamsError(
+                f"evaluate.control = {self.evaluate.control!r} is invalid: "
+                "expected a key of variants (a grid adds a reference as one)"
+            )
         return self
+
+    def _layout_fits(self, where: str, variant: VariantParams) -> None:
+        """A membership score is its variant's only anchor, takes a layout (not numbers)
+        and has points enough, and the latent room for them (anchorvae/method/layouts.py)."""
+        for score, direction in variant.anchors.items():
+            if score not in MEMBERSHIP_POINTS:
+                continue
+            key = f"{where}.anchors.{score}"
+            if not isinstance(direction, str):
+                raise ParamsError(
+                    f"{key} = {shown(direction)} is invalid: a membership score "
+                    f"takes a layout, expected one of {', '.join(LAYOUTS)}"
+                )
+            if len(variant.anchors) > 1:
+                raise ParamsError(
+                    f"{where}.anchors is invalid: {score} lays out points of its "
+                    "own, expected it as the variant's only anchor"
+                )
+            if where.startswith("references."):
+                continue  # its points and room are checked where a grid adds it as a variant
+            points = self.points_of(score)
+            problem = layout_problem(direction, points, self.train.latent_dims)
+            if problem and points < 2:
+                raise ParamsError(
+                    f"{key} is invalid with clusters.k = {points}: expected "
+                    "clusters.k >= 2 (the clusters stage makes none at 0)"
+                )
+            if problem:
+                raise ParamsError(f"{key} = {direction} is invalid: {problem}")
+
+    def points_of(self, score: str) -> int:
+        """How many points membership score ``score`` lays out (clusters.k, or 10)."""
+        points = MEMBERSHIP_POINTS[score]
+        return self.clusters.k if points == "clusters.k" else points
 
     def variant(self, name: str) -> VariantParams:
         """The named variant; ParamsError naming the known ones if it is absent."""

@@ -13,6 +13,7 @@ from anchorvae.digits import N_DIGITS
 from anchorvae.evaluation.metrics import BY_KEY, Metric
 from anchorvae.reports.figures import DIGIT_COLORS, plt
 from anchorvae.reports.markdown import succeeded
+from anchorvae.reports.points_figure import points_figure
 
 
 def metrics_figure(table: pd.DataFrame, metrics: list[Metric], title: str) -> plt.Figure:
@@ -156,11 +157,14 @@ def grid_figure(
 ) -> plt.Figure:  # fmt: skip
     """The figure a grid names: its metrics along the cells, every seed's centroids
     (``centroids``: a cell's label -> its centroids table), a panel per cell and variant,
-    or its semantics (``pictures``: see :func:`semantics_figure`)."""
+    its semantics (``pictures``: see :func:`semantics_figure`) or its points (``pictures``:
+    a PointPictures, anchorvae/reports/points_figure.py)."""
     if figure == "metrics":
         return metrics_figure(table, [BY_KEY[m] for m in metrics], f"{title} per cell and variant")
     if figure == "semantics":
         return semantics_figure(table, pictures or {}, f"Known semantics at the anchor ({title})")
+    if figure == "points":
+        return points_figure(table, pictures or None, f"Every digit at a point ({title})")
     panels = {}
     for label, rows in centroids.items():
         for variant in dict.fromkeys(rows["variant"]):

@@ -7,7 +7,8 @@ after its module (what ``variants.<name>.anchors`` in params.yaml refers to). It
     build_maps(spec, images, labels) -> ({map name: 28x28 float32 in [0, 1]}, {what the
                             maps were made of, {} for nothing to record})  (if MAPS;
                             spec: params.yaml's templates, method/templates.TemplateSpec)
-    score(inputs: ScoreInputs) -> (N,) one number per image
+    score(inputs: ScoreInputs) -> (N,) one number per image, or (N, k) memberships of k
+                            clusters (a membership score: anchorvae/method/layouts.py)
 
 The templates stage builds every score's maps into one folder (anchorvae/artifacts/arrays.py),
 which the scores stages depend on as a whole: adding a score with a new map is one module
@@ -23,6 +24,8 @@ import pkgutil
 from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
+
+from anchorvae.method.layouts import MEMBERSHIP_POINTS
 
 if TYPE_CHECKING:
     import numpy as np
@@ -115,7 +118,8 @@ def anchor_scores(names: list[str], inputs: ScoreInputs, scale: str = "raw") -> 
     columns = [_modules()[name].score(inputs) for name in names]
     if not columns:
         return inputs.images.new_zeros(len(inputs.images), 0)
-    scores = torch.stack(columns, dim=-1)
+    # a membership score (layouts.py) gives k columns of its own
+    scores = torch.cat([c if c.dim() == 2 else c[:, None] for c in columns], dim=-1)
     if scale == "standard":  # in float64: the mean of 60,000 values to the last bit
         wide = scores.double()
         sd = wide.std(dim=0, correction=0)
@@ -161,6 +165,8 @@ def scores_by_digit(maps: dict[str, np.ndarray], images: np.ndarray, labels: np.
     inputs = ScoreInputs(flat, torch.from_numpy(labels), tensors)
     rows = []
     for name, module in _modules().items():
+        if name in MEMBERSHIP_POINTS:  # k columns, not a number per image
+            continue
         values = module.score(inputs).numpy()
         for stat, reduce in (("mean", np.mean), ("sd", np.std)):
             row = {"score": name, "stat": stat}

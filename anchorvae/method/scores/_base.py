@@ -16,6 +16,8 @@ class ScoreInputs:
     images: torch.Tensor  # (N, pixels) in [0, 1]
     labels: torch.Tensor  # (N,) digit of each image
     maps: Mapping[str, torch.Tensor]  # map name -> (pixels,), from the templates stage
+    # (N, k) each image's memberships of the clusters stage's k clusters (no label)
+    clusters: torch.Tensor | None = None
 
 
 def overlap_ratio(x: torch.Tensor, direction: torch.Tensor) -> torch.Tensor:
