@@ -54,7 +54,6 @@ def test_k_means_memberships_are_one_hot_and_ordered_by_mean_ink(images):
 def test_a_mixture_s_memberships_are_soft_rows_summing_to_one(images):
     m = cluster_images(images, spec(method="gmm", features="pca", pca=5)).memberships
     assert (m >= 0).all() and np.allclose(m.sum(axis=1), 1, atol=1e-5)
-    assert ((m > 0) & (m < 1)).any() or True  # a well-separated mixture may be near one-hot
     assert m.shape == (120, 3)
 
 
